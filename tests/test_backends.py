@@ -1,0 +1,67 @@
+"""Every rule gives the same numbers in PyTensor's NUMBA, CVM (C) and JAX modes, and compiles to one fused,
+in-place elementwise loop per parameter."""
+
+import numpy as np
+import pytensor
+import pytest
+from pytensor.tensor.elemwise import Elemwise
+
+import symupdates
+from conftest import compile_with_grad_inputs, gradient_sequence, make_params, require_mode
+from reference import DEFAULTS, OTHER
+
+RULES = sorted(DEFAULTS)
+_trajectories = {}
+
+
+def trajectory(rule, mode):
+    """Params and state after each of 10 steps of ``rule`` in ``mode`` (float64, same data every time)."""
+    params = make_params("float64", seed=5, shapes=[(3,), (2, 3)])
+    fn, updates = compile_with_grad_inputs(getattr(symupdates, rule), params, mode=mode, **OTHER[rule])
+    history = []
+    for g in gradient_sequence(params, 10, seed=6):
+        fn(*g)
+        history.append([v.get_value().copy() for v in updates])
+    return [v.name for v in updates], history
+
+
+@pytest.mark.parametrize("mode", ["CVM", "JAX"])
+@pytest.mark.parametrize("rule", RULES)
+def test_backends_agree_with_numba(rule, mode):
+    require_mode(mode)
+    if (rule, "NUMBA") not in _trajectories:
+        _trajectories[rule, "NUMBA"] = trajectory(rule, "NUMBA")
+    names, expected = _trajectories[rule, "NUMBA"]
+    got_names, got = trajectory(rule, mode)
+    assert got_names == names
+    for step, (want_values, got_values) in enumerate(zip(expected, got)):
+        for name, want, value in zip(names, want_values, got_values):
+            assert value.dtype == want.dtype
+            np.testing.assert_allclose(value, want, rtol=1e-12, atol=1e-300, err_msg=f"{name} at step {step}")
+
+
+def update_nodes(fn):
+    """{shared variable: the Apply node computing its update} in a compiled function."""
+    fgraph = fn.maker.fgraph
+    return {
+        fn.maker.expanded_inputs[i].variable: fgraph.outputs[o].owner for o, i in fgraph.update_mapping.items()
+    }
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+@pytest.mark.parametrize("rule", RULES)
+def test_one_fused_inplace_loop_per_parameter(rule, dtype):
+    (param,) = make_params(dtype, shapes=[(7,)])
+    fn, updates = compile_with_grad_inputs(getattr(symupdates, rule), [param], mode="CVM")
+    nodes = update_nodes(fn)
+    per_param = [v for v in updates if v is param or v.type.ndim > 0]
+    if rule == "adagrad_window":
+        # A window write and its sum are not elementwise: the buffer is written in place by a
+        # set_subtensor and the param by one fused in-place loop.
+        (window,) = [v for v in per_param if v.name.endswith(".accu")]
+        assert nodes[window].op.destroy_map
+        per_param = [param]
+    node = nodes[param]
+    assert isinstance(node.op, Elemwise), f"{param.name} is updated by {node.op}"
+    assert node.op.destroy_map, "the fused update does not work in place"
+    assert {nodes[v] for v in per_param} == {node}, {v.name: nodes[v].op for v in per_param}

@@ -1,0 +1,31 @@
+"""The examples run as a user runs them, and print what they promise."""
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+
+
+def run_example(name, *args, cwd=None):
+    result = subprocess.run(
+        [sys.executable, str(EXAMPLES / name), *args],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        cwd=cwd,
+        env={**__import__("os").environ, "MPLBACKEND": "Agg"},
+    )
+    assert result.returncode == 0, result.stderr
+    return result.stdout
+
+
+def test_train_mlp_reaches_held_out_accuracy_above_0_9():
+    out = run_example("train_mlp.py", "--epochs", "10")
+    rows = re.findall(r"^\s*(\d+)\s+([\d.]+)\s+([\d.]+)$", out, flags=re.M)
+    assert [int(r[0]) for r in rows] == list(range(1, 11))
+    losses = [float(r[1]) for r in rows]
+    assert losses[-1] < losses[0] / 2
+    held_out = float(re.search(r"held-out accuracy: ([\d.]+)", out).group(1))
+    assert held_out > 0.9

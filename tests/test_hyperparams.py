@@ -1,0 +1,58 @@
+"""Bad hyper-parameters are refused at graph-build time with the argument's name."""
+
+import numpy as np
+import pytensor
+import pytensor.tensor as pt
+import pytest
+
+import symupdates
+from reference import DEFAULTS
+
+RULES = sorted(DEFAULTS)
+FLOAT_HYPERS = sorted({k for h in DEFAULTS.values() for k in h if k != "n_win"})
+
+BAD = [
+    ("a string", "0.1", TypeError, "must be a number"),
+    ("None", None, TypeError, "must be a number"),
+    ("a bool", True, TypeError, "must be a number"),
+    ("a complex", 1j, TypeError, "must be a real number"),
+    ("a vector", pt.vector(), ValueError, "must be a scalar, got a symbolic expression with ndim 1"),
+    ("an array", np.ones(2), ValueError, "must be a scalar, got an array of shape"),
+    ("an integer-dtype bool tensor", pt.scalar(dtype="bool"), TypeError, "must be a real scalar"),
+]
+
+
+@pytest.mark.parametrize("rule", RULES)
+@pytest.mark.parametrize("what,value,error,message", BAD, ids=[b[0] for b in BAD])
+def test_bad_hyperparameters_name_the_argument(rule, what, value, error, message):
+    w = pytensor.shared(np.ones(3), name="w")
+    for name in DEFAULTS[rule]:
+        if name == "n_win":
+            continue
+        with pytest.raises(error, match=f"{name} {message}"):
+            getattr(symupdates, rule)((w**2).sum(), [w], **{name: value})
+        # Partial application checks too, before anything is built.
+        with pytest.raises(error, match=f"{name} {message}"):
+            getattr(symupdates, rule)(**{name: value})
+
+
+@pytest.mark.parametrize("rule", [r for r in RULES if "epsilon" in DEFAULTS[r]])
+@pytest.mark.parametrize("value", [-1e-8, float("nan"), float("inf")])
+def test_epsilon_must_be_nonnegative(rule, value):
+    w = pytensor.shared(np.ones(3), name="w")
+    with pytest.raises(ValueError, match="epsilon must be a finite number >= 0"):
+        getattr(symupdates, rule)((w**2).sum(), [w], epsilon=value)
+
+
+@pytest.mark.parametrize("value", [0, -3, 2.5, "10"])
+def test_n_win_must_be_a_positive_integer(value):
+    w = pytensor.shared(np.ones(3), name="w")
+    with pytest.raises(ValueError, match="n_win must be an integer >= 1"):
+        symupdates.adagrad_window((w**2).sum(), [w], n_win=value)
+
+
+def test_zero_dimensional_arrays_and_numpy_scalars_are_numbers():
+    w = pytensor.shared(np.ones(3, dtype="float32"), name="w")
+    for lr in [np.array(0.1), np.float64(0.1), np.float32(0.1), np.int64(1)]:
+        updates = symupdates.sgd((w**2).sum(), [w], learning_rate=lr)
+        assert updates[w].type == w.type
