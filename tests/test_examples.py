@@ -1,11 +1,13 @@
 """The examples run as a user runs them, and print what they promise."""
 
+import os
 import re
 import subprocess
 import sys
 from pathlib import Path
 
-EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLES = ROOT / "examples"
 
 
 def run_example(name, *args, cwd=None):
@@ -15,7 +17,7 @@ def run_example(name, *args, cwd=None):
         text=True,
         timeout=600,
         cwd=cwd,
-        env={**__import__("os").environ, "MPLBACKEND": "Agg"},
+        env={**os.environ, "MPLBACKEND": "Agg", "PYTHONPATH": str(ROOT)},
     )
     assert result.returncode == 0, result.stderr
     return result.stdout
