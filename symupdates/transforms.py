@@ -97,8 +97,8 @@ def apply(transform, loss_or_grads, params):
         raise TypeError(f"transform must be a Transform, got {type(transform).__name__}")
     grads = get_or_compute_grads(loss_or_grads, params)
     params = list(params)
-    grads = [pt.cast(g, p.dtype) if pt.as_tensor_variable(g).dtype != p.dtype else pt.as_tensor_variable(g)
-             for g, p in zip(grads, params)]
+    grads = [pt.as_tensor_variable(g) for g in grads]
+    grads = [g if g.dtype == p.dtype else pt.cast(g, p.dtype) for g, p in zip(grads, params)]
     builder = UpdateBuilder(params, grads)
     steps = transform.build(list(grads), builder)
     return builder.finish([p + s for p, s in zip(params, steps)])
