@@ -316,8 +316,8 @@ def _signature(description):
 
 def _rule_repr(description):
     if isinstance(description, dict) and set(description) == {"name", "config"}:
-        config = description["config"]
-        args = ", ".join(f"{k}={_rule_repr(v)}" for k, v in config.items()) if isinstance(config, dict) else ""
+        config = description["config"] if isinstance(description["config"], dict) else {}
+        args = ", ".join(f"{k}={_rule_repr(v)}" for k, v in config.items())
         return f"{description['name']}({args})"
     if isinstance(description, list):
         return "[" + ", ".join(_rule_repr(v) for v in description) + "]"
@@ -349,8 +349,11 @@ def _converted(path, key, array, var, cast):
     both_float = array.dtype.kind == "f" and dtype.kind == "f"
     if not (cast and both_float):
         hint = "; pass cast=True to convert" if both_float else ""
-        raise CheckpointError(f"{path}: dtype mismatch: {key} is {array.dtype} in the file but {dtype} here{hint}")
-    converted = array.astype(dtype)
+        raise CheckpointError(
+            f"{path}: dtype mismatch: {key} is {array.dtype} in the file but {dtype} here{hint}"
+        )
+    with np.errstate(over="ignore"):
+        converted = array.astype(dtype)
     if not np.array_equal(np.isfinite(converted), np.isfinite(array)):
         raise CheckpointError(f"{path}: {key} has values that overflow {dtype}")
     return converted
