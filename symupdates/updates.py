@@ -47,7 +47,14 @@ class Updates(OrderedDict):
 def describe(value):
     """JSON-able description of a rule's configuration: a ``Transform`` (anything with ``name`` and
     ``config``) becomes ``{"name", "config"}``, numbers stay numbers, a symbolic hyper-parameter becomes
-    ``{"symbolic": its name or type}`` (its value may change between steps), anything else its ``repr``."""
+    ``{"symbolic": its name or type}`` (its value may change between steps), anything else its ``repr``.
+
+    Examples
+    --------
+    >>> import pytensor, symupdates
+    >>> describe(symupdates.adagrad(learning_rate=pytensor.shared(0.1, name="lr")))
+    {'name': 'adagrad', 'config': {'learning_rate': {'symbolic': 'lr'}, 'epsilon': 1e-06}}
+    """
     if hasattr(value, "name") and isinstance(getattr(value, "config", None), dict):
         return {"name": value.name, "config": describe(value.config)}
     if isinstance(value, dict):
