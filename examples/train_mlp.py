@@ -4,9 +4,11 @@ This is a Lasagne-style training script: build the loss symbolically, ask the up
 OrderedDict of updates, compile one training function, loop over mini-batches.
 
     python examples/train_mlp.py [--epochs 30] [--learning-rate 0.1] [--batch-size 32] [--seed 0]
+                                 [--checkpoint PATH] [--resume PATH]
 
 It prints the mean training loss and training accuracy per epoch and, at the end, the accuracy on a
-held-out quarter of the data that was never trained on.
+held-out quarter of the data that was never trained on. ``--checkpoint PATH`` saves the params and the
+optimizer state at the end; ``--resume PATH`` starts from such a file instead of a fresh initialisation.
 """
 
 import argparse
@@ -64,13 +66,18 @@ def compile_functions(params, rule, mode=None):
     return train, predict, updates
 
 
-def train(epochs=30, learning_rate=0.1, batch_size=32, seed=0, rule=None, mode=None, log=print):
-    """Train and return ``(per-epoch history, held-out accuracy)``."""
+def train(epochs=30, learning_rate=0.1, batch_size=32, seed=0, rule=None, mode=None, log=print,
+          checkpoint=None, resume=None):
+    """Train and return ``(per-epoch history, held-out accuracy)``; optionally start from the checkpoint
+    ``resume`` and save one to ``checkpoint`` (params and optimizer state) at the end."""
     X_train, X_test, y_train, y_test = load_data(seed)
     rng = np.random.default_rng(seed)
     params = build_model(rng)
     rule = rule or symupdates.adagrad(learning_rate=learning_rate)
-    train_step, predict, _ = compile_functions(params, rule, mode=mode)
+    train_step, predict, updates = compile_functions(params, rule, mode=mode)
+    if resume:
+        symupdates.load_state(updates, resume, include_params=True)
+        log(f"resumed from {resume}")
     history = []
     log(f"{'epoch':>5} {'loss':>8} {'accuracy':>8}")
     for epoch in range(1, epochs + 1):
@@ -86,6 +93,9 @@ def train(epochs=30, learning_rate=0.1, batch_size=32, seed=0, rule=None, mode=N
         accuracy = float(np.average(accuracies, weights=sizes))
         history.append((epoch, loss, accuracy))
         log(f"{epoch:5d} {loss:8.4f} {accuracy:8.4f}")
+    if checkpoint:
+        symupdates.save_state(updates, checkpoint, include_params=True)
+        log(f"checkpoint saved to {checkpoint}")
     held_out = float(np.mean(predict(X_test) == y_test))
     log(f"held-out accuracy: {held_out:.4f}")
     return history, held_out
@@ -98,8 +108,11 @@ def main(argv=None):
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--mode", default=None, help="PyTensor mode: NUMBA (default), CVM or JAX")
+    parser.add_argument("--checkpoint", metavar="PATH", help="at the end, save params and optimizer state")
+    parser.add_argument("--resume", metavar="PATH", help="start from a checkpoint saved with --checkpoint")
     args = parser.parse_args(argv)
-    train(args.epochs, args.learning_rate, args.batch_size, args.seed, mode=args.mode)
+    train(args.epochs, args.learning_rate, args.batch_size, args.seed, mode=args.mode,
+          checkpoint=args.checkpoint, resume=args.resume)
 
 
 if __name__ == "__main__":

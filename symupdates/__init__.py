@@ -8,9 +8,11 @@ Drop-in for ``lasagne.updates`` and ``pymc.variational.updates``::
 
 Module layout: ``gradients`` (gradients and their checks), ``hyperparams`` (hyper-parameter checks and
 typing), ``updates`` (the returned dict and the state builder), ``transforms`` (composable building
-blocks), ``optimizers`` (the public rules), ``constraints`` (norm constraints).
+blocks), ``optimizers`` (the public rules), ``constraints`` (norm constraints), ``checkpoint`` (seeing, saving,
+loading and resetting optimizer state).
 """
 
+from .checkpoint import CheckpointError, StateEntry, load_state, reset_state, save_state, state_of
 from .constraints import norm_constraint, total_norm_constraint
 from .gradients import get_or_compute_grads
 from .optimizers import (
@@ -46,6 +48,8 @@ from .updates import Updates
 __version__ = "0.1.0"
 
 __all__ = [
+    "CheckpointError",
+    "StateEntry",
     "Transform",
     "Updates",
     "adadelta",
@@ -59,10 +63,13 @@ __all__ = [
     "apply_nesterov_momentum",
     "chain",
     "get_or_compute_grads",
+    "load_state",
     "momentum",
     "nesterov_momentum",
     "norm_constraint",
+    "reset_state",
     "rmsprop",
+    "save_state",
     "scale",
     "scale_by_adadelta",
     "scale_by_adam",
@@ -73,5 +80,6 @@ __all__ = [
     "scale_by_rss",
     "scale_by_window_rss",
     "sgd",
+    "state_of",
     "total_norm_constraint",
 ]

@@ -25,7 +25,7 @@ from .transforms import (
     scale_by_rss,
     scale_by_window_rss,
 )
-from .updates import UpdateBuilder, Updates, as_update
+from .updates import UpdateBuilder, Updates, as_update, describe
 
 __all__ = [
     "sgd",
@@ -124,8 +124,10 @@ def _momentum_params(updates, params):
 def _with_velocity(updates, params, momentum, tag, next_values):
     check_hyper(momentum, "momentum")
     params = _momentum_params(updates, params)
+    inner = getattr(updates, "rule", None)
+    rule = {"name": f"apply_{tag}", "config": describe({"momentum": momentum, "updates": inner})}
     result = Updates(
-        updates, params=getattr(updates, "params", params), state=getattr(updates, "state", ())
+        updates, params=getattr(updates, "params", params), state=getattr(updates, "state", ()), rule=rule
     )
     builder = UpdateBuilder(params, [], taken_names=[v.name for v in result.state])
     for i, p in enumerate(params):

@@ -15,7 +15,7 @@ import pytensor.tensor as pt
 
 from .gradients import get_or_compute_grads
 from .hyperparams import check_hyper, typed
-from .updates import UpdateBuilder
+from .updates import UpdateBuilder, describe
 
 __all__ = [
     "Transform",
@@ -101,7 +101,9 @@ def apply(transform, loss_or_grads, params):
     grads = [g if g.dtype == p.dtype else pt.cast(g, p.dtype) for g, p in zip(grads, params)]
     builder = UpdateBuilder(params, grads)
     steps = transform.build(list(grads), builder)
-    return builder.finish([p + s for p, s in zip(params, steps)])
+    updates = builder.finish([p + s for p, s in zip(params, steps)])
+    updates.rule = describe(transform)
+    return updates
 
 
 def chain(*transforms):

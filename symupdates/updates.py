@@ -1,4 +1,5 @@
-"""The unit every rule returns: an ordered dict of updates that knows its params and the state it created.
+"""The unit every rule returns: an ordered dict of updates that knows its params, the state it created and the
+rule that built it.
 
 ``UpdateBuilder`` is what transforms write into while a rule is built: it creates named state next to the
 rule that owns it, records each state update together with the param it belongs to, and finally lays the
@@ -11,7 +12,7 @@ import numpy as np
 import pytensor
 import pytensor.tensor as pt
 
-__all__ = ["Updates", "UpdateBuilder", "as_update", "param_keys"]
+__all__ = ["Updates", "UpdateBuilder", "as_update", "describe", "param_keys"]
 
 
 class Updates(OrderedDict):
@@ -24,18 +25,49 @@ class Updates(OrderedDict):
     state : list of SharedVariable
         The optimizer state the rule created (accumulators, moments, step counters), in creation order,
         each with a deterministic name such as ``"W.adam.m"``.
+    rule : dict or None
+        What built it, as JSON-able data ``{"name": ..., "config": {...}}`` (see ``describe``); checkpoints
+        store it to recognise a file written by another optimizer.
     """
 
-    def __init__(self, *args, params=(), state=(), **kwargs):
+    def __init__(self, *args, params=(), state=(), rule=None, **kwargs):
         super().__init__(*args, **kwargs)
         self.params = list(params)
         self.state = list(state)
+        self.rule = rule
 
     def copy(self):
-        return Updates(self, params=self.params, state=self.state)
+        return Updates(self, params=self.params, state=self.state, rule=self.rule)
 
     def __reduce__(self):
-        return (type(self), (list(self.items()),), {"params": self.params, "state": self.state})
+        attributes = {"params": self.params, "state": self.state, "rule": self.rule}
+        return (type(self), (list(self.items()),), attributes)
+
+
+def describe(value):
+    """JSON-able description of a rule's configuration: a ``Transform`` (anything with ``name`` and
+    ``config``) becomes ``{"name", "config"}``, numbers stay numbers, a symbolic hyper-parameter becomes
+    ``{"symbolic": its name or type}`` (its value may change between steps), anything else its ``repr``.
+
+    Examples
+    --------
+    >>> import pytensor, symupdates
+    >>> describe(symupdates.adagrad(learning_rate=pytensor.shared(0.1, name="lr")))
+    {'name': 'adagrad', 'config': {'learning_rate': {'symbolic': 'lr'}, 'epsilon': 1e-06}}
+    """
+    if hasattr(value, "name") and isinstance(getattr(value, "config", None), dict):
+        return {"name": value.name, "config": describe(value.config)}
+    if isinstance(value, dict):
+        return {str(k): describe(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [describe(v) for v in value]
+    if isinstance(value, np.generic | np.ndarray) and np.ndim(value) == 0:
+        return value.item()
+    if value is None or isinstance(value, bool | int | float | str):
+        return value
+    if isinstance(value, pytensor.graph.basic.Variable):
+        return {"symbolic": value.name or str(value.type)}
+    return repr(value)
 
 
 def param_keys(params):
@@ -82,7 +114,9 @@ class UpdateBuilder:
         return candidate
 
     def _share(self, value, name, shape, owner):
-        var = pytensor.shared(value, name=self._unique(name), shape=shape)
+        var = pytensor.shared(np.array(value), name=self._unique(name), shape=shape)
+        # What reset_state restores; a slot's is a broadcast view of one number and costs no memory.
+        var.tag.initial_value = value
         self.state.append(var)
         self._owner[var] = owner
         return var
@@ -93,9 +127,8 @@ class UpdateBuilder:
         param = self.params[index]
         shape = tuple(param.get_value(borrow=True).shape) + tuple(extra_shape)
         static_shape = tuple(param.type.shape) + tuple(extra_shape)
-        return self._share(
-            np.full(shape, value, dtype=param.dtype), f"{self.keys[index]}.{tag}.{slot}", static_shape, index
-        )
+        initial = np.broadcast_to(np.asarray(value, dtype=param.dtype), shape)
+        return self._share(initial, f"{self.keys[index]}.{tag}.{slot}", static_shape, index)
 
     def scalar(self, name, value, dtype, *, owner=None):
         """A scalar state variable named ``name``; with ``owner=i`` it is laid out with ``params[i]``."""

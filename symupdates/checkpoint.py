@@ -1,0 +1,358 @@
+"""Optimizer state you can see, save and resume.
+
+A checkpoint is an ordinary ``.npz`` archive: one array per state variable under ``"state/<state name>"``
+(the deterministic names ``"W.adam.m"``, ``"adam.t"``), optionally one per param under ``"params/<name>"``,
+and a ``"symupdates.json"`` entry, a uint8 array holding UTF-8 JSON: the format name and version, the rule
+that built the updates (``Updates.rule``) and the shape and dtype of every entry. ``np.load(path,
+allow_pickle=False)`` reads it; ``load_state`` reads it without pickle, checks everything against the live
+updates first and only then writes the shared variables, so a refused file changes nothing.
+"""
+
+import io
+import json
+import os
+import tempfile
+import zipfile
+from typing import NamedTuple
+
+import numpy as np
+
+from .updates import param_keys
+
+__all__ = ["CheckpointError", "StateEntry", "load_state", "reset_state", "save_state", "state_of"]
+
+FORMAT = "symupdates-checkpoint"
+VERSION = 1
+METADATA = "symupdates.json"
+_ZIP_MAGIC = b"PK\x03\x04"
+
+
+class CheckpointError(ValueError):
+    """A checkpoint file that cannot be loaded into these updates; nothing was modified."""
+
+
+class StateEntry(NamedTuple):
+    """One optimizer state variable: its deterministic name, its value's shape and its dtype."""
+
+    name: str
+    shape: tuple
+    dtype: np.dtype
+
+
+def state_of(updates):
+    """The optimizer state an updates dict created, without the params.
+
+    Parameters
+    ----------
+    updates : Updates
+        What a rule returned, e.g. ``symupdates.adam(loss, params)``.
+
+    Returns
+    -------
+    list of StateEntry
+        ``(name, shape, dtype)`` per state variable, in creation order; the variables themselves are
+        ``updates.state``.
+
+    Notes
+    -----
+    Lasagne's state was anonymous (its issue #600); torch's ``state_dict`` is keyed by parameter position;
+    here every entry has a name built from its param's name and the rule's slot.
+
+    Examples
+    --------
+    >>> import numpy as np, pytensor, symupdates
+    >>> w = pytensor.shared(np.ones((2, 3), dtype="float32"), name="w")
+    >>> for entry in symupdates.state_of(symupdates.adam((w ** 2).sum(), [w])):
+    ...     print(entry.name, entry.shape, entry.dtype)
+    adam.t () int64
+    w.adam.m (2, 3) float32
+    w.adam.v (2, 3) float32
+    """
+    return [StateEntry(name, value.shape, value.dtype) for name, value in _values(_state_variables(updates))]
+
+
+def reset_state(updates):
+    """Put every state variable back to the value it was created with (zeros for most rules).
+
+    Parameters
+    ----------
+    updates : Updates
+
+    Notes
+    -----
+    The initial value is the one the rule gave when it created the state (``builder.slot(..., value=v)``),
+    so a rule whose accumulator starts at 0.1 restarts at 0.1; state created elsewhere goes back to zeros.
+    The params are left alone. Compiled functions see the new values at once (no recompilation).
+
+    Examples
+    --------
+    >>> import numpy as np, pytensor, symupdates
+    >>> w = pytensor.shared(np.ones(2), name="w")
+    >>> updates = symupdates.adagrad((w ** 2).sum(), [w])
+    >>> pytensor.function([], [], updates=updates)()
+    []
+    >>> symupdates.reset_state(updates); updates.state[0].get_value()
+    array([0., 0.])
+    """
+    for var in _state_variables(updates):
+        initial = getattr(var.tag, "initial_value", None)
+        value = var.get_value(borrow=True)
+        var.set_value(np.zeros_like(value) if initial is None else np.array(initial, dtype=value.dtype))
+
+
+def save_state(updates, path, include_params=False):
+    """Write the optimizer state (and optionally the params) of ``updates`` to a ``.npz`` checkpoint.
+
+    Parameters
+    ----------
+    updates : Updates
+        What a rule returned.
+    path : str or os.PathLike
+        Written exactly there (no suffix is added), atomically: the data goes to a temporary file in the
+        same directory that then replaces ``path``, so an interrupted save leaves the previous file intact.
+    include_params : bool
+        Also store ``updates.params``, so one file restores a whole training run.
+
+    Notes
+    -----
+    No pickle: every entry is a plain numeric array, and the metadata is JSON in a uint8 array. torch's
+    ``torch.save`` pickles; optax has no I/O.
+
+    Examples
+    --------
+    >>> import os, tempfile, numpy as np, pytensor, symupdates
+    >>> w = pytensor.shared(np.ones(2), name="w")
+    >>> updates = symupdates.adam((w ** 2).sum(), [w])
+    >>> path = os.path.join(tempfile.mkdtemp(), "adam.npz")
+    >>> symupdates.save_state(updates, path, include_params=True)
+    >>> sorted(np.load(path, allow_pickle=False).files)
+    ['params/w', 'state/adam.t', 'state/w.adam.m', 'state/w.adam.v', 'symupdates.json']
+    """
+    arrays = {key: var.get_value(borrow=True) for key, var in _entries(updates, include_params).items()}
+    metadata = {
+        "format": FORMAT,
+        "version": VERSION,
+        "rule": getattr(updates, "rule", None),
+        "entries": {key: {"shape": list(a.shape), "dtype": a.dtype.str} for key, a in arrays.items()},
+    }
+    arrays[METADATA] = np.frombuffer(json.dumps(metadata).encode(), dtype=np.uint8)
+    path = os.fspath(path)
+    fd, temporary = tempfile.mkstemp(dir=os.path.dirname(os.path.abspath(path)), suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            np.savez(f, **arrays)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(temporary, path)
+    except BaseException:
+        os.unlink(temporary)
+        raise
+
+
+def load_state(updates, path, *, cast=False, include_params=None):
+    """Load a checkpoint written by ``save_state`` into the shared variables of ``updates``.
+
+    Everything is checked before anything is written: the file is a readable symupdates checkpoint of a
+    known format version, it comes from the same rule (same transforms, by name), it has exactly the
+    entries these updates need, each of the same shape and dtype. Otherwise ``CheckpointError`` is raised
+    and no shared variable is modified.
+
+    Parameters
+    ----------
+    updates : Updates
+        Rebuilt the same way as the updates that were saved (same rule, params of the same names,
+        shapes and dtypes).
+    path : str or os.PathLike
+    cast : bool
+        Convert float state (and params) between float32 and float64 when the file's dtype differs from
+        the live variable's, e.g. to resume a float64 run in float32. Without it a dtype difference is an
+        error; integer entries are never converted.
+    include_params : bool or None
+        ``None`` restores the params too when the file has them; ``True`` requires them; ``False`` loads
+        the state only.
+
+    Returns
+    -------
+    dict
+        The file's metadata: ``format``, ``version``, ``rule`` (with the saved hyper-parameters) and
+        ``entries``.
+
+    Raises
+    ------
+    CheckpointError
+        The message names the problem: not a checkpoint, truncated or corrupt, newer format version,
+        written by another rule, missing or unexpected entries, shape or dtype mismatch.
+
+    Notes
+    -----
+    Hyper-parameter values may differ from the saved ones (resuming with a lower learning rate is
+    common); they are in the returned metadata. torch's ``load_state_dict`` matches optimizer state by
+    parameter position, checking only the group sizes, and restores the saved hyper-parameters instead.
+
+    Examples
+    --------
+    >>> import os, tempfile, numpy as np, pytensor, symupdates
+    >>> path = os.path.join(tempfile.mkdtemp(), "run.npz")
+    >>> w64 = pytensor.shared(np.ones(2), name="w")
+    >>> symupdates.save_state(symupdates.adam((w64 ** 2).sum(), [w64]), path)
+    >>> w32 = pytensor.shared(np.ones(2, dtype="float32"), name="w")
+    >>> updates32 = symupdates.adam((w32 ** 2).sum(), [w32])
+    >>> try:
+    ...     symupdates.load_state(updates32, path)
+    ... except symupdates.CheckpointError as error:
+    ...     print(str(error).split(": ", 1)[1])
+    dtype mismatch: state/w.adam.m is float64 in the file but float32 here; pass cast=True to convert
+    >>> symupdates.load_state(updates32, path, cast=True)["rule"]["name"]
+    'adam'
+    """
+    path = os.fspath(path)
+    metadata, arrays = _read(path)
+    _check_rule(path, metadata.get("rule"), getattr(updates, "rule", None))
+    has_params = any(key.startswith("params/") for key in arrays)
+    if include_params and not has_params:
+        raise CheckpointError(f"{path} has no params (it was saved with include_params=False)")
+    load_params = has_params if include_params is None else include_params
+    targets = _entries(updates, load_params)
+    offered = {key: a for key, a in arrays.items() if load_params or not key.startswith("params/")}
+    _check_entries(path, targets, offered)
+    values = {key: _converted(path, key, offered[key], var, cast) for key, var in targets.items()}
+    for key, var in targets.items():
+        var.set_value(values[key])
+    return metadata
+
+
+def _state_variables(updates):
+    state = getattr(updates, "state", None)
+    if state is None:
+        raise TypeError(f"updates must be the Updates a rule returned, got {type(updates).__name__}")
+    return list(state)
+
+
+def _values(variables):
+    return [(var.name, var.get_value(borrow=True)) for var in variables]
+
+
+def _entries(updates, include_params):
+    """``{"state/<name>": var}`` and, with ``include_params``, ``{"params/<name>": param}``."""
+    entries = {}
+    for i, var in enumerate(_state_variables(updates)):
+        if not var.name:
+            raise ValueError(f"updates.state[{i}] has no name, so it cannot be matched in a checkpoint")
+        if f"state/{var.name}" in entries:
+            raise ValueError(f"two state variables are named {var.name!r}; checkpoint names must be unique")
+        entries[f"state/{var.name}"] = var
+    if include_params:
+        entries.update((f"params/{key}", p) for key, p in zip(param_keys(updates.params), updates.params))
+    return entries
+
+
+def _read(path):
+    """The metadata and arrays of a checkpoint, every zip member CRC-checked, without pickle."""
+    with open(path, "rb") as f:
+        if f.read(len(_ZIP_MAGIC)) != _ZIP_MAGIC:
+            raise CheckpointError(f"{path} is not a symupdates checkpoint: it is not an .npz (zip) archive")
+    try:
+        with zipfile.ZipFile(path) as archive:
+            names = archive.namelist()
+            if f"{METADATA}.npy" not in names:
+                raise CheckpointError(f"{path} is not a symupdates checkpoint: it has no {METADATA!r} entry")
+            arrays = {name.removesuffix(".npy"): _read_array(archive, name) for name in names}
+        metadata = json.loads(arrays.pop(METADATA).tobytes().decode("utf-8"))
+        _check_metadata(path, metadata, arrays)
+    except CheckpointError:
+        raise
+    except Exception as error:  # zipfile, zlib, numpy and json each raise their own types on damaged bytes
+        raise CheckpointError(f"{path} is truncated or corrupt: {error}") from error
+    return metadata, arrays
+
+
+def _read_array(archive, name):
+    data = archive.read(name)  # reads the whole member, so zipfile verifies its CRC-32
+    buffer = io.BytesIO(data)
+    array = np.lib.format.read_array(buffer, allow_pickle=False)
+    if buffer.tell() != len(data) or array.dtype.kind not in "biuf":
+        raise ValueError(f"entry {name!r} is not a plain numeric array")
+    return array
+
+
+def _check_metadata(path, metadata, arrays):
+    if not isinstance(metadata, dict) or metadata.get("format") != FORMAT:
+        raise CheckpointError(f"{path} is not a symupdates checkpoint: its metadata has no format {FORMAT!r}")
+    version = metadata.get("version")
+    if version != VERSION:
+        raise CheckpointError(
+            f"{path} has checkpoint format version {version!r}; this symupdates reads version {VERSION}"
+        )
+    entries = metadata.get("entries")
+    listed = {
+        key: (tuple(e.get("shape", ())), e.get("dtype")) for key, e in entries.items() if isinstance(e, dict)
+    } if isinstance(entries, dict) else None
+    present = {key: (a.shape, a.dtype.str) for key, a in arrays.items()}
+    if listed != present:
+        raise CheckpointError(f"{path} is truncated or corrupt: its arrays do not match its metadata")
+
+
+def _check_rule(path, saved, live):
+    if _signature(saved) != _signature(live):
+        raise CheckpointError(
+            f"{path} was written by another optimizer: {_rule_repr(saved)}; these updates come from "
+            f"{_rule_repr(live)}"
+        )
+
+
+def _signature(description):
+    """The names of the transforms in a rule description, without hyper-parameter values."""
+    if isinstance(description, dict):
+        if set(description) == {"name", "config"}:
+            return description["name"], _signature(description["config"])
+        items = tuple((k, s) for k, v in sorted(description.items()) if (s := _signature(v)) is not None)
+        return items or None
+    if isinstance(description, list):
+        items = tuple(_signature(v) for v in description)
+        return items if any(s is not None for s in items) else None
+    return None
+
+
+def _rule_repr(description):
+    if isinstance(description, dict) and set(description) == {"name", "config"}:
+        config = description["config"] if isinstance(description["config"], dict) else {}
+        args = ", ".join(f"{k}={_rule_repr(v)}" for k, v in config.items())
+        return f"{description['name']}({args})"
+    if isinstance(description, list):
+        return "[" + ", ".join(_rule_repr(v) for v in description) + "]"
+    return "an unknown rule" if description is None else repr(description)
+
+
+def _check_entries(path, targets, offered):
+    missing = [key for key in targets if key not in offered]
+    unexpected = [key for key in offered if key not in targets]
+    problems = []
+    if missing:
+        problems.append(f"missing entries {missing}")
+    if unexpected:
+        problems.append(f"unexpected entries {unexpected}")
+    if problems:
+        raise CheckpointError(f"{path} does not match these updates: " + " and ".join(problems))
+    for key, var in targets.items():
+        shape = var.get_value(borrow=True).shape
+        if offered[key].shape != shape:
+            raise CheckpointError(
+                f"{path}: shape mismatch: {key} is {offered[key].shape} in the file but {shape} here"
+            )
+
+
+def _converted(path, key, array, var, cast):
+    dtype = np.dtype(var.dtype)
+    if array.dtype == dtype:
+        return array
+    both_float = array.dtype.kind == "f" and dtype.kind == "f"
+    if not (cast and both_float):
+        hint = "; pass cast=True to convert" if both_float else ""
+        raise CheckpointError(
+            f"{path}: dtype mismatch: {key} is {array.dtype} in the file but {dtype} here{hint}"
+        )
+    with np.errstate(over="ignore"):
+        converted = array.astype(dtype)
+    if not np.array_equal(np.isfinite(converted), np.isfinite(array)):
+        raise CheckpointError(f"{path}: {key} has values that overflow {dtype}")
+    return converted

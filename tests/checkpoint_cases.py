@@ -1,0 +1,116 @@
+"""One graph holding every public optimizer and every public transform of symupdates that has state, each on
+its own small params, so the resume test checks all of them with one compiled function per mode.
+
+The rules are found in ``symupdates.__all__``, so rules added later are covered without editing this file;
+a rule with a required argument not in ``REQUIRED`` makes the test fail and say so. Cold compilation costs
+per distinct loop, so the graph leaves out the rules without state (nothing to resume) and the transforms
+whose state is exactly an optimizer's (``scale_by_adam`` is ``adam``'s state: resuming ``adam`` tests it).
+
+Run as a script, ``python checkpoint_cases.py DIR MODE...``, it is the fresh process of the resume test: for
+each mode it rebuilds the graph, loads every rule's checkpoint from ``DIR/MODE`` and runs the remaining steps,
+then writes the params to ``DIR/MODE/resumed.npz``.
+"""
+
+import inspect
+import sys
+import warnings
+from collections import OrderedDict
+from pathlib import Path
+
+import numpy as np
+import pytensor
+import pytensor.tensor as pt
+
+import symupdates
+
+warnings.filterwarnings("ignore", message="PyTensor could not link to a BLAS")
+
+N_STEPS, M_STEPS = 7, 6  # 13 steps: adagrad_window's 10-step ring buffer wraps after the checkpoint
+DATA = [0.3 + 0.11 * k for k in range(N_STEPS + M_STEPS)]  # the per-step input, one float64 scalar
+# Values for arguments without a default. Every other argument keeps its default.
+REQUIRED = {"learning_rate": 0.01, "factor": 0.5}
+NOT_TRANSFORM_FACTORIES = {"apply", "chain"}
+
+
+def public_functions(module_name):
+    return {
+        name: getattr(symupdates, name)
+        for name in symupdates.__all__
+        if inspect.isfunction(getattr(symupdates, name))
+        and getattr(symupdates, name).__module__ == f"symupdates.{module_name}"
+    }
+
+
+def required_arguments(name, fn, skip=()):
+    kwargs = {}
+    for arg in list(inspect.signature(fn).parameters.values())[len(skip):]:
+        if arg.default is inspect.Parameter.empty and arg.kind is not arg.VAR_POSITIONAL:
+            if arg.name not in REQUIRED:
+                raise AssertionError(f"{name} requires {arg.name!r}: add a value for it to REQUIRED")
+            kwargs[arg.name] = REQUIRED[arg.name]
+    return kwargs
+
+
+def rules():
+    """``{label: make(loss, params) -> Updates}`` for every public optimizer and transform."""
+    cases = {}
+    for name, fn in public_functions("optimizers").items():
+        first = next(iter(inspect.signature(fn).parameters))
+        if first == "updates":  # apply_momentum and the like wrap the dict of another rule
+            kwargs = required_arguments(name, fn, skip=("updates",))
+            cases[name] = lambda loss, params, fn=fn, kwargs=kwargs: fn(
+                symupdates.sgd(loss, params, learning_rate=0.01), params, **kwargs
+            )
+        else:
+            kwargs = required_arguments(name, fn, skip=("loss_or_grads", "params"))
+            cases[name] = lambda loss, params, fn=fn, kwargs=kwargs: fn(loss, params, **kwargs)
+    for name, factory in public_functions("transforms").items():
+        if name not in NOT_TRANSFORM_FACTORIES:
+            transform = factory(**required_arguments(name, factory))
+            cases[f"transform:{name}"] = symupdates.chain(transform, symupdates.scale_by_learning_rate(0.05))
+    return cases
+
+
+def make_params(dtype):
+    """One param, the same values for every rule: one loop per rule keeps cold compilation short."""
+    return [pytensor.shared(np.random.default_rng(0).normal(size=(2, 3)).astype(dtype), name="w")]
+
+
+def state_kinds(updates):
+    return frozenset(v.name for v in updates.state)
+
+
+def build(mode):
+    """``(step, {label: (params, updates)})`` for every rule with state not already covered; ``step(x)``
+    updates the params of all of them at once."""
+    x = pt.scalar("x", dtype="float64")
+    cases, merged, covered = {}, OrderedDict(), set()
+    for label, make in rules().items():
+        params = make_params(["float64", "float32"][len(cases) % 2])
+        # The gradient, p * x - 1, changes with the step's input x.
+        updates = make(sum(pt.sum(p**2 * pt.cast(x, p.dtype) / 2 - p) for p in params), params)
+        if not updates.state or (label.startswith("transform:") and state_kinds(updates) in covered):
+            continue
+        covered.add(state_kinds(updates))
+        cases[label] = (params, updates)
+        merged.update(updates)
+    return pytensor.function([x], [], updates=merged, mode=mode), cases
+
+
+def checkpoint_path(directory, mode, label):
+    return Path(directory) / mode / f"{label.replace(':', '-')}.npz"
+
+
+def resume(directory, mode):
+    step, cases = build(mode)
+    for label, (_, updates) in cases.items():
+        symupdates.load_state(updates, checkpoint_path(directory, mode, label), include_params=True)
+    for x in DATA[N_STEPS:]:
+        step(x)
+    values = {f"{label}/{i}": p.get_value() for label, (ps, _) in cases.items() for i, p in enumerate(ps)}
+    np.savez(Path(directory) / mode / "resumed.npz", **values)
+
+
+if __name__ == "__main__":
+    for mode in sys.argv[2:]:
+        resume(sys.argv[1], mode)
