@@ -74,7 +74,8 @@ def main(argv=None):
     print(f"diabetes: {len(X)} examples, batch {BATCH_SIZE}, {args.steps} epochs, {len(numpy_losses)} steps")
     print(f"final batch loss, from scratch: {float(numpy_losses[-1])!r}")
     print(f"final batch loss, symupdates:   {float(symupdates_losses[-1])!r}")
-    print(f"largest difference between the loss curves: {np.max(np.abs(numpy_losses - symupdates_losses)):.3g}")
+    difference = np.max(np.abs(numpy_losses - symupdates_losses))
+    print(f"largest difference between the loss curves: {difference:.3g}")
 
     import matplotlib.pyplot as plt
 

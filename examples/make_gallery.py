@@ -19,7 +19,11 @@ EXAMPLES = Path(__file__).resolve().parent
 # command-line arguments of each example -> the pictures of it that the README shows
 GALLERY = {
     ("adagrad_2d.py",): ["adagrad_2d.png"],
-    ("optimizer_paths.py",): ["optimizer_paths_contour.png", "optimizer_paths_surface.png", "optimizer_paths.gif"],
+    ("optimizer_paths.py",): [
+        "optimizer_paths_contour.png",
+        "optimizer_paths_surface.png",
+        "optimizer_paths.gif",
+    ],
     ("matrix_factorization.py",): ["matrix_factorization.png"],
     ("linear_regression.py",): ["linear_regression.png"],
     ("train_mlp.py", "--no-progress"): ["train_mlp_adagrad.png"],
@@ -35,7 +39,8 @@ def main(argv=None):
     with tempfile.TemporaryDirectory() as scratch:
         for command, pictures in GALLERY.items():
             print(f"$ python examples/{' '.join(command)}", flush=True)
-            subprocess.run([sys.executable, str(EXAMPLES / command[0]), *command[1:], "--out", scratch], check=True)
+            script, *options = command
+            subprocess.run([sys.executable, str(EXAMPLES / script), *options, "--out", scratch], check=True)
             for picture in pictures:
                 shutil.copy(Path(scratch) / picture, args.out / picture)
     total = sum((args.out / p).stat().st_size for pictures in GALLERY.values() for p in pictures)

@@ -79,7 +79,8 @@ def main(argv=None):
     print("tiny 4x3, rank 2, adagrad lr 0.01:")
     for k in sorted({0, 1, 10, 100, 1000, args.steps} & set(range(args.steps + 1))):
         print(f"  step {k:5d}: RMSE {tiny_losses[k]:.10f}")
-    print(f"  W @ H =\n{np.array2string(W @ H, precision=3)}\n  masked entry {MASKED}: {(W @ H)[MASKED]:.3f} (true rating {RATINGS[MASKED]:g})")
+    print(f"  W @ H =\n{np.array2string(W @ H, precision=3)}")
+    print(f"  masked entry {MASKED}: {(W @ H)[MASKED]:.3f} (true rating {RATINGS[MASKED]:g})")
 
     full, S, SW0, SH0 = synthetic_problem(args.seed, args.rank)
     SW, SH, synthetic_losses = factorize(S, SW0, SH0, learning_rate=0.1, steps=args.steps)

@@ -107,8 +107,8 @@ def plot(paths, out, steps):
     ax.plot_surface(*error_grid("two points", n=60), cmap="viridis", alpha=0.5, linewidth=0)
     for name in ("gd", "adam"):
         w, b = paths["two points", name].T
-        ax.plot(w, b, error(w, b, *DATA_SETS["two points"]) + 0.01, "-", color="red" if name == "adam" else "k",
-                linewidth=2, label=name)
+        lifted = error(w, b, *DATA_SETS["two points"]) + 0.01  # drawn just above the surface
+        ax.plot(w, b, lifted, "-", color="red" if name == "adam" else "k", linewidth=2, label=name)
     ax.set(xlabel="w", ylabel="b", zlabel="E", title="two points: error surface")
     ax.view_init(elev=50, azim=-60)
     ax.legend()

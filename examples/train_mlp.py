@@ -72,7 +72,9 @@ def compile_functions(params, rule, mode=None):
     return train, predict, updates
 
 
-def train(epochs=30, learning_rate=0.1, batch_size=32, seed=0, rule=None, mode=None, log=print, progress=False):
+def train(
+    epochs=30, learning_rate=0.1, batch_size=32, seed=0, rule=None, mode=None, log=print, progress=False
+):
     """Train and return ``(per-epoch history, held-out accuracy)``; ``progress`` shows a tqdm bar."""
     X_train, X_test, y_train, y_test = load_data(seed)
     rng = np.random.default_rng(seed)
@@ -123,7 +125,7 @@ def plot_history(history, held_out, out, title):
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--epochs", "--steps", type=int, default=30)
-    parser.add_argument("--learning-rate", type=float, default=None, help="default: one suited to --optimizer")
+    parser.add_argument("--learning-rate", type=float, default=None, help="default: suits --optimizer")
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--mode", default=None, help="PyTensor mode: NUMBA (default), CVM or JAX")

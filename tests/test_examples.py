@@ -174,7 +174,11 @@ def test_optimizer_paths_equal_numpy_textbook_paths(tmp_path):
     histories = np.load(tmp_path / "optimizer_paths_histories.npz")
     data_sets = {
         "two points": (np.array([0.5, 2.5]), np.array([0.2, 0.9]), 1),
-        "six points": (np.array([-1.0, 0.3, 1.1, 2.0, 3.2, 4.5]), np.array([0.25, 0.15, 0.6, 0.5, 0.9, 0.8]), 2),
+        "six points": (
+            np.array([-1.0, 0.3, 1.1, 2.0, 3.2, 4.5]),
+            np.array([0.25, 0.15, 0.6, 0.5, 0.9, 0.8]),
+            2,
+        ),
     }
     optimizers = {
         "gd": (sgd_step, {"lr": 1.0}),
