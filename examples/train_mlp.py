@@ -1,26 +1,35 @@
-"""Train a 64-50-10 MLP on scikit-learn's bundled digits with symupdates.adagrad.
+"""Train a 64-50-10 MLP on scikit-learn's bundled digits with symupdates.adagrad (or any rule by name).
 
 This is a Lasagne-style training script: build the loss symbolically, ask the update rule for an
 OrderedDict of updates, compile one training function, loop over mini-batches.
 
     python examples/train_mlp.py [--epochs 30] [--learning-rate 0.1] [--batch-size 32] [--seed 0]
+                                 [--optimizer adagrad] [--out DIR] [--no-progress]
                                  [--checkpoint PATH] [--resume PATH]
 
 It prints the mean training loss and training accuracy per epoch and, at the end, the accuracy on a
-held-out quarter of the data that was never trained on. ``--checkpoint PATH`` saves the params and the
-optimizer state at the end; ``--resume PATH`` starts from such a file instead of a fresh initialisation.
+held-out quarter of the data that was never trained on. ``--optimizer`` takes the name of any update rule
+in symupdates (``--help`` lists them); without ``--learning-rate`` it uses one that suits this network.
+A tqdm progress bar runs on a terminal (not when the output is piped, nor with ``--no-progress``), and
+the loss and accuracy curves go to ``DIR/train_mlp_<optimizer>.png``. ``--checkpoint PATH`` saves the
+params and the optimizer state at the end; ``--resume PATH`` starts from such a file instead of a fresh
+initialisation.
 """
 
 import argparse
+import sys
 import warnings
+from pathlib import Path
 
 import numpy as np
 import pytensor
 import pytensor.tensor as pt
 from sklearn.datasets import load_digits
 from sklearn.model_selection import train_test_split
+from tqdm import tqdm
 
 import symupdates
+from _shared import mlp_learning_rate, optimizer_rules, save
 
 warnings.filterwarnings("ignore", message="PyTensor could not link to a BLAS")
 
@@ -66,10 +75,12 @@ def compile_functions(params, rule, mode=None):
     return train, predict, updates
 
 
-def train(epochs=30, learning_rate=0.1, batch_size=32, seed=0, rule=None, mode=None, log=print,
-          checkpoint=None, resume=None):
-    """Train and return ``(per-epoch history, held-out accuracy)``; optionally start from the checkpoint
-    ``resume`` and save one to ``checkpoint`` (params and optimizer state) at the end."""
+def train(
+    epochs=30, learning_rate=0.1, batch_size=32, seed=0, rule=None, mode=None, log=print, progress=False,
+    checkpoint=None, resume=None,
+):
+    """Train and return ``(per-epoch history, held-out accuracy)``; ``progress`` shows a tqdm bar. Optionally
+    start from the checkpoint ``resume`` and save one to ``checkpoint`` (params and optimizer state) at the end."""
     X_train, X_test, y_train, y_test = load_data(seed)
     rng = np.random.default_rng(seed)
     params = build_model(rng)
@@ -80,6 +91,9 @@ def train(epochs=30, learning_rate=0.1, batch_size=32, seed=0, rule=None, mode=N
         log(f"resumed from {resume}")
     history = []
     log(f"{'epoch':>5} {'loss':>8} {'accuracy':>8}")
+    bar = tqdm(total=epochs * -(-len(X_train) // batch_size), unit="batch", disable=not progress, leave=False)
+    if progress:
+        log = tqdm.write  # prints above the bar
     for epoch in range(1, epochs + 1):
         order = rng.permutation(len(X_train))
         losses, accuracies, sizes = [], [], []
@@ -89,10 +103,13 @@ def train(epochs=30, learning_rate=0.1, batch_size=32, seed=0, rule=None, mode=N
             losses.append(loss)
             accuracies.append(accuracy)
             sizes.append(len(batch))
+            bar.update()
         loss = float(np.average(losses, weights=sizes))
         accuracy = float(np.average(accuracies, weights=sizes))
         history.append((epoch, loss, accuracy))
         log(f"{epoch:5d} {loss:8.4f} {accuracy:8.4f}")
+        bar.set_postfix(epoch=epoch, loss=f"{loss:.4f}")
+    bar.close()
     if checkpoint:
         symupdates.save_state(updates, checkpoint, include_params=True)
         log(f"checkpoint saved to {checkpoint}")
@@ -101,18 +118,42 @@ def train(epochs=30, learning_rate=0.1, batch_size=32, seed=0, rule=None, mode=N
     return history, held_out
 
 
+def plot_history(history, held_out, out, title):
+    """Training loss and accuracy per epoch, with the final held-out accuracy."""
+    import matplotlib.pyplot as plt
+
+    epochs, losses, accuracies = zip(*history)
+    figure, (left, right) = plt.subplots(1, 2, figsize=(9, 3.2))
+    left.plot(epochs, losses, "o-", markersize=3)
+    left.set(xlabel="epoch", ylabel="training loss", yscale="log", title=title)
+    right.plot(epochs, accuracies, "o-", markersize=3, label="training")
+    right.axhline(held_out, color="C1", linestyle="--", label=f"held-out (end): {held_out:.4f}")
+    right.set(xlabel="epoch", ylabel="accuracy")
+    right.legend(loc="lower right")
+    return save(figure, out, f"train_mlp_{title.split()[0]}.png")
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--epochs", type=int, default=30)
-    parser.add_argument("--learning-rate", type=float, default=0.1)
+    parser.add_argument("--epochs", "--steps", type=int, default=30)
+    parser.add_argument("--learning-rate", type=float, default=None, help="default: suits --optimizer")
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--mode", default=None, help="PyTensor mode: NUMBA (default), CVM or JAX")
+    parser.add_argument("--optimizer", default="adagrad", choices=sorted(optimizer_rules()))
+    parser.add_argument("--out", type=Path, default=Path("."), help="directory for the plot (default: .)")
+    parser.add_argument("--no-progress", action="store_true", help="no progress bar (none when piped)")
     parser.add_argument("--checkpoint", metavar="PATH", help="at the end, save params and optimizer state")
     parser.add_argument("--resume", metavar="PATH", help="start from a checkpoint saved with --checkpoint")
     args = parser.parse_args(argv)
-    train(args.epochs, args.learning_rate, args.batch_size, args.seed, mode=args.mode,
-          checkpoint=args.checkpoint, resume=args.resume)
+    learning_rate = mlp_learning_rate(args.optimizer) if args.learning_rate is None else args.learning_rate
+    rule = optimizer_rules()[args.optimizer](learning_rate=learning_rate)
+    progress = not args.no_progress and sys.stderr.isatty()
+    history, held_out = train(
+        args.epochs, learning_rate, args.batch_size, args.seed, rule=rule, mode=args.mode, progress=progress,
+        checkpoint=args.checkpoint, resume=args.resume,
+    )
+    plot_history(history, held_out, args.out, f"{args.optimizer} lr={learning_rate:g}")
 
 
 if __name__ == "__main__":

@@ -1,0 +1,120 @@
+"""What the examples share: the command line, the list of rules in the library, and figure output.
+
+Not part of the library; the examples import it as a sibling module (``python examples/NAME.py`` puts
+``examples/`` on ``sys.path``).
+"""
+
+import argparse
+import inspect
+import warnings
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")  # the examples write files; they never open a window
+
+import symupdates  # noqa: E402
+
+warnings.filterwarnings("ignore", message="PyTensor could not link to a BLAS")
+
+# Learning rates that suit the digits MLP where the rule's own default (Lasagne's or PyMC's, chosen for
+# other problems) is far off. Rules not listed, including any added to the library later, use their default.
+MLP_LEARNING_RATES = {
+    "sgd": 0.1,
+    "momentum": 0.05,
+    "nesterov_momentum": 0.05,
+    "adagrad": 0.1,
+    "adagrad_window": 0.01,
+    "rmsprop": 0.001,
+}
+
+
+def optimizer_rules():
+    """``{name: rule}`` for every public rule of ``symupdates`` with the update-rule signature
+    ``(loss_or_grads=None, params=None, learning_rate=..., ...)``, in ``symupdates.__all__`` order."""
+    rules = {}
+    for name in symupdates.__all__:
+        rule = getattr(symupdates, name)
+        if not inspect.isfunction(rule):
+            continue
+        parameters = list(inspect.signature(rule).parameters.values())
+        if [p.name for p in parameters[:3]] == ["loss_or_grads", "params", "learning_rate"]:
+            rules[name] = rule
+    return rules
+
+
+def default_learning_rate(rule):
+    return inspect.signature(rule).parameters["learning_rate"].default
+
+
+def mlp_learning_rate(name):
+    """The learning rate the MLP examples use for the rule called ``name``."""
+    return MLP_LEARNING_RATES.get(name, default_learning_rate(optimizer_rules()[name]))
+
+
+def parser(doc, steps):
+    """An argument parser with the options every example has: ``--out DIR`` and ``--steps N``."""
+    result = argparse.ArgumentParser(description=doc.splitlines()[0])
+    result.add_argument("--out", type=Path, default=Path("."), help="directory for the pictures (default: .)")
+    result.add_argument("--steps", type=int, default=steps, help=f"optimizer steps (default: {steps})")
+    return result
+
+
+def save(figure, out, name):
+    """Write ``figure`` to ``out/name``, print the path and close it."""
+    import matplotlib.pyplot as plt
+
+    out.mkdir(parents=True, exist_ok=True)
+    path = out / name
+    figure.savefig(path, dpi=80, bbox_inches="tight")
+    plt.close(figure)
+    print(f"wrote {path}")
+    return path
+
+
+def save_animation(animation, out, name, fps=8):
+    """Write a matplotlib animation as a GIF with Pillow."""
+    import matplotlib.pyplot as plt
+    from matplotlib.animation import PillowWriter
+
+    out.mkdir(parents=True, exist_ok=True)
+    path = out / name
+    animation.save(path, writer=PillowWriter(fps=fps), dpi=60)
+    plt.close(animation._fig)
+    print(f"wrote {path}")
+    return path
+
+
+def optimize_paths(runs, steps, inputs=(), feed=None):
+    """Run each rule from its start point on its own loss, all in one compiled function.
+
+    Parameters
+    ----------
+    runs : dict
+        ``{label: (rule, start, loss)}``: ``rule`` is a partially applied update rule (e.g.
+        ``symupdates.adam(learning_rate=0.1)``), ``start`` a point, ``loss(theta)`` builds the symbolic
+        loss of the shared float64 vector ``theta``.
+    steps : int
+    inputs : list of TensorVariable
+        Symbolic data the losses use (mini-batches), fed at step ``k`` with ``feed(k)``.
+
+    Returns
+    -------
+    dict
+        ``{label: path}``, ``path[k]`` the point after ``k`` steps, shape ``(steps + 1, len(start))``.
+    """
+    import numpy as np
+    import pytensor
+
+    thetas, updates = {}, {}
+    for label, (rule, start, loss) in runs.items():
+        theta = pytensor.shared(np.array(start, dtype="float64"), name=str(label))
+        thetas[label] = theta
+        updates.update(rule(loss(theta), [theta]))
+    step = pytensor.function(list(inputs), [], updates=updates, on_unused_input="ignore")
+    paths = {label: [theta.get_value()] for label, theta in thetas.items()}
+    for k in range(steps):
+        step(*(feed(k) if feed else ()))
+        for label, theta in thetas.items():
+            paths[label].append(theta.get_value())
+    return {label: np.array(path) for label, path in paths.items()}

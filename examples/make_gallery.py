@@ -1,0 +1,51 @@
+"""Make the pictures of the README's gallery in docs/images/ by running the examples with their defaults.
+
+    python examples/make_gallery.py [--out docs/images]
+
+Each example runs in a subprocess (as ``python examples/NAME.py --out TMP``) and the pictures the README
+shows are copied to ``--out``; the other files the examples write (histories, other plots) are dropped.
+Prints what each command printed, so the numbers quoted in the README can be checked against it.
+"""
+
+import argparse
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+EXAMPLES = Path(__file__).resolve().parent
+
+# command-line arguments of each example -> the pictures of it that the README shows
+GALLERY = {
+    ("adagrad_2d.py",): ["adagrad_2d.png"],
+    ("optimizer_paths.py",): [
+        "optimizer_paths_contour.png",
+        "optimizer_paths_surface.png",
+        "optimizer_paths.gif",
+    ],
+    ("matrix_factorization.py",): ["matrix_factorization.png"],
+    ("linear_regression.py",): ["linear_regression.png"],
+    ("train_mlp.py", "--no-progress"): ["train_mlp_adagrad.png"],
+    ("compare_optimizers.py",): ["compare_optimizers.png"],
+}
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", type=Path, default=EXAMPLES.parent / "docs" / "images")
+    args = parser.parse_args(argv)
+    args.out.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory() as scratch:
+        for command, pictures in GALLERY.items():
+            print(f"$ python examples/{' '.join(command)}", flush=True)
+            script, *options = command
+            subprocess.run([sys.executable, str(EXAMPLES / script), *options, "--out", scratch], check=True)
+            for picture in pictures:
+                shutil.copy(Path(scratch) / picture, args.out / picture)
+    total = sum((args.out / p).stat().st_size for pictures in GALLERY.values() for p in pictures)
+    print(f"gallery in {args.out}: {total / 1e6:.2f} MB")
+
+
+if __name__ == "__main__":
+    main()
