@@ -8,11 +8,13 @@ Drop-in for ``lasagne.updates`` and ``pymc.variational.updates``::
 
 Module layout: ``gradients`` (gradients and their checks), ``hyperparams`` (hyper-parameter checks and
 typing), ``updates`` (the returned dict and the state builder), ``transforms`` (composable building
-blocks), ``optimizers`` (the public rules), ``constraints`` (norm constraints).
+blocks), ``optimizers`` (the public rules), ``constraints`` (norm constraints), ``multiplicative``
+(multiplicative updates for non-negative parameters, by splitting the gradient graph).
 """
 
 from .constraints import norm_constraint, total_norm_constraint
 from .gradients import get_or_compute_grads
+from .multiplicative import SplitError, multiplicative, split_gradient
 from .optimizers import (
     adadelta,
     adagrad,
@@ -46,6 +48,7 @@ from .updates import Updates
 __version__ = "0.1.0"
 
 __all__ = [
+    "SplitError",
     "Transform",
     "Updates",
     "adadelta",
@@ -60,6 +63,7 @@ __all__ = [
     "chain",
     "get_or_compute_grads",
     "momentum",
+    "multiplicative",
     "nesterov_momentum",
     "norm_constraint",
     "rmsprop",
@@ -73,5 +77,6 @@ __all__ = [
     "scale_by_rss",
     "scale_by_window_rss",
     "sgd",
+    "split_gradient",
     "total_norm_constraint",
 ]
