@@ -48,7 +48,7 @@ class SplitError(ValueError):
 # Elementwise ops whose output is >= 0 whatever their (real) input; sqrt is NaN or >= 0.
 _NONNEGATIVE_OUTPUT = (ps.Sqr, ps.Exp, ps.Exp2, ps.Abs, ps.Sqrt, ps.Cosh, psm.Softplus, psm.Sigmoid, psm.Erfc)
 # Elementwise ops that keep the sign of non-negative inputs (all of them must be >= 0).
-_SIGN_PRESERVING = (ps.Add, ps.Mul, ps.TrueDiv, ps.Minimum, ps.Cast, ps.Identity)
+_SIGN_PRESERVING = (ps.Add, ps.Mul, ps.TrueDiv, ps.Minimum, ps.Sign, ps.Cast, ps.Identity)
 # Non-elementwise ops that are linear in the listed inputs (the others are shapes or indices).
 _LINEAR = {
     DimShuffle: (0,),
