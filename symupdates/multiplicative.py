@@ -119,7 +119,7 @@ class _Splitter:
         return self.signs[v]
 
     def _nonnegative(self, v):
-        if v in self.declared:
+        if v in self.declared or np.dtype(v.dtype).kind in "bu":  # e.g. comparisons in max's gradient
             return True
         if isinstance(v, Constant):
             data = np.asarray(v.data)
