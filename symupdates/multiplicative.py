@@ -391,8 +391,9 @@ def multiplicative(
     ``multiplicative(loss, [W], nonnegative=[H, X])`` then ``multiplicative(loss, [H], nonnegative=[W, X])``.
     Simultaneous updates (``alternating=False`` with several factors) are a Jacobi-style step: each factor
     moves as if the others stayed where they were. Lee and Seung's auxiliary-function proof bounds the loss
-    for one factor at a time, so it does not cover them: they still keep every param ``>= 0``, but the
-    loss is not guaranteed to decrease.
+    for one factor at a time, so it does not cover them: they still keep every param ``>= 0``, but for NMF
+    both factors correct the same residual, ``W H`` overshoots, and the loss typically oscillates, rising
+    at every other step (``tests/test_multiplicative.py`` shows it). Use ``alternating=True`` for NMF.
 
     The update is scale-free: multiplying the loss by a positive constant (``0.5 * ||.||^2``,
     ``||.||^2``, ``||.||``) scales ``P`` and ``N`` alike and leaves the rule unchanged (up to ``epsilon``).

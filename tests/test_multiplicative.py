@@ -154,6 +154,9 @@ def test_simultaneous_updates_move_both_factors_from_the_current_values(frobeniu
     for k, ((W, H), (W1, H1)) in enumerate(zip(history, history[1:])):
         assert_close(W1, frobenius_w(X, W, H), f"W at step {k}")
         assert_close(H1, frobenius_h(X, W, H), f"H at step {k}")
+    # Both factors correct the same residual, so W H overshoots and the loss oscillates, as documented.
+    losses = [frobenius_loss(X, W, H) for W, H in history]
+    assert max(np.diff(losses)) > 0 and all((W >= 0).all() and (H >= 0).all() for W, H in history)
 
 
 # -- KL divergence: one compiled step per factor -------------------------------------------------------
