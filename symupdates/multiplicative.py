@@ -87,7 +87,7 @@ def _linear_inputs(node):
         if isinstance(op, kind):
             return positions
     scalar = _scalar_op(node)
-    if isinstance(scalar, ps.Cast | ps.Identity | ps.Add):
+    if isinstance(scalar, ps.Cast | ps.Identity):
         return tuple(range(len(node.inputs)))
     if isinstance(scalar, ps.Second):
         return (1,)
@@ -163,6 +163,9 @@ class _Splitter:
         if isinstance(scalar, ps.Neg):
             positive, negative = self.split(node.inputs[0])
             return negative, positive
+        if isinstance(scalar, ps.Add):
+            parts = [self.split(x) for x in node.inputs]
+            return functools.reduce(_add, [p for p, _ in parts]), functools.reduce(_add, [n for _, n in parts])
         if isinstance(scalar, ps.Sub):
             (p0, n0), (p1, n1) = self.split(node.inputs[0]), self.split(node.inputs[1])
             return _add(p0, n1), _add(n0, p1)
@@ -461,8 +464,14 @@ def _parts(loss_or_grads, params, nonnegative):
 
 
 def _multiplicative_rule(loss_or_grads, params, nonnegative, power, epsilon, alternating):
-    params = list(params)
     pairs = _parts(loss_or_grads, params, nonnegative)
+    params = list(params)
+    for i, p in enumerate(params):
+        if np.any(p.get_value(borrow=True) < 0):
+            raise ValueError(
+                f"{param_label(params, i)} has negative entries; multiplicative updates keep the sign of "
+                "each entry, so parameters must start >= 0"
+            )
     new_values = []
     for p, (positive, negative) in zip(params, pairs):
         if alternating and new_values:
