@@ -137,7 +137,8 @@ def run(out=".", steps=200, components=16, seed=0, mode=None, log=print):
         histories[name], sklearn_losses[name] = history, NUMPY_LOSS[name](X, W_sk, H_sk)
         monotone = bool(np.all(np.diff(history) <= 1e-12 * np.abs(history[:-1])))
         rows.append((name, history[0], history[-1], sklearn_losses[name], monotone))
-        plot_components(H, f"{name} NMF components (rows of H), {steps} steps", out / f"components_{name}.png")
+        title = f"{name} NMF components (rows of H), {steps} steps"
+        plot_components(H, title, out / f"components_{name}.png")
     plot_losses(histories, sklearn_losses, out / "loss_curves.png")
     log(f"digits X: {X.shape[0]} x {X.shape[1]}, {components} components, {steps} alternating steps")
     log(f"{'loss':<10} {'initial':>16} {'symupdates':>16} {'sklearn mu':>16} {'rel. diff':>10} monotone")
@@ -146,7 +147,9 @@ def run(out=".", steps=200, components=16, seed=0, mode=None, log=print):
             f"{name:<10} {initial:16.10g} {final:16.10g} {sklearn_final:16.10g} "
             f"{(final - sklearn_final) / sklearn_final:10.2e} {monotone}"
         )
-    log(f"figures: {out / 'loss_curves.png'}, {out / 'components_frobenius.png'}, {out / 'components_kl.png'}")
+    names = ["loss_curves", "components_frobenius", "components_kl"]
+    figures = ", ".join(str(out / f"{n}.png") for n in names)
+    log(f"figures: {figures}")
     return rows
 
 

@@ -165,7 +165,7 @@ class _Splitter:
             return negative, positive
         if isinstance(scalar, ps.Add):
             parts = [self.split(x) for x in node.inputs]
-            return functools.reduce(_add, [p for p, _ in parts]), functools.reduce(_add, [n for _, n in parts])
+            return tuple(functools.reduce(_add, side) for side in zip(*parts))
         if isinstance(scalar, ps.Sub):
             (p0, n0), (p1, n1) = self.split(node.inputs[0]), self.split(node.inputs[1])
             return _add(p0, n1), _add(n0, p1)
@@ -176,7 +176,8 @@ class _Splitter:
         if isinstance(scalar, ps.TrueDiv):
             numerator, denominator = node.inputs
             if isinstance(denominator, Constant):
-                return self._product(pt.mul, [numerator, _constant(1 / np.asarray(denominator.data), v.dtype)])
+                reciprocal = _constant(1 / np.asarray(denominator.data), v.dtype)
+                return self._product(pt.mul, [numerator, reciprocal])
             if not self.nonnegative(denominator):
                 raise SplitError(f"{node.op} divides by {denominator}, which may be negative")
             positive, negative = self.split(numerator)
@@ -275,7 +276,7 @@ def split_gradient(expr, nonnegative=()):
 
     The split is pushed through the graph bottom-up: a sub-expression that is provably ``>= 0`` (a declared
     variable, a non-negative constant, the output of ``sqr``, ``exp``, ``abs``, ``sqrt``, ``softplus``,
-    ``sigmoid``, an even power, and sums, products, quotients, matrix products, sums, reshapes and
+    ``sigmoid``, an even power, and sums, products, quotients, matrix products, reductions, reshapes and
     broadcasts of such) is its own positive part; then
 
     * ``-a = N_a - P_a``; ``a + b = (P_a + P_b) - (N_a + N_b)``; ``a - b = (P_a + N_b) - (N_a + P_b)``;
@@ -387,6 +388,10 @@ def multiplicative(
     ------
     SplitError
         (a ``ValueError``) naming the param and the op when a gradient cannot be split.
+    ValueError
+        A param with negative entries (a multiplicative step cannot change the sign of an entry), and the
+        errors of ``get_or_compute_grads``; ``TypeError`` for a ``nonnegative`` that is not a list of
+        variables or a non-boolean ``alternating``.
 
     Notes
     -----
@@ -398,8 +403,9 @@ def multiplicative(
     both factors correct the same residual, ``W H`` overshoots, and the loss typically oscillates, rising
     at every other step (``tests/test_multiplicative.py`` shows it). Use ``alternating=True`` for NMF.
 
-    The update is scale-free: multiplying the loss by a positive constant (``0.5 * ||.||^2``,
-    ``||.||^2``, ``||.||``) scales ``P`` and ``N`` alike and leaves the rule unchanged (up to ``epsilon``).
+    The rule only sees ``N / P``, so a positive scalar factor common to both parts leaves it unchanged (up
+    to ``epsilon``): the 0.5 of ``0.5 * ||X - W H||^2``, or the ``1 / (2 ||X - W H||)`` the chain rule
+    brings into the gradient of ``sqrt(||X - W H||^2)``; all three forms give Lee and Seung's rule.
     Penalties go where the textbook sparse-NMF rules put them: ``lam * W.sum()`` adds ``lam`` to ``P``,
     ``0.5 * lam * (W ** 2).sum()`` adds ``lam * W``.
 

@@ -167,8 +167,10 @@ def test_simultaneous_updates_move_both_factors_from_the_current_values(frobeniu
 def test_kl_steps_per_factor_equal_closed_form_rules():
     X, W, H = nmf_problem(20)
     loss = LOSSES["kl"](X, W, H)
-    w_step = pytensor.function([], [], updates=multiplicative(loss, [W], nonnegative=[H], epsilon=0.0), mode=NUMPY_MODE)
-    h_step = pytensor.function([], [], updates=multiplicative(loss, [H], nonnegative=[W], epsilon=0.0), mode=NUMPY_MODE)
+    w_updates = multiplicative(loss, [W], nonnegative=[H], epsilon=0.0)
+    h_updates = multiplicative(loss, [H], nonnegative=[W], epsilon=0.0)
+    w_step = pytensor.function([], [], updates=w_updates, mode=NUMPY_MODE)
+    h_step = pytensor.function([], [], updates=h_updates, mode=NUMPY_MODE)
     for k in range(5):
         W0, H0 = W.get_value(), H.get_value()
         w_step()

@@ -58,10 +58,8 @@ def test_nmf_example_prints_lee_seung_losses_and_writes_pngs(tmp_path):
         env={**os.environ, "MPLBACKEND": "Agg", "PYTHONPATH": str(ROOT)},
     )
     assert result.returncode == 0, result.stderr
-    rows = {
-        m[0]: (float(m[1]), float(m[2]), float(m[3]), m[4])
-        for m in re.findall(r"^(frobenius|kl)\s+(\S+)\s+(\S+)\s+(\S+)\s+\S+\s+(True|False)$", result.stdout, re.M)
-    }
+    row = r"^(frobenius|kl)\s+(\S+)\s+(\S+)\s+(\S+)\s+\S+\s+(True|False)$"
+    rows = {m[0]: (float(m[1]), float(m[2]), float(m[3]), m[4]) for m in re.findall(row, result.stdout, re.M)}
     assert set(rows) == {"frobenius", "kl"}, result.stdout
 
     example = example_module()
