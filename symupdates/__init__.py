@@ -9,12 +9,14 @@ Drop-in for ``lasagne.updates`` and ``pymc.variational.updates``::
 Module layout: ``gradients`` (gradients and their checks), ``hyperparams`` (hyper-parameter checks and
 typing), ``updates`` (the returned dict and the state builder), ``transforms`` (composable building
 blocks), ``optimizers`` (the public rules), ``constraints`` (norm constraints), ``checkpoint`` (seeing, saving,
-loading and resetting optimizer state).
+loading and resetting optimizer state), ``multiplicative`` (multiplicative updates for non-negative
+parameters, by splitting the gradient graph).
 """
 
 from .checkpoint import CheckpointError, StateEntry, load_state, reset_state, save_state, state_of
 from .constraints import norm_constraint, total_norm_constraint
 from .gradients import get_or_compute_grads
+from .multiplicative import SplitError, multiplicative, split_gradient
 from .optimizers import (
     adadelta,
     adagrad,
@@ -50,6 +52,7 @@ __version__ = "0.1.0"
 __all__ = [
     "CheckpointError",
     "StateEntry",
+    "SplitError",
     "Transform",
     "Updates",
     "adadelta",
@@ -65,6 +68,7 @@ __all__ = [
     "get_or_compute_grads",
     "load_state",
     "momentum",
+    "multiplicative",
     "nesterov_momentum",
     "norm_constraint",
     "reset_state",
@@ -81,5 +85,6 @@ __all__ = [
     "scale_by_window_rss",
     "sgd",
     "state_of",
+    "split_gradient",
     "total_norm_constraint",
 ]
