@@ -8,9 +8,12 @@ Drop-in for ``lasagne.updates`` and ``pymc.variational.updates``::
 
 Module layout: ``gradients`` (gradients and their checks), ``hyperparams`` (hyper-parameter checks and
 typing), ``updates`` (the returned dict and the state builder), ``transforms`` (composable building
-blocks), ``optimizers`` (the public rules), ``constraints`` (norm constraints).
+blocks), ``optimizers`` (the public rules), ``constraints`` (norm constraints), ``clipping`` (clipping
+transforms), ``wrappers`` (per-group rules, NaN guard, accumulation, lookahead, averaging), ``schedules``
+(hyper-parameters that change with the step).
 """
 
+from .clipping import clip_by_global_norm, clip_by_norm, clip_by_value
 from .constraints import norm_constraint, total_norm_constraint
 from .gradients import get_or_compute_grads
 from .optimizers import (
@@ -41,13 +44,41 @@ from .transforms import (
     scale_by_rss,
     scale_by_window_rss,
 )
+from .schedules import (
+    Schedule,
+    constant_schedule,
+    cosine_decay_schedule,
+    cosine_onecycle_schedule,
+    exponential_decay,
+    inverse_time_decay,
+    join_schedules,
+    linear_schedule,
+    piecewise_constant_schedule,
+    polynomial_schedule,
+    reduce_on_plateau,
+    sgdr_schedule,
+    warmup_cosine_decay_schedule,
+)
 from .updates import Updates
+from .wrappers import (
+    accumulate_gradients,
+    apply_if_finite,
+    averaged_parameters,
+    copy_parameters,
+    lookahead,
+    masked,
+    multi_transform,
+    parameter_ema,
+    swap_parameters,
+)
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "Schedule",
     "Transform",
     "Updates",
+    "accumulate_gradients",
     "adadelta",
     "adagrad",
     "adagrad_window",
@@ -55,13 +86,33 @@ __all__ = [
     "adamax",
     "amsgrad",
     "apply",
+    "apply_if_finite",
     "apply_momentum",
     "apply_nesterov_momentum",
+    "averaged_parameters",
     "chain",
+    "clip_by_global_norm",
+    "clip_by_norm",
+    "clip_by_value",
+    "constant_schedule",
+    "copy_parameters",
+    "cosine_decay_schedule",
+    "cosine_onecycle_schedule",
+    "exponential_decay",
     "get_or_compute_grads",
+    "inverse_time_decay",
+    "join_schedules",
+    "linear_schedule",
+    "lookahead",
+    "masked",
     "momentum",
+    "multi_transform",
     "nesterov_momentum",
     "norm_constraint",
+    "parameter_ema",
+    "piecewise_constant_schedule",
+    "polynomial_schedule",
+    "reduce_on_plateau",
     "rmsprop",
     "scale",
     "scale_by_adadelta",
@@ -73,5 +124,8 @@ __all__ = [
     "scale_by_rss",
     "scale_by_window_rss",
     "sgd",
+    "sgdr_schedule",
+    "swap_parameters",
     "total_norm_constraint",
+    "warmup_cosine_decay_schedule",
 ]

@@ -125,7 +125,10 @@ def _with_velocity(updates, params, momentum, tag, next_values):
     check_hyper(momentum, "momentum")
     params = _momentum_params(updates, params)
     result = Updates(
-        updates, params=getattr(updates, "params", params), state=getattr(updates, "state", ())
+        updates,
+        params=getattr(updates, "params", params),
+        state=getattr(updates, "state", ()),
+        monitors=getattr(updates, "monitors", None),
     )
     builder = UpdateBuilder(params, [], taken_names=[v.name for v in result.state])
     for i, p in enumerate(params):

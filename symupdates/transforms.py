@@ -100,8 +100,9 @@ def apply(transform, loss_or_grads, params):
     grads = [pt.cast(g, p.dtype) if pt.as_tensor_variable(g).dtype != p.dtype else pt.as_tensor_variable(g)
              for g, p in zip(grads, params)]
     builder = UpdateBuilder(params, grads)
-    steps = transform.build(list(grads), builder)
-    return builder.finish([p + s for p, s in zip(params, steps)])
+    with builder.active():
+        steps = transform.build(list(grads), builder)
+        return builder.finish([p + s for p, s in zip(params, steps)])
 
 
 def chain(*transforms):
@@ -179,12 +180,14 @@ def scale_by_learning_rate(learning_rate):
 
     Parameters
     ----------
-    learning_rate : float or symbolic scalar
-        A shared variable here can be changed between calls without recompiling.
+    learning_rate : float, symbolic scalar or Schedule
+        A shared variable here can be changed between calls without recompiling; a ``Schedule`` (see
+        ``symupdates.schedules``) is evaluated at each step.
 
     Returns
     -------
     Transform
+        Its updates' ``monitors["learning_rate"]`` is the (float64) learning rate each step uses.
 
     Notes
     -----
@@ -198,11 +201,12 @@ def scale_by_learning_rate(learning_rate):
     scale_by_learning_rate(learning_rate=0.01)
     """
     check_hyper(learning_rate, "learning_rate")
-    return _elementwise(
-        "scale_by_learning_rate",
-        {"learning_rate": learning_rate},
-        lambda s, dtype: -(typed(learning_rate, dtype) * s),
-    )
+
+    def build(steps, builder):
+        builder.monitor("learning_rate", typed(learning_rate, "float64"))
+        return [-(typed(learning_rate, p.dtype) * s) for s, p in zip(steps, builder.params)]
+
+    return Transform(build, "scale_by_learning_rate", {"learning_rate": learning_rate})
 
 
 def scale_by_rss(epsilon=1e-6, *, name="adagrad"):
