@@ -560,8 +560,9 @@ class _Plateau(Schedule):
             mean: pt.switch(ready, 0.0, mean_new),
         }
         finite = pt.isfinite(value)
+        changes = {var: pt.switch(finite, new, var) for var, new in changes.items()}
         for var, new in changes.items():
-            builder.set(var, pt.switch(finite, new, var))
+            builder.set(var, new)
         return pt.maximum(_f64(self.config["init_value"]) * changes[scale], _f64(c["min_value"]))
 
 
