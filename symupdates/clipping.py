@@ -8,7 +8,6 @@ import functools
 import numbers
 import operator
 
-import numpy as np
 import pytensor.tensor as pt
 
 from .hyperparams import check_hyper, typed
@@ -55,6 +54,12 @@ def clip_by_value(min_value, max_value):
     return Transform(build, "clip_by_value", {"min_value": min_value, "max_value": max_value})
 
 
+def _sum_squares(step):
+    """``sum(step ** 2)`` accumulated in float64, a float64 scalar (an explicit float64 result: PyTensor's
+    JAX backend would otherwise leak its float64 accumulator into float32 updates)."""
+    return pt.sum(step**2, dtype="float64")
+
+
 def _shrink(norm, max_norm, dtype):
     """``1`` when ``norm <= max_norm``, else ``max_norm / norm`` (optax's form: no epsilon)."""
     limit = typed(max_norm, dtype)
@@ -91,7 +96,8 @@ def clip_by_norm(max_norm):
     check_hyper(max_norm, "max_norm", nonnegative=True)
 
     def build(steps, builder):
-        return [s * _shrink(pt.sqrt(pt.sum(s**2)), max_norm, p.dtype) for s, p in zip(steps, builder.params)]
+        return [s * _shrink(pt.cast(pt.sqrt(_sum_squares(s)), p.dtype), max_norm, p.dtype)
+                for s, p in zip(steps, builder.params)]
 
     return Transform(build, "clip_by_norm", {"max_norm": max_norm})
 
@@ -108,14 +114,14 @@ def clip_by_global_norm(max_norm):
     Returns
     -------
     Transform
-        Its updates' ``monitors["global_norm"]`` is ``n`` before clipping (in the widest float dtype of
-        the params), to add to a compiled function's outputs.
+        Its updates' ``monitors["global_norm"]`` is ``n`` before clipping (float64), to add to a compiled
+        function's outputs.
 
     Notes
     -----
     As ``optax.clip_by_global_norm``. torch's ``clip_grad_norm_`` scales by ``max_norm / (n + 1e-6)``
     and returns ``n``, as Lasagne's ``total_norm_constraint(..., return_norm=True)`` (epsilon 1e-7) does.
-    With float32 and float64 params, the norm is accumulated in float64.
+    Norms are accumulated in float64 whatever the params' dtypes; the steps keep their dtype.
 
     Examples
     --------
@@ -129,8 +135,7 @@ def clip_by_global_norm(max_norm):
     check_hyper(max_norm, "max_norm", nonnegative=True)
 
     def build(steps, builder):
-        widest = np.result_type(*[p.dtype for p in builder.params]).name
-        norm = pt.sqrt(functools.reduce(operator.add, [pt.cast(pt.sum(s**2), widest) for s in steps]))
+        norm = pt.sqrt(functools.reduce(operator.add, [_sum_squares(s) for s in steps]))
         builder.monitor("global_norm", norm)
         return [s * _shrink(pt.cast(norm, p.dtype), max_norm, p.dtype) for s, p in zip(steps, builder.params)]
 

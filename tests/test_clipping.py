@@ -24,13 +24,13 @@ def ref_clip_by_value(grads, low, high):
 def ref_clip_by_norm(grads, max_norm):
     out = []
     for g in grads:
-        norm = np.sqrt(np.sum(g.astype(np.float64) ** 2))
+        norm = np.sqrt(np.sum(g**2, dtype=np.float64))
         out.append(g if norm <= max_norm else (g * (max_norm / norm)).astype(g.dtype))
     return out
 
 
 def global_norm(grads):
-    return np.sqrt(sum(np.sum(g.astype(np.float64) ** 2) for g in grads))
+    return np.sqrt(sum(np.sum(g**2, dtype=np.float64) for g in grads))
 
 
 def ref_clip_by_global_norm(grads, max_norm):
