@@ -74,7 +74,9 @@ def constant_schedule(value):
 
 def exponential_decay(init_value, transition_steps, decay_rate, transition_begin=0, staircase=False,
                       end_value=None):
-    """Exponential decay: ``v(t) = init_value * decay_rate ** (max(t - transition_begin, 0) / transition_steps)``.
+    """Exponential decay from ``init_value`` by ``decay_rate`` every ``transition_steps`` steps.
+
+    ``v(t) = init_value * decay_rate ** (max(t - transition_begin, 0) / transition_steps)``.
 
     With ``staircase=True`` the exponent is floored (the value drops every ``transition_steps`` steps).
     With ``end_value`` the value is bounded by it (below when ``decay_rate < 1``, above otherwise).

@@ -217,7 +217,8 @@ def accumulate_gradients(inner, every_k):
     >>> import numpy as np, pytensor, symupdates as su
     >>> w = pytensor.shared(np.zeros(1), name="w")
     >>> g = pytensor.tensor.vector("g")
-    >>> step = pytensor.function([g], [], updates=su.accumulate_gradients(su.sgd(learning_rate=1.0), 2)([g], [w]))
+    >>> rule = su.accumulate_gradients(su.sgd(learning_rate=1.0), 2)
+    >>> step = pytensor.function([g], [], updates=rule([g], [w]))
     >>> _ = step([1.0]); w.get_value()
     array([0.])
     >>> _ = step([3.0]); w.get_value()

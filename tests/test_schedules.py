@@ -36,7 +36,10 @@ def onecycle_closed_form(t, total, peak, pct, div, final_div):
 # name: (schedule, closed form of step t), each step t = 0, 1, ... of training.
 CASES = {
     "constant": (su.constant_schedule(0.3), lambda t: 0.3),
-    "exponential": (su.exponential_decay(0.5, 7, 0.8, transition_begin=5), lambda t: 0.5 * 0.8 ** (max(t - 5, 0) / 7)),
+    "exponential": (
+        su.exponential_decay(0.5, 7, 0.8, transition_begin=5),
+        lambda t: 0.5 * 0.8 ** (max(t - 5, 0) / 7),
+    ),
     "exponential_staircase": (
         su.exponential_decay(0.5, 7, 0.8, staircase=True, end_value=0.3),
         lambda t: max(0.5 * 0.8 ** (t // 7), 0.3),

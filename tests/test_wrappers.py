@@ -212,14 +212,16 @@ def test_accumulating_k_micro_batches_equals_one_step_on_their_concatenation():
     x, y = pt.matrix("x"), pt.vector("y")
 
     def model(tag):
-        return [pytensor.shared(np.full(3, 0.3), name=f"w{tag}"), pytensor.shared(np.float64(0.1), name=f"b{tag}")]
+        return [pytensor.shared(np.full(3, 0.3), name=f"w{tag}"),
+                pytensor.shared(np.float64(0.1), name=f"b{tag}")]
 
     rules = {"sgd": su.sgd(learning_rate=0.05), "adam": su.adam(learning_rate=0.05)}
     accumulated = {name: model(f"acc_{name}") for name in rules}
     full = {name: model(f"full_{name}") for name in rules}
     acc_updates, full_updates = {}, {}
     for name, rule in rules.items():
-        acc_updates.update(su.accumulate_gradients(rule, k)(regression_loss(*accumulated[name], x, y), accumulated[name]))
+        acc_loss = regression_loss(*accumulated[name], x, y)
+        acc_updates.update(su.accumulate_gradients(rule, k)(acc_loss, accumulated[name]))
         full_updates.update(rule(regression_loss(*full[name], x, y), full[name]))
     step_micro = pytensor.function([x, y], [], updates=acc_updates)
     step_full = pytensor.function([x, y], [], updates=full_updates)
@@ -239,7 +241,8 @@ def test_accumulating_k_micro_batches_equals_one_step_on_their_concatenation():
         for name in rules:
             for a, b, before in zip(accumulated[name], full[name], start[name]):
                 assert not np.array_equal(a.get_value(), before)
-                np.testing.assert_allclose(a.get_value(), b.get_value(), rtol=1e-12, err_msg=f"{name} round {r}")
+                np.testing.assert_allclose(a.get_value(), b.get_value(), rtol=1e-12,
+                                           err_msg=f"{name} round {r}")
 
 
 def test_wrapper_argument_errors():
