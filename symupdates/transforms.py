@@ -7,6 +7,10 @@ A ``Transform`` maps one step per parameter to a new step, creating the state it
     tx = chain(scale_by_adam(), scale_by_learning_rate(1e-3))
     updates = tx(loss, params)          # == symupdates.adam(loss, params)
 
+Any hyper-parameter may be a ``Schedule`` (``symupdates.schedules``); clipping transforms live in
+``symupdates.clipping`` and wrappers (masks, NaN guard, accumulation, lookahead, averaging) in
+``symupdates.wrappers``.
+
 Each ``scale_by_*`` transform below carries the equations of one classic rule, in Lasagne's form (epsilon
 placement, bias-correction form), so the public optimizers are one-line chains.
 """
@@ -82,7 +86,8 @@ def apply(transform, loss_or_grads, params):
     -------
     Updates
         An ``OrderedDict`` from every param and state variable to its next value, each of its variable's
-        exact type, in Lasagne's key order; ``.params`` and ``.state`` list what it updates.
+        exact type, in Lasagne's key order; ``.params`` and ``.state`` list what it updates and
+        ``.monitors`` the scalars worth printing (learning rate, gradient norm, skipped steps).
 
     Examples
     --------
