@@ -8,12 +8,17 @@ Drop-in for ``lasagne.updates`` and ``pymc.variational.updates``::
 
 Module layout: ``gradients`` (gradients and their checks), ``hyperparams`` (hyper-parameter checks and
 typing), ``updates`` (the returned dict and the state builder), ``transforms`` (composable building
-blocks), ``optimizers`` (the public rules), ``constraints`` (norm constraints), ``checkpoint`` (seeing, saving,
-loading and resetting optimizer state), ``multiplicative`` (multiplicative updates for non-negative
-parameters, by splitting the gradient graph).
+blocks), ``optimizers`` (the public rules), ``constraints`` (norm constraints), ``clipping`` (clipping
+transforms), ``wrappers`` (per-group rules, NaN guard, accumulation, lookahead, averaging), ``schedules``
+(hyper-parameters that change with the step), ``checkpoint`` (seeing, saving, loading and resetting
+optimizer state), ``multiplicative`` (multiplicative updates for non-negative parameters, by splitting the
+gradient graph).
 """
 
+from types import ModuleType as _ModuleType
+
 from .checkpoint import CheckpointError, StateEntry, load_state, reset_state, save_state, state_of
+from .clipping import clip_by_global_norm, clip_by_norm, clip_by_value
 from .constraints import norm_constraint, total_norm_constraint
 from .gradients import get_or_compute_grads
 from .multiplicative import SplitError, multiplicative, split_gradient
@@ -45,46 +50,37 @@ from .transforms import (
     scale_by_rss,
     scale_by_window_rss,
 )
+from .schedules import (
+    Schedule,
+    constant_schedule,
+    cosine_decay_schedule,
+    cosine_onecycle_schedule,
+    exponential_decay,
+    inverse_time_decay,
+    join_schedules,
+    linear_schedule,
+    piecewise_constant_schedule,
+    polynomial_schedule,
+    reduce_on_plateau,
+    sgdr_schedule,
+    warmup_cosine_decay_schedule,
+)
 from .updates import Updates
+from .wrappers import (
+    accumulate_gradients,
+    apply_if_finite,
+    averaged_parameters,
+    copy_parameters,
+    lookahead,
+    masked,
+    multi_transform,
+    parameter_ema,
+    swap_parameters,
+)
 
 __version__ = "0.1.0"
 
-__all__ = [
-    "CheckpointError",
-    "StateEntry",
-    "SplitError",
-    "Transform",
-    "Updates",
-    "adadelta",
-    "adagrad",
-    "adagrad_window",
-    "adam",
-    "adamax",
-    "amsgrad",
-    "apply",
-    "apply_momentum",
-    "apply_nesterov_momentum",
-    "chain",
-    "get_or_compute_grads",
-    "load_state",
-    "momentum",
-    "multiplicative",
-    "nesterov_momentum",
-    "norm_constraint",
-    "reset_state",
-    "rmsprop",
-    "save_state",
-    "scale",
-    "scale_by_adadelta",
-    "scale_by_adam",
-    "scale_by_adamax",
-    "scale_by_amsgrad",
-    "scale_by_learning_rate",
-    "scale_by_rms",
-    "scale_by_rss",
-    "scale_by_window_rss",
-    "sgd",
-    "state_of",
-    "split_gradient",
-    "total_norm_constraint",
-]
+# Everything imported above is public: the list is derived so that it cannot drift from the imports.
+__all__ = sorted(
+    name for name, value in globals().items() if not name.startswith("_") and not isinstance(value, _ModuleType)
+)

@@ -127,7 +127,11 @@ def _with_velocity(updates, params, momentum, tag, next_values):
     inner = getattr(updates, "rule", None)
     rule = {"name": f"apply_{tag}", "config": describe({"momentum": momentum, "updates": inner})}
     result = Updates(
-        updates, params=getattr(updates, "params", params), state=getattr(updates, "state", ()), rule=rule
+        updates,
+        params=getattr(updates, "params", params),
+        state=getattr(updates, "state", ()),
+        rule=rule,
+        monitors=getattr(updates, "monitors", None),
     )
     builder = UpdateBuilder(params, [], taken_names=[v.name for v in result.state])
     for i, p in enumerate(params):

@@ -7,6 +7,10 @@ A ``Transform`` maps one step per parameter to a new step, creating the state it
     tx = chain(scale_by_adam(), scale_by_learning_rate(1e-3))
     updates = tx(loss, params)          # == symupdates.adam(loss, params)
 
+Any hyper-parameter may be a ``Schedule`` (``symupdates.schedules``); clipping transforms live in
+``symupdates.clipping`` and wrappers (masks, NaN guard, accumulation, lookahead, averaging) in
+``symupdates.wrappers``.
+
 Each ``scale_by_*`` transform below carries the equations of one classic rule, in Lasagne's form (epsilon
 placement, bias-correction form), so the public optimizers are one-line chains.
 """
@@ -82,7 +86,8 @@ def apply(transform, loss_or_grads, params):
     -------
     Updates
         An ``OrderedDict`` from every param and state variable to its next value, each of its variable's
-        exact type, in Lasagne's key order; ``.params`` and ``.state`` list what it updates.
+        exact type, in Lasagne's key order; ``.params`` and ``.state`` list what it updates and
+        ``.monitors`` the scalars worth printing (learning rate, gradient norm, skipped steps).
 
     Examples
     --------
@@ -100,8 +105,9 @@ def apply(transform, loss_or_grads, params):
     grads = [pt.as_tensor_variable(g) for g in grads]
     grads = [g if g.dtype == p.dtype else pt.cast(g, p.dtype) for g, p in zip(grads, params)]
     builder = UpdateBuilder(params, grads)
-    steps = transform.build(list(grads), builder)
-    updates = builder.finish([p + s for p, s in zip(params, steps)])
+    with builder.active():
+        steps = transform.build(list(grads), builder)
+        updates = builder.finish([p + s for p, s in zip(params, steps)])
     updates.rule = describe(transform)
     return updates
 
@@ -181,12 +187,14 @@ def scale_by_learning_rate(learning_rate):
 
     Parameters
     ----------
-    learning_rate : float or symbolic scalar
-        A shared variable here can be changed between calls without recompiling.
+    learning_rate : float, symbolic scalar or Schedule
+        A shared variable here can be changed between calls without recompiling; a ``Schedule`` (see
+        ``symupdates.schedules``) is evaluated at each step.
 
     Returns
     -------
     Transform
+        Its updates' ``monitors["learning_rate"]`` is the (float64) learning rate each step uses.
 
     Notes
     -----
@@ -200,11 +208,12 @@ def scale_by_learning_rate(learning_rate):
     scale_by_learning_rate(learning_rate=0.01)
     """
     check_hyper(learning_rate, "learning_rate")
-    return _elementwise(
-        "scale_by_learning_rate",
-        {"learning_rate": learning_rate},
-        lambda s, dtype: -(typed(learning_rate, dtype) * s),
-    )
+
+    def build(steps, builder):
+        builder.monitor("learning_rate", typed(learning_rate, "float64"))
+        return [-(typed(learning_rate, p.dtype) * s) for s, p in zip(steps, builder.params)]
+
+    return Transform(build, "scale_by_learning_rate", {"learning_rate": learning_rate})
 
 
 def scale_by_rss(epsilon=1e-6, *, name="adagrad"):

@@ -6,13 +6,15 @@ rule that owns it, records each state update together with the param it belongs 
 updates out in Lasagne's key order (each param's state before the param, shared counters last).
 """
 
+import contextlib
+import contextvars
 from collections import Counter, OrderedDict
 
 import numpy as np
 import pytensor
 import pytensor.tensor as pt
 
-__all__ = ["Updates", "UpdateBuilder", "as_update", "describe", "param_keys"]
+__all__ = ["Updates", "UpdateBuilder", "active_builder", "as_update", "describe", "param_keys"]
 
 
 class Updates(OrderedDict):
@@ -28,19 +30,24 @@ class Updates(OrderedDict):
     rule : dict or None
         What built it, as JSON-able data ``{"name": ..., "config": {...}}`` (see ``describe``); checkpoints
         store it to recognise a file written by another optimizer.
+    monitors : dict of str to TensorVariable
+        Scalars worth printing, as expressions to add to the compiled function's outputs: the learning
+        rate each step uses (``"learning_rate"``), the gradient norm before clipping (``"global_norm"``),
+        the number of skipped steps (``"skipped_steps"``).
     """
 
-    def __init__(self, *args, params=(), state=(), rule=None, **kwargs):
+    def __init__(self, *args, params=(), state=(), rule=None, monitors=None, **kwargs):
         super().__init__(*args, **kwargs)
         self.params = list(params)
         self.state = list(state)
         self.rule = rule
+        self.monitors = dict(monitors or {})
 
     def copy(self):
-        return Updates(self, params=self.params, state=self.state, rule=self.rule)
+        return Updates(self, params=self.params, state=self.state, rule=self.rule, monitors=self.monitors)
 
     def __reduce__(self):
-        attributes = {"params": self.params, "state": self.state, "rule": self.rule}
+        attributes = {"params": self.params, "state": self.state, "rule": self.rule, "monitors": self.monitors}
         return (type(self), (list(self.items()),), attributes)
 
 
@@ -93,6 +100,14 @@ def as_update(var, expr):
     return var.type.filter_variable(expr, allow_convert=True)
 
 
+_ACTIVE_BUILDER = contextvars.ContextVar("symupdates_active_builder", default=None)
+
+
+def active_builder():
+    """The ``UpdateBuilder`` whose rule is being built, or None outside ``apply``."""
+    return _ACTIVE_BUILDER.get()
+
+
 class UpdateBuilder:
     """Collects the state and state updates of one rule while its transforms are built."""
 
@@ -101,9 +116,23 @@ class UpdateBuilder:
         self.grads = list(grads)
         self.keys = param_keys(self.params)
         self.state = []
+        self.monitors = {}
         self._names = set(taken_names)
         self._owner = {}
         self._entries = []
+        self._param_hooks = []
+        self._gates = []
+        self._schedule_values = {}
+        self._schedule_count = None
+
+    @contextlib.contextmanager
+    def active(self):
+        """Make this the builder that ``typed`` resolves schedules with, while the rule is built."""
+        token = _ACTIVE_BUILDER.set(self)
+        try:
+            yield self
+        finally:
+            _ACTIVE_BUILDER.reset(token)
 
     def _unique(self, name):
         candidate, n = name, 1
@@ -158,9 +187,56 @@ class UpdateBuilder:
             for var, expr, owner, after in self._entries
         ]
 
+    def monitor(self, name, expr):
+        """Expose ``expr`` in ``Updates.monitors`` under ``name`` (``name#2`` if taken)."""
+        candidate, n = name, 1
+        while candidate in self.monitors:
+            n += 1
+            candidate = f"{name}#{n}"
+        self.monitors[candidate] = expr
+
+    def schedule_value(self, schedule):
+        """The float64 value of ``schedule`` for this step, built once per rule. Time-based schedules
+        share one int64 counter ``"schedule.t"`` (0 at the first step) that the updates increment."""
+        if schedule not in self._schedule_values:
+            self._schedule_values[schedule] = schedule.build(self)
+        return self._schedule_values[schedule]
+
+    def schedule_count(self):
+        if self._schedule_count is None:
+            self._schedule_count, _ = self.counter("schedule")
+        return self._schedule_count
+
+    def mark(self):
+        """A position in the registered state updates, for ``gate``."""
+        return len(self._entries)
+
+    def map_params(self, hook):
+        """Register ``hook(values) -> values``, applied in ``finish`` to the next value of every param
+        (in registration order, before the gates); hooks may register state updates."""
+        self._param_hooks.append(hook)
+
+    def gate(self, condition, start):
+        """Skip the step unless ``condition``: in ``finish``, every param and every state update
+        registered from ``start`` on (hooks' updates included) keeps its value when it is false."""
+        self._gates.append((condition, start))
+
+    def subset(self, indices):
+        """A builder for ``params[indices]`` only, writing into this one (for per-group transforms)."""
+        return _SubsetBuilder(self, indices)
+
     def finish(self, param_values):
         """Lay out ``{param: param_values[i]}`` and the registered state updates in Lasagne's order."""
-        updates = Updates(params=self.params, state=self.state)
+        param_values = list(param_values)
+        for hook in self._param_hooks:
+            param_values = hook(param_values)
+        for condition, start in self._gates:
+            self._entries[start:] = [
+                (var, as_update(var, pt.switch(condition, expr, var)), owner, after)
+                for var, expr, owner, after in self._entries[start:]
+            ]
+            param_values = [pt.switch(condition, v, p) for v, p in zip(param_values, self.params)]
+        updates = Updates(params=self.params, state=self.state, monitors=self.monitors)
         for index, (param, value) in enumerate(zip(self.params, param_values)):
             for var, expr, owner, after in self._entries:
                 if owner == index and not after:
@@ -173,3 +249,35 @@ class UpdateBuilder:
             if owner is None:
                 updates[var] = expr
         return updates
+
+
+class _SubsetBuilder:
+    """``UpdateBuilder`` seen through a subset of its params: indices are local to the subset."""
+
+    def __init__(self, parent, indices):
+        self._parent = parent
+        self._indices = list(indices)
+        self.params = [parent.params[i] for i in self._indices]
+        self.grads = [parent.grads[i] for i in self._indices] if parent.grads else []
+        self.keys = [parent.keys[i] for i in self._indices]
+
+    def __getattr__(self, name):
+        return getattr(self._parent, name)
+
+    def slot(self, index, tag, slot, **kwargs):
+        return self._parent.slot(self._indices[index], tag, slot, **kwargs)
+
+    def scalar(self, name, value, dtype, *, owner=None):
+        return self._parent.scalar(name, value, dtype, owner=None if owner is None else self._indices[owner])
+
+    def subset(self, indices):
+        return _SubsetBuilder(self._parent, [self._indices[i] for i in indices])
+
+    def map_params(self, hook):
+        def on_subset(values):
+            values = list(values)
+            for i, v in zip(self._indices, hook([values[i] for i in self._indices])):
+                values[i] = v
+            return values
+
+        self._parent.map_params(on_subset)
