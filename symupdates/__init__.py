@@ -8,7 +8,8 @@ Drop-in for ``lasagne.updates`` and ``pymc.variational.updates``::
 
 Module layout: ``gradients`` (gradients and their checks), ``hyperparams`` (hyper-parameter checks and
 typing), ``updates`` (the returned dict and the state builder), ``transforms`` (composable building
-blocks), ``optimizers`` (the public rules), ``constraints`` (norm constraints).
+blocks), ``optimizers`` (the public rules), ``scalings`` and ``optimizers_more`` (the
+rules beyond Lasagne), ``constraints`` (norm constraints).
 """
 
 from .constraints import norm_constraint, total_norm_constraint
@@ -27,8 +28,39 @@ from .optimizers import (
     rmsprop,
     sgd,
 )
+from .optimizers_more import (
+    adabelief,
+    adafactor,
+    adamw,
+    lamb,
+    lars,
+    lion,
+    nadam,
+    novograd,
+    radam,
+    rprop,
+    sign_sgd,
+    signum,
+    yogi,
+)
+from .scalings import (
+    scale_by_adafactor,
+    scale_by_belief,
+    scale_by_inverse_time,
+    scale_by_lion,
+    scale_by_nadam,
+    scale_by_novograd,
+    scale_by_radam,
+    scale_by_rprop,
+    scale_by_sign,
+    scale_by_trust_ratio,
+    scale_by_yogi,
+    trace,
+)
 from .transforms import (
+    EPSILON_PLACEMENTS,
     Transform,
+    add_decayed_weights,
     apply,
     chain,
     scale,
@@ -74,4 +106,32 @@ __all__ = [
     "scale_by_window_rss",
     "sgd",
     "total_norm_constraint",
+    # optimizers beyond Lasagne (optimizers_more, scalings)
+    "EPSILON_PLACEMENTS",
+    "adabelief",
+    "adafactor",
+    "adamw",
+    "add_decayed_weights",
+    "lamb",
+    "lars",
+    "lion",
+    "nadam",
+    "novograd",
+    "radam",
+    "rprop",
+    "scale_by_adafactor",
+    "scale_by_belief",
+    "scale_by_inverse_time",
+    "scale_by_lion",
+    "scale_by_nadam",
+    "scale_by_novograd",
+    "scale_by_radam",
+    "scale_by_rprop",
+    "scale_by_sign",
+    "scale_by_trust_ratio",
+    "scale_by_yogi",
+    "sign_sgd",
+    "signum",
+    "trace",
+    "yogi",
 ]
