@@ -391,7 +391,7 @@ def scale_by_yogi(beta1=0.9, beta2=0.999, epsilon=1e-3, initial_accumulator_valu
 
     ``m' = beta1 * m + (1 - beta1) * g``; ``v' = v - (1 - beta2) * sign(v - g^2) * g^2``;
     ``s' = m_hat / (sqrt(v_hat) + epsilon)`` with ``m_hat = m' / (1 - beta1^t)``,
-    ``v_hat = v' / (1 - beta2^t)``; ``v`` starts at ``initial_accumulator_value``.
+    ``v_hat = v' / (1 - beta2^t)``; ``m`` and ``v`` start at ``initial_accumulator_value``.
 
     Parameters
     ----------
@@ -399,7 +399,7 @@ def scale_by_yogi(beta1=0.9, beta2=0.999, epsilon=1e-3, initial_accumulator_valu
     epsilon : float or symbolic scalar, >= 0
         1e-3, the paper's recommendation.
     initial_accumulator_value : float >= 0
-        The initial ``v`` (1e-6 as the paper and optax).
+        The initial ``v`` (1e-6 as the paper and optax) and, as optax, the initial ``m``.
     name : str
         The tag in state names (``m``, ``v`` per param and the counter ``"<name>.t"``).
 
@@ -409,7 +409,8 @@ def scale_by_yogi(beta1=0.9, beta2=0.999, epsilon=1e-3, initial_accumulator_valu
 
     Notes
     -----
-    As ``optax.scale_by_yogi``, bias corrections included (the paper's Algorithm 2 has none).
+    As ``optax.scale_by_yogi``, bias corrections included (the paper's Algorithm 2 has none) and ``m``
+    starting at ``initial_accumulator_value`` rather than 0.
 
     References
     ----------
@@ -430,7 +431,7 @@ def scale_by_yogi(beta1=0.9, beta2=0.999, epsilon=1e-3, initial_accumulator_valu
 
         def step(i, g, dt):
             b1, b2, one = typed(beta1, dt), typed(beta2, dt), typed(1, dt)
-            m = builder.slot(i, name, "m")
+            m = builder.slot(i, name, "m", value=initial_accumulator_value)
             v = builder.slot(i, name, "v", value=initial_accumulator_value)
             m_new = b1 * m + (one - b1) * g
             v_new = v - (one - b2) * pt.sign(v - g**2) * g**2
