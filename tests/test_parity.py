@@ -11,9 +11,9 @@ import numpy as np
 import pytensor
 import pytensor.tensor as pt
 import pytest
-from pytensor.compile.mode import Mode
 
 import symupdates as su
+from test_optimizers_more import EQUATIONS
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "parity"
 
@@ -61,8 +61,9 @@ DIFFERENT_BY_DEFAULT = {
     "optax_adagrad": su.adagrad(learning_rate=0.1),
     "optax_adam": su.adam(learning_rate=0.01),
     "optax_radam": su.radam(learning_rate=0.01),
-    "torch_Adamax": su.adamax(learning_rate=0.01),
 }
+# (torch's Adamax differs from ours by epsilon * (1 - beta2^k) in u: below 1e-6 over these 20 steps, so
+# its option is checked above but cannot be shown necessary here.)
 
 
 def load(name):
@@ -94,7 +95,7 @@ def results():
         updates.update(rule(grads, params[name]))
     # The equations, not a backend, are under test here (tests/test_backends.py compares the backends):
     # the Python linker runs NumPy and compiles nothing, where Numba or C would take minutes on 37 cases.
-    step = pytensor.function(grads, [], updates=updates, mode=Mode(linker="py", optimizer="fast_compile"))
+    step = pytensor.function(grads, [], updates=updates, mode=EQUATIONS)
     history = {name: [[] for _ in problem["initial"]] for name, _ in cases}
     for t in range(problem["grads"][0].shape[0]):
         step(*[g[t] for g in problem["grads"]])
