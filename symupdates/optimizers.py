@@ -117,7 +117,7 @@ def sgd(loss_or_grads=None, params=None, learning_rate=1e-3, *, momentum=0.0, ne
     >>> import numpy as np, pytensor, symupdates
     >>> w = pytensor.shared(np.array([1.0, -2.0]), name="w")
     >>> step = pytensor.function([], [], updates=symupdates.sgd((w ** 2).sum(), [w], 0.1))
-    >>> step(); w.get_value()
+    >>> _ = step(); w.get_value()
     array([ 0.8, -1.6])
     """
     check_hyper(momentum, "momentum")

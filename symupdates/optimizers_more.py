@@ -306,7 +306,7 @@ def sign_sgd(loss_or_grads=None, params=None, learning_rate=1e-3):
     >>> import numpy as np, pytensor, symupdates
     >>> w = pytensor.shared(np.array([2.0, -3.0]), name="w")
     >>> step = pytensor.function([], [], updates=symupdates.sign_sgd((w ** 2).sum(), [w], 0.5))
-    >>> step(); w.get_value()
+    >>> _ = step(); w.get_value()
     array([ 1.5, -2.5])
     """
     return _optimizer("sign_sgd", {"learning_rate": learning_rate}, loss_or_grads, params, scale_by_sign(),

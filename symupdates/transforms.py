@@ -705,7 +705,7 @@ def add_decayed_weights(weight_decay, *, mask=None):
     >>> w = pytensor.shared(np.ones(2), name="w")
     >>> tx = su.chain(su.add_decayed_weights(0.5), su.scale_by_learning_rate(0.1))
     >>> step = pytensor.function([], [], updates=tx((w ** 2).sum(), [w]))
-    >>> step(); w.get_value()     # 1 - 0.1 * (2 * 1 + 0.5 * 1)
+    >>> _ = step(); w.get_value()     # 1 - 0.1 * (2 * 1 + 0.5 * 1)
     array([0.75, 0.75])
     """
     check_hyper(weight_decay, "weight_decay")
