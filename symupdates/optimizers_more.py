@@ -535,7 +535,8 @@ def lars(loss_or_grads=None, params=None, learning_rate=0.1, momentum=0.9, weigh
         nesterov=(nesterov, False),
     )
     return _optimizer("lars", config, loss_or_grads, params, *_decay(weight_decay),
-                      scale_by_trust_ratio(trust_coefficient, epsilon), trace(momentum, nesterov=nesterov, name="lars"),
+                      scale_by_trust_ratio(trust_coefficient, epsilon),
+                      trace(momentum, nesterov=nesterov, name="lars"),
                       scale_by_learning_rate(learning_rate))
 
 
@@ -618,7 +619,8 @@ def novograd(loss_or_grads=None, params=None, learning_rate=1e-3, beta1=0.9, bet
     Returns
     -------
     Updates or Transform
-        Key order ``nu1, m1, p1, ..., novograd.t`` (``m`` is ``"<param>.novograd.velocity"``) (``nu`` is a scalar per param).
+        Key order ``nu1, m1, p1, ..., novograd.t``; ``nu`` is a scalar per param, ``m`` is named
+        ``"<param>.novograd.velocity"``.
 
     Notes
     -----

@@ -271,7 +271,8 @@ def scale_by_radam(beta1=0.9, beta2=0.999, epsilon=1e-8, threshold=5.0, *, epsil
         return _per_param(steps, builder, step)
 
     config = {"beta1": beta1, "beta2": beta2, "epsilon": epsilon, "threshold": threshold}
-    return Transform(build, "scale_by_radam", with_options(config, epsilon_placement=(epsilon_placement, "hat")))
+    config = with_options(config, epsilon_placement=(epsilon_placement, "hat"))
+    return Transform(build, "scale_by_radam", config)
 
 
 def scale_by_lion(beta1=0.9, beta2=0.99, *, name="lion"):
@@ -546,7 +547,8 @@ def scale_by_trust_ratio(trust_coefficient=1.0, epsilon=0.0):
 
         return _per_param(steps, builder, step)
 
-    return Transform(build, "scale_by_trust_ratio", {"trust_coefficient": trust_coefficient, "epsilon": epsilon})
+    config = {"trust_coefficient": trust_coefficient, "epsilon": epsilon}
+    return Transform(build, "scale_by_trust_ratio", config)
 
 
 def scale_by_novograd(beta2=0.25, epsilon=1e-6, *, name="novograd"):
@@ -693,7 +695,8 @@ def scale_by_adafactor(learning_rate=1e-2, decay_rate=0.8, clipping_threshold=1.
 
         return _per_param(steps, builder, step)
 
-    config = {"learning_rate": learning_rate, "decay_rate": decay_rate, "clipping_threshold": clipping_threshold,
+    config = {"learning_rate": learning_rate, "decay_rate": decay_rate,
+              "clipping_threshold": clipping_threshold,
               "epsilon1": epsilon1, "epsilon2": epsilon2}
     return Transform(build, "scale_by_adafactor", config)
 
@@ -721,7 +724,9 @@ def scale_by_inverse_time(decay, *, name="lr_decay"):
 
     def build(steps, builder):
         count, _ = builder.counter(name)
-        factor = _bias_corrections(count, lambda tf, dt: typed(1, dt) / (typed(1, dt) + tf * typed(decay, dt)))
+        factor = _bias_corrections(
+            count, lambda tf, dt: typed(1, dt) / (typed(1, dt) + tf * typed(decay, dt))
+        )
         return [s * factor(p.dtype) for s, p in zip(steps, builder.params)]
 
     return Transform(build, "scale_by_inverse_time", {"decay": decay})

@@ -612,7 +612,8 @@ def scale_by_adamax(beta1=0.9, beta2=0.999, epsilon=1e-8, *, epsilon_placement="
         return out
 
     config = {"beta1": beta1, "beta2": beta2, "epsilon": epsilon}
-    return Transform(build, "scale_by_adamax", with_options(config, epsilon_placement=(epsilon_placement, "outside")))
+    config = with_options(config, epsilon_placement=(epsilon_placement, "outside"))
+    return Transform(build, "scale_by_adamax", config)
 
 
 def scale_by_window_rss(n_win=10, epsilon=0.1, *, name="adagrad_window"):
@@ -728,4 +729,5 @@ def add_decayed_weights(weight_decay, *, mask=None):
             for s, p, keep in zip(steps, builder.params, chosen)
         ]
 
-    return Transform(build, "add_decayed_weights", with_options({"weight_decay": weight_decay}, mask=(mask, None)))
+    config = with_options({"weight_decay": weight_decay}, mask=(mask, None))
+    return Transform(build, "add_decayed_weights", config)
