@@ -8,11 +8,11 @@ Drop-in for ``lasagne.updates`` and ``pymc.variational.updates``::
 
 Module layout: ``gradients`` (gradients and their checks), ``hyperparams`` (hyper-parameter checks and
 typing), ``updates`` (the returned dict and the state builder), ``transforms`` (composable building
-blocks), ``optimizers`` (the public rules), ``constraints`` (norm constraints), ``clipping`` (clipping
-transforms), ``wrappers`` (per-group rules, NaN guard, accumulation, lookahead, averaging), ``schedules``
-(hyper-parameters that change with the step), ``checkpoint`` (seeing, saving, loading and resetting
-optimizer state), ``multiplicative`` (multiplicative updates for non-negative parameters, by splitting the
-gradient graph).
+blocks), ``optimizers`` (the public rules), ``scalings`` and ``optimizers_more`` (the rules beyond
+Lasagne), ``constraints`` (norm constraints), ``clipping`` (clipping transforms), ``wrappers`` (per-group
+rules, NaN guard, accumulation, lookahead, averaging), ``schedules`` (hyper-parameters that change with the
+step), ``checkpoint`` (seeing, saving, loading and resetting optimizer state), ``multiplicative``
+(multiplicative updates for non-negative parameters, by splitting the gradient graph).
 """
 
 from types import ModuleType as _ModuleType
@@ -36,8 +36,39 @@ from .optimizers import (
     rmsprop,
     sgd,
 )
+from .optimizers_more import (
+    adabelief,
+    adafactor,
+    adamw,
+    lamb,
+    lars,
+    lion,
+    nadam,
+    novograd,
+    radam,
+    rprop,
+    sign_sgd,
+    signum,
+    yogi,
+)
+from .scalings import (
+    scale_by_adafactor,
+    scale_by_belief,
+    scale_by_inverse_time,
+    scale_by_lion,
+    scale_by_nadam,
+    scale_by_novograd,
+    scale_by_radam,
+    scale_by_rprop,
+    scale_by_sign,
+    scale_by_trust_ratio,
+    scale_by_yogi,
+    trace,
+)
 from .transforms import (
+    EPSILON_PLACEMENTS,
     Transform,
+    add_decayed_weights,
     apply,
     chain,
     scale,

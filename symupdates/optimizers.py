@@ -13,8 +13,10 @@ from collections.abc import Mapping
 import numpy as np
 
 from .hyperparams import check_hyper, typed
+from .scalings import scale_by_inverse_time, trace
 from .transforms import (
     Transform,
+    add_decayed_weights,
     chain,
     scale_by_adadelta,
     scale_by_adam,
@@ -24,6 +26,7 @@ from .transforms import (
     scale_by_rms,
     scale_by_rss,
     scale_by_window_rss,
+    with_options,
 )
 from .updates import UpdateBuilder, Updates, as_update, describe
 
@@ -56,6 +59,11 @@ def _both_or_neither(loss_or_grads, params):
     return False
 
 
+def _is_zero(value):
+    """True for the number 0 (an option that is off adds nothing to the graph); False for symbols."""
+    return not hasattr(value, "owner") and value == 0
+
+
 def _optimizer(name, config, loss_or_grads, params, *transforms):
     """A named chain of ``transforms``, applied to ``(loss_or_grads, params)`` unless both are omitted."""
     partial = _both_or_neither(loss_or_grads, params)
@@ -64,10 +72,12 @@ def _optimizer(name, config, loss_or_grads, params, *transforms):
     return rule if partial else rule(loss_or_grads, params)
 
 
-def sgd(loss_or_grads=None, params=None, learning_rate=1e-3):
-    """Stochastic gradient descent.
+def sgd(loss_or_grads=None, params=None, learning_rate=1e-3, *, momentum=0.0, nesterov=False, weight_decay=0.0):
+    """Stochastic gradient descent, optionally with torch's momentum, Nesterov and weight decay.
 
-    ``p' = p - learning_rate * g``
+    ``p' = p - learning_rate * g``. With the keyword-only options, torch's ``SGD``:
+    ``d = g + weight_decay * p``; ``b' = momentum * b + d``; ``p' = p - learning_rate * b'``, or
+    ``p' = p - learning_rate * (d + momentum * b')`` with ``nesterov=True``.
 
     Parameters
     ----------
@@ -77,17 +87,26 @@ def sgd(loss_or_grads=None, params=None, learning_rate=1e-3):
         The parameters to update. Omit both this and ``loss_or_grads`` to get a callable.
     learning_rate : float or symbolic scalar
         A shared variable can be changed between calls without recompiling.
+    momentum : float or symbolic scalar, keyword-only
+        torch's momentum (0: none). The buffer ``"<param>.sgd.velocity"`` holds gradients.
+    nesterov : bool, keyword-only
+        torch's Nesterov variant; needs a momentum.
+    weight_decay : float or symbolic scalar, keyword-only
+        Coupled L2 weight decay, added to the gradient (torch's ``weight_decay``).
 
     Returns
     -------
     Updates or Transform
-        ``{p1: p1', p2: p2', ...}``; with both first arguments omitted, a ``Transform`` taking
-        ``(loss_or_grads, params)``.
+        ``{p1: p1', p2: p2', ...}`` (with momentum ``b1, p1, b2, p2, ...``); with both first arguments
+        omitted, a ``Transform`` taking ``(loss_or_grads, params)``.
 
     Notes
     -----
     As Lasagne and PyMC (Lasagne had no default learning rate; this is PyMC's). Every update has its
-    param's dtype whatever the type of ``learning_rate``.
+    param's dtype whatever the type of ``learning_rate``. An option left at 0 adds nothing to the graph.
+    With momentum, this is ``torch.optim.SGD`` with ``dampening=0`` (the only dampening offered);
+    Lasagne's ``momentum`` rule keeps a velocity of parameter steps instead (the same trajectory for a
+    constant learning rate).
 
     References
     ----------
@@ -98,11 +117,24 @@ def sgd(loss_or_grads=None, params=None, learning_rate=1e-3):
     >>> import numpy as np, pytensor, symupdates
     >>> w = pytensor.shared(np.array([1.0, -2.0]), name="w")
     >>> step = pytensor.function([], [], updates=symupdates.sgd((w ** 2).sum(), [w], 0.1))
-    >>> step(); w.get_value()
+    >>> _ = step(); w.get_value()
     array([ 0.8, -1.6])
     """
+    check_hyper(momentum, "momentum")
+    check_hyper(weight_decay, "weight_decay")
+    if not isinstance(nesterov, bool):
+        raise TypeError(f"nesterov must be a bool, got {nesterov!r}")
+    if nesterov and _is_zero(momentum):
+        raise ValueError("nesterov=True needs a momentum other than 0")
+    transforms = [] if _is_zero(weight_decay) else [add_decayed_weights(weight_decay)]
+    if not _is_zero(momentum):
+        transforms.append(trace(momentum, nesterov=nesterov, name="sgd"))
+    config = with_options(
+        {"learning_rate": learning_rate},
+        momentum=(momentum, 0.0), nesterov=(nesterov, False), weight_decay=(weight_decay, 0.0),
+    )
     return _optimizer(
-        "sgd", {"learning_rate": learning_rate}, loss_or_grads, params, scale_by_learning_rate(learning_rate)
+        "sgd", config, loss_or_grads, params, *transforms, scale_by_learning_rate(learning_rate)
     )
 
 
@@ -326,10 +358,14 @@ def _nesterov_rule(loss_or_grads, params, learning_rate, momentum):
     return apply_nesterov_momentum(sgd(loss_or_grads, params, learning_rate), params, momentum=momentum)
 
 
-def adagrad(loss_or_grads=None, params=None, learning_rate=1.0, epsilon=1e-6):
+def adagrad(loss_or_grads=None, params=None, learning_rate=1.0, epsilon=1e-6, *, lr_decay=0.0,
+            initial_accumulator_value=0.0, epsilon_placement="inside"):
     """Adagrad.
 
-    ``a' = a + g^2``; ``p' = p - learning_rate * g / sqrt(a' + epsilon)``
+    ``a' = a + g^2``; ``p' = p - learning_rate * g / sqrt(a' + epsilon)``. With the keyword-only
+    options: ``a`` starts at ``initial_accumulator_value``; at step ``t`` (1, 2, ...) the rate is
+    ``learning_rate / (1 + (t - 1) * lr_decay)``; ``epsilon_placement="outside"`` uses
+    ``g / (sqrt(a') + epsilon)``.
 
     Parameters
     ----------
@@ -339,6 +375,11 @@ def adagrad(loss_or_grads=None, params=None, learning_rate=1.0, epsilon=1e-6):
     learning_rate : float or symbolic scalar
     epsilon : float or symbolic scalar, >= 0
         Added inside the square root.
+    lr_decay : float or symbolic scalar, >= 0, keyword-only
+        torch's learning-rate decay (0: none; otherwise an int64 counter ``"adagrad.t"`` is added).
+    initial_accumulator_value : float >= 0, keyword-only
+    epsilon_placement : {"inside", "outside"}, keyword-only
+        See ``symupdates.EPSILON_PLACEMENTS``.
 
     Returns
     -------
@@ -347,8 +388,10 @@ def adagrad(loss_or_grads=None, params=None, learning_rate=1.0, epsilon=1e-6):
 
     Notes
     -----
-    As Lasagne. torch's ``Adagrad`` adds ``eps=1e-10`` outside the root; optax's starts the accumulator
-    at 0.1.
+    The defaults are Lasagne's. torch's ``Adagrad(lr, lr_decay, eps=1e-10, initial_accumulator_value)``
+    is ``adagrad(..., lr, epsilon=1e-10, lr_decay=..., initial_accumulator_value=...,
+    epsilon_placement="outside")``; optax's ``adagrad(lr)`` is ``adagrad(..., lr, epsilon=1e-7,
+    initial_accumulator_value=0.1)`` (see docs/optimizers.md, checked in tests/test_parity.py).
 
     References
     ----------
@@ -362,9 +405,15 @@ def adagrad(loss_or_grads=None, params=None, learning_rate=1.0, epsilon=1e-6):
     >>> [v.name for v in symupdates.adagrad((w ** 2).sum(), [w], learning_rate=0.01)]
     ['w.adagrad.accu', 'w']
     """
-    config = {"learning_rate": learning_rate, "epsilon": epsilon}
+    scaling = scale_by_rss(
+        epsilon, initial_accumulator_value=initial_accumulator_value, epsilon_placement=epsilon_placement
+    )
+    decay = [] if _is_zero(check_hyper(lr_decay, "lr_decay", nonnegative=True)) else [
+        scale_by_inverse_time(lr_decay, name="adagrad")
+    ]
+    config = with_options({"learning_rate": learning_rate, **scaling.config}, lr_decay=(lr_decay, 0.0))
     return _optimizer(
-        "adagrad", config, loss_or_grads, params, scale_by_rss(epsilon), scale_by_learning_rate(learning_rate)
+        "adagrad", config, loss_or_grads, params, scaling, *decay, scale_by_learning_rate(learning_rate)
     )
 
 
@@ -416,7 +465,8 @@ def adagrad_window(loss_or_grads=None, params=None, learning_rate=0.001, epsilon
     )
 
 
-def rmsprop(loss_or_grads=None, params=None, learning_rate=1.0, rho=0.9, epsilon=1e-6):
+def rmsprop(loss_or_grads=None, params=None, learning_rate=1.0, rho=0.9, epsilon=1e-6, *,
+            epsilon_placement="inside"):
     """RMSProp.
 
     ``a' = rho * a + (1 - rho) * g^2``; ``p' = p - learning_rate * g / sqrt(a' + epsilon)``
@@ -431,6 +481,8 @@ def rmsprop(loss_or_grads=None, params=None, learning_rate=1.0, rho=0.9, epsilon
         Decay of the running average of squared gradients.
     epsilon : float or symbolic scalar, >= 0
         Added inside the square root.
+    epsilon_placement : {"inside", "outside"}, keyword-only
+        "outside": ``g / (sqrt(a') + epsilon)``. See ``symupdates.EPSILON_PLACEMENTS``.
 
     Returns
     -------
@@ -439,7 +491,9 @@ def rmsprop(loss_or_grads=None, params=None, learning_rate=1.0, rho=0.9, epsilon
 
     Notes
     -----
-    As Lasagne. torch's ``RMSprop`` (alpha=0.99, eps=1e-8) adds epsilon outside the root.
+    As Lasagne. torch's ``RMSprop(lr, alpha, eps)`` (0.01, 0.99, 1e-8) is ``rmsprop(..., lr, rho=alpha,
+    epsilon=eps, epsilon_placement="outside")``; optax's ``rmsprop(lr, decay, eps)`` (decay 0.9, eps 1e-8,
+    inside the root) is ``rmsprop(..., lr, rho=decay, epsilon=eps)``.
 
     References
     ----------
@@ -452,10 +506,9 @@ def rmsprop(loss_or_grads=None, params=None, learning_rate=1.0, rho=0.9, epsilon
     >>> [v.name for v in symupdates.rmsprop((w ** 2).sum(), [w], learning_rate=0.01)]
     ['w.rmsprop.accu', 'w']
     """
-    config = {"learning_rate": learning_rate, "rho": rho, "epsilon": epsilon}
-    return _optimizer(
-        "rmsprop", config, loss_or_grads, params, scale_by_rms(rho, epsilon), scale_by_learning_rate(learning_rate)
-    )
+    scaling = scale_by_rms(rho, epsilon, epsilon_placement=epsilon_placement)
+    config = {"learning_rate": learning_rate, **scaling.config}
+    return _optimizer("rmsprop", config, loss_or_grads, params, scaling, scale_by_learning_rate(learning_rate))
 
 
 def adadelta(loss_or_grads=None, params=None, learning_rate=1.0, rho=0.95, epsilon=1e-6):
@@ -505,7 +558,8 @@ def adadelta(loss_or_grads=None, params=None, learning_rate=1.0, rho=0.95, epsil
     )
 
 
-def adam(loss_or_grads=None, params=None, learning_rate=0.001, beta1=0.9, beta2=0.999, epsilon=1e-8):
+def adam(loss_or_grads=None, params=None, learning_rate=0.001, beta1=0.9, beta2=0.999, epsilon=1e-8, *,
+         epsilon_placement="hat"):
     """Adam.
 
     ``t' = t + 1``; ``a_t = learning_rate * sqrt(1 - beta2^t') / (1 - beta1^t')``;
@@ -520,6 +574,9 @@ def adam(loss_or_grads=None, params=None, learning_rate=0.001, beta1=0.9, beta2=
     learning_rate : float or symbolic scalar
     beta1, beta2 : float or symbolic scalar
     epsilon : float or symbolic scalar, >= 0
+    epsilon_placement : {"hat", "outside", "inside"}, keyword-only
+        "hat" (default, above), "outside" (``p' = p - lr * m_hat / (sqrt(v_hat) + epsilon)``,
+        torch and optax) or "inside" (``sqrt(v_hat + epsilon)``). See ``symupdates.EPSILON_PLACEMENTS``.
 
     Returns
     -------
@@ -542,18 +599,13 @@ def adam(loss_or_grads=None, params=None, learning_rate=0.001, beta1=0.9, beta2=
     >>> [v.name for v in symupdates.adam((w ** 2).sum(), [w])]
     ['w.adam.m', 'w.adam.v', 'w', 'adam.t']
     """
-    config = {"learning_rate": learning_rate, "beta1": beta1, "beta2": beta2, "epsilon": epsilon}
-    return _optimizer(
-        "adam",
-        config,
-        loss_or_grads,
-        params,
-        scale_by_adam(beta1, beta2, epsilon),
-        scale_by_learning_rate(learning_rate),
-    )
+    scaling = scale_by_adam(beta1, beta2, epsilon, epsilon_placement=epsilon_placement)
+    config = {"learning_rate": learning_rate, **scaling.config}
+    return _optimizer("adam", config, loss_or_grads, params, scaling, scale_by_learning_rate(learning_rate))
 
 
-def adamax(loss_or_grads=None, params=None, learning_rate=0.002, beta1=0.9, beta2=0.999, epsilon=1e-8):
+def adamax(loss_or_grads=None, params=None, learning_rate=0.002, beta1=0.9, beta2=0.999, epsilon=1e-8, *,
+         epsilon_placement="outside"):
     """Adamax, the infinity-norm variant of Adam.
 
     ``t' = t + 1``; ``a_t = learning_rate / (1 - beta1^t')``; ``m' = beta1 * m + (1 - beta1) * g``;
@@ -567,6 +619,9 @@ def adamax(loss_or_grads=None, params=None, learning_rate=0.002, beta1=0.9, beta
     learning_rate : float or symbolic scalar
     beta1, beta2 : float or symbolic scalar
     epsilon : float or symbolic scalar, >= 0
+    epsilon_placement : {"outside", "inside"}, keyword-only
+        "outside" (default, above; optax) or "inside": ``u' = max(beta2 * u, |g| + epsilon)``,
+        ``p' = p - a_t * m' / u'`` (torch).
 
     Returns
     -------
@@ -588,18 +643,13 @@ def adamax(loss_or_grads=None, params=None, learning_rate=0.002, beta1=0.9, beta
     >>> [v.name for v in symupdates.adamax((w ** 2).sum(), [w])]
     ['w.adamax.m', 'w.adamax.u', 'w', 'adamax.t']
     """
-    config = {"learning_rate": learning_rate, "beta1": beta1, "beta2": beta2, "epsilon": epsilon}
-    return _optimizer(
-        "adamax",
-        config,
-        loss_or_grads,
-        params,
-        scale_by_adamax(beta1, beta2, epsilon),
-        scale_by_learning_rate(learning_rate),
-    )
+    scaling = scale_by_adamax(beta1, beta2, epsilon, epsilon_placement=epsilon_placement)
+    config = {"learning_rate": learning_rate, **scaling.config}
+    return _optimizer("adamax", config, loss_or_grads, params, scaling, scale_by_learning_rate(learning_rate))
 
 
-def amsgrad(loss_or_grads=None, params=None, learning_rate=0.001, beta1=0.9, beta2=0.999, epsilon=1e-8):
+def amsgrad(loss_or_grads=None, params=None, learning_rate=0.001, beta1=0.9, beta2=0.999, epsilon=1e-8, *,
+         epsilon_placement="hat"):
     """AMSGrad: Adam with a non-decreasing second moment.
 
     ``a_t``, ``m'``, ``v'`` as in ``adam``; ``vhat' = max(vhat, v')``;
@@ -613,6 +663,8 @@ def amsgrad(loss_or_grads=None, params=None, learning_rate=0.001, beta1=0.9, bet
     learning_rate : float or symbolic scalar
     beta1, beta2 : float or symbolic scalar
     epsilon : float or symbolic scalar, >= 0
+    epsilon_placement : {"hat", "outside", "inside"}, keyword-only
+        As in ``adam``; ``"outside"`` is torch's ``Adam(amsgrad=True)``.
 
     Returns
     -------
@@ -635,12 +687,6 @@ def amsgrad(loss_or_grads=None, params=None, learning_rate=0.001, beta1=0.9, bet
     >>> [v.name for v in symupdates.amsgrad((w ** 2).sum(), [w])]
     ['w.amsgrad.m', 'w.amsgrad.v', 'w.amsgrad.vhat', 'w', 'amsgrad.t']
     """
-    config = {"learning_rate": learning_rate, "beta1": beta1, "beta2": beta2, "epsilon": epsilon}
-    return _optimizer(
-        "amsgrad",
-        config,
-        loss_or_grads,
-        params,
-        scale_by_amsgrad(beta1, beta2, epsilon),
-        scale_by_learning_rate(learning_rate),
-    )
+    scaling = scale_by_amsgrad(beta1, beta2, epsilon, epsilon_placement=epsilon_placement)
+    config = {"learning_rate": learning_rate, **scaling.config}
+    return _optimizer("amsgrad", config, loss_or_grads, params, scaling, scale_by_learning_rate(learning_rate))

@@ -34,6 +34,8 @@ __all__ = [
     "scale_by_adamax",
     "scale_by_amsgrad",
     "scale_by_window_rss",
+    "add_decayed_weights",
+    "EPSILON_PLACEMENTS",
 ]
 
 
@@ -157,6 +159,38 @@ def _elementwise(name, config, step_fn):
     return Transform(build, name, config)
 
 
+# Where a rule adds epsilon to the root of its second-moment estimate ``v``. Frameworks disagree, and the
+# choice changes the numbers whenever ``sqrt(v)`` is not much larger than epsilon (early steps, small
+# gradients). One keyword, ``epsilon_placement``, selects the form in every rule that has the choice:
+EPSILON_PLACEMENTS = {
+    "inside": "sqrt(v + epsilon): Lasagne's adagrad, rmsprop and adadelta; optax's adagrad",
+    "outside": "sqrt(v) + epsilon, v bias-corrected if the rule corrects it: torch and optax adam, "
+    "torch's adagrad and rmsprop",
+    "hat": "sqrt(v) + epsilon with v NOT bias-corrected, the correction applied to the quotient "
+    "(Kingma and Ba's 'epsilon hat'): Lasagne's and TF1's adam, torch's radam",
+}
+
+
+def check_placement(value, allowed):
+    """Raise a ValueError naming ``epsilon_placement`` unless ``value`` is one of ``allowed``."""
+    if not isinstance(value, str) or value not in allowed:
+        raise ValueError(f"epsilon_placement must be one of {', '.join(map(repr, allowed))}, got {value!r}")
+    return value
+
+
+def root(v, epsilon, placement):
+    """The denominator ``sqrt(v + epsilon)`` ("inside") or ``sqrt(v) + epsilon`` (otherwise)."""
+    return pt.sqrt(v + epsilon) if placement == "inside" else pt.sqrt(v) + epsilon
+
+
+def with_options(config, **options):
+    """``config`` plus each keyword-only ``name=(value, default)`` whose value is not the default, so that
+    the repr of a rule made with its defaults stays as short as Lasagne's signature."""
+    config = dict(config)
+    config.update({k: v for k, (v, default) in options.items() if not (type(v) is type(default) and v == default)})
+    return config
+
+
 def scale(factor):
     """Multiply every step by ``factor``: ``s' = factor * s``.
 
@@ -216,14 +250,20 @@ def scale_by_learning_rate(learning_rate):
     return Transform(build, "scale_by_learning_rate", {"learning_rate": learning_rate})
 
 
-def scale_by_rss(epsilon=1e-6, *, name="adagrad"):
+def scale_by_rss(epsilon=1e-6, *, initial_accumulator_value=0.0, epsilon_placement="inside", name="adagrad"):
     """Adagrad's scaling by the root of the sum of squared gradients.
 
-    ``a' = a + g^2``, ``s' = g / sqrt(a' + epsilon)`` (epsilon inside the square root, as Lasagne).
+    ``a' = a + g^2``, ``s' = g / sqrt(a' + epsilon)`` (epsilon inside the square root, as Lasagne), or
+    ``s' = g / (sqrt(a') + epsilon)`` with ``epsilon_placement="outside"`` (torch); ``a`` starts at
+    ``initial_accumulator_value``.
 
     Parameters
     ----------
     epsilon : float or symbolic scalar, >= 0
+    initial_accumulator_value : float >= 0, keyword-only
+        0 as Lasagne and torch; optax uses 0.1.
+    epsilon_placement : {"inside", "outside"}, keyword-only
+        See ``EPSILON_PLACEMENTS``.
     name : str
         The tag in state names: ``"<param>.<name>.accu"``.
 
@@ -233,8 +273,9 @@ def scale_by_rss(epsilon=1e-6, *, name="adagrad"):
 
     Notes
     -----
-    optax's ``scale_by_rss`` starts the accumulator at 0.1 with epsilon 0; torch adds epsilon outside
-    the root.
+    optax's ``scale_by_rss`` starts the accumulator at 0.1 with epsilon 1e-7 inside the root
+    (``initial_accumulator_value=0.1, epsilon=1e-7``); torch adds ``eps=1e-10`` outside the root
+    (``epsilon=1e-10, epsilon_placement="outside"``).
 
     References
     ----------
@@ -248,29 +289,39 @@ def scale_by_rss(epsilon=1e-6, *, name="adagrad"):
     scale_by_rss(epsilon=1e-06)
     """
     check_hyper(epsilon, "epsilon", nonnegative=True)
+    check_hyper(initial_accumulator_value, "initial_accumulator_value", nonnegative=True)
+    check_placement(epsilon_placement, ("inside", "outside"))
 
     def build(steps, builder):
         out = []
         for i, (g, p) in enumerate(zip(steps, builder.params)):
-            accu = builder.slot(i, name, "accu")
+            accu = builder.slot(i, name, "accu", value=initial_accumulator_value)
             accu_new = accu + g**2
             builder.set(accu, accu_new)
-            out.append(g / pt.sqrt(accu_new + typed(epsilon, p.dtype)))
+            out.append(g / root(accu_new, typed(epsilon, p.dtype), epsilon_placement))
         return out
 
-    return Transform(build, "scale_by_rss", {"epsilon": epsilon})
+    config = with_options(
+        {"epsilon": epsilon},
+        initial_accumulator_value=(initial_accumulator_value, 0.0),
+        epsilon_placement=(epsilon_placement, "inside"),
+    )
+    return Transform(build, "scale_by_rss", config)
 
 
-def scale_by_rms(rho=0.9, epsilon=1e-6, *, name="rmsprop"):
+def scale_by_rms(rho=0.9, epsilon=1e-6, *, epsilon_placement="inside", name="rmsprop"):
     """RMSProp's scaling by a running root mean square of the gradients.
 
-    ``a' = rho * a + (1 - rho) * g^2``, ``s' = g / sqrt(a' + epsilon)`` (epsilon inside the root).
+    ``a' = rho * a + (1 - rho) * g^2``, ``s' = g / sqrt(a' + epsilon)`` (epsilon inside the root), or
+    ``s' = g / (sqrt(a') + epsilon)`` with ``epsilon_placement="outside"``.
 
     Parameters
     ----------
     rho : float or symbolic scalar
         Decay of the running average.
     epsilon : float or symbolic scalar, >= 0
+    epsilon_placement : {"inside", "outside"}, keyword-only
+        See ``EPSILON_PLACEMENTS``; torch's ``RMSprop`` is ``"outside"``.
     name : str
         The tag in state names: ``"<param>.<name>.accu"``.
 
@@ -294,6 +345,7 @@ def scale_by_rms(rho=0.9, epsilon=1e-6, *, name="rmsprop"):
     """
     check_hyper(rho, "rho")
     check_hyper(epsilon, "epsilon", nonnegative=True)
+    check_placement(epsilon_placement, ("inside", "outside"))
 
     def build(steps, builder):
         out = []
@@ -302,10 +354,11 @@ def scale_by_rms(rho=0.9, epsilon=1e-6, *, name="rmsprop"):
             accu = builder.slot(i, name, "accu")
             accu_new = r * accu + (one - r) * g**2
             builder.set(accu, accu_new)
-            out.append(g / pt.sqrt(accu_new + typed(epsilon, p.dtype)))
+            out.append(g / root(accu_new, typed(epsilon, p.dtype), epsilon_placement))
         return out
 
-    return Transform(build, "scale_by_rms", {"rho": rho, "epsilon": epsilon})
+    config = with_options({"rho": rho, "epsilon": epsilon}, epsilon_placement=(epsilon_placement, "inside"))
+    return Transform(build, "scale_by_rms", config)
 
 
 def scale_by_adadelta(rho=0.95, epsilon=1e-6, *, name="adadelta"):
@@ -386,31 +439,49 @@ def _check_betas(beta1, beta2, epsilon):
     check_hyper(epsilon, "epsilon", nonnegative=True)
 
 
-def _adam_family(name, label, beta1, beta2, epsilon, direction):
-    """Shared skeleton of adam, amsgrad: a step counter, bias correction ``sqrt(1-b2^t)/(1-b1^t)``
-    computed once per dtype, moments per param, and ``direction`` for the rule's own part."""
+def adam_corrections(count, beta1, beta2, placement):
+    """Adam's bias corrections, once per dtype: ``sqrt(1-beta2^t)/(1-beta1^t)`` for the "hat" form,
+    else the pair ``(1/(1-beta1^t), 1-beta2^t)``."""
+
+    def formula(tf, dtype):
+        one = typed(1, dtype)
+        first, second = one - typed(beta1, dtype) ** tf, one - typed(beta2, dtype) ** tf
+        return pt.sqrt(second) / first if placement == "hat" else (one / first, second)
+
+    return _bias_corrections(count, formula)
+
+
+def adam_quotient(m, v, epsilon, correction, placement):
+    """The bias-corrected ``m_hat / (sqrt(v_hat) + epsilon)`` with epsilon where ``placement`` says."""
+    if placement == "hat":
+        return correction * m / (pt.sqrt(v) + epsilon)
+    first, second = correction
+    return first * m / root(v / second, epsilon, placement)
+
+
+def _adam_family(name, label, beta1, beta2, epsilon, epsilon_placement, second_moment):
+    """Shared skeleton of adam, amsgrad: a step counter, bias corrections computed once per dtype,
+    moments per param, and ``second_moment`` for the rule's own estimate of ``v``."""
     _check_betas(beta1, beta2, epsilon)
+    check_placement(epsilon_placement, tuple(EPSILON_PLACEMENTS))
 
     def build(steps, builder):
         _, t = builder.counter(name)
-
-        def formula(tf, dtype):
-            one = typed(1, dtype)
-            return pt.sqrt(one - typed(beta2, dtype) ** tf) / (one - typed(beta1, dtype) ** tf)
-
-        correction = _bias_corrections(t, formula)
+        correction = adam_corrections(t, beta1, beta2, epsilon_placement)
         out = []
         for i, (g, p) in enumerate(zip(steps, builder.params)):
             dt = p.dtype
             b1, b2, one, eps = typed(beta1, dt), typed(beta2, dt), typed(1, dt), typed(epsilon, dt)
             m_new, v_new = _adam_moments(builder, name, i, g, b1, b2, one)
-            out.append(correction(dt) * m_new / (direction(builder, i, v_new) + eps))
+            v_used = second_moment(builder, i, v_new)
+            out.append(adam_quotient(m_new, v_used, eps, correction(dt), epsilon_placement))
         return out
 
-    return Transform(build, label, {"beta1": beta1, "beta2": beta2, "epsilon": epsilon})
+    config = {"beta1": beta1, "beta2": beta2, "epsilon": epsilon}
+    return Transform(build, label, with_options(config, epsilon_placement=(epsilon_placement, "hat")))
 
 
-def scale_by_adam(beta1=0.9, beta2=0.999, epsilon=1e-8, *, name="adam"):
+def scale_by_adam(beta1=0.9, beta2=0.999, epsilon=1e-8, *, epsilon_placement="hat", name="adam"):
     """Adam's scaling, in Lasagne's (and the paper's section 2 "efficient") form.
 
     ``t' = t + 1``; ``m' = beta1 * m + (1 - beta1) * g``; ``v' = beta2 * v + (1 - beta2) * g^2``;
@@ -422,6 +493,10 @@ def scale_by_adam(beta1=0.9, beta2=0.999, epsilon=1e-8, *, name="adam"):
         Decay rates of the first and second moment estimates.
     epsilon : float or symbolic scalar, >= 0
         Added to ``sqrt(v')`` before the bias correction is applied ("epsilon hat").
+    epsilon_placement : {"hat", "outside", "inside"}, keyword-only
+        "hat" (Lasagne, above); "outside": ``s' = m_hat / (sqrt(v_hat) + epsilon)`` with
+        ``m_hat = m' / (1 - beta1^t')``, ``v_hat = v' / (1 - beta2^t')`` (torch, optax, the paper's
+        Algorithm 1); "inside": ``s' = m_hat / sqrt(v_hat + epsilon)`` (optax's ``eps_root``).
     name : str
         The tag in state names: ``"<param>.<name>.m"``, ``"<param>.<name>.v"`` and the int64 step
         counter ``"<name>.t"``, which is the dict's last entry.
@@ -432,8 +507,8 @@ def scale_by_adam(beta1=0.9, beta2=0.999, epsilon=1e-8, *, name="adam"):
 
     Notes
     -----
-    torch and optax add epsilon to the bias-corrected ``sqrt(v_hat)`` instead, which differs while the
-    correction is far from 1.
+    torch and optax add epsilon to the bias-corrected ``sqrt(v_hat)`` (``epsilon_placement="outside"``),
+    which differs from the default while the correction is far from 1.
 
     References
     ----------
@@ -445,10 +520,10 @@ def scale_by_adam(beta1=0.9, beta2=0.999, epsilon=1e-8, *, name="adam"):
     >>> su.scale_by_adam(beta2=0.99)
     scale_by_adam(beta1=0.9, beta2=0.99, epsilon=1e-08)
     """
-    return _adam_family(name, "scale_by_adam", beta1, beta2, epsilon, lambda b, i, v: pt.sqrt(v))
+    return _adam_family(name, "scale_by_adam", beta1, beta2, epsilon, epsilon_placement, lambda b, i, v: v)
 
 
-def scale_by_amsgrad(beta1=0.9, beta2=0.999, epsilon=1e-8, *, name="amsgrad"):
+def scale_by_amsgrad(beta1=0.9, beta2=0.999, epsilon=1e-8, *, epsilon_placement="hat", name="amsgrad"):
     """AMSGrad's scaling: Adam with the running maximum of the second moment.
 
     ``m'``, ``v'`` and the bias correction as in ``scale_by_adam``; ``vhat' = max(vhat, v')``;
@@ -458,6 +533,8 @@ def scale_by_amsgrad(beta1=0.9, beta2=0.999, epsilon=1e-8, *, name="amsgrad"):
     ----------
     beta1, beta2 : float or symbolic scalar
     epsilon : float or symbolic scalar, >= 0
+    epsilon_placement : {"hat", "outside", "inside"}, keyword-only
+        As in ``scale_by_adam``; ``"outside"`` is torch's ``Adam(amsgrad=True)``.
     name : str
         The tag in state names (``m``, ``v``, ``vhat`` per param and the counter ``"<name>.t"``).
 
@@ -484,12 +561,12 @@ def scale_by_amsgrad(beta1=0.9, beta2=0.999, epsilon=1e-8, *, name="amsgrad"):
         vhat = builder.slot(i, name, "vhat")
         vhat_new = pt.maximum(vhat, v_new)
         builder.set(vhat, vhat_new)
-        return pt.sqrt(vhat_new)
+        return vhat_new
 
-    return _adam_family(name, "scale_by_amsgrad", beta1, beta2, epsilon, direction)
+    return _adam_family(name, "scale_by_amsgrad", beta1, beta2, epsilon, epsilon_placement, direction)
 
 
-def scale_by_adamax(beta1=0.9, beta2=0.999, epsilon=1e-8, *, name="adamax"):
+def scale_by_adamax(beta1=0.9, beta2=0.999, epsilon=1e-8, *, epsilon_placement="outside", name="adamax"):
     """Adamax's scaling by the infinity norm of past gradients.
 
     ``t' = t + 1``; ``m' = beta1 * m + (1 - beta1) * g``; ``u' = max(beta2 * u, |g|)``;
@@ -499,6 +576,9 @@ def scale_by_adamax(beta1=0.9, beta2=0.999, epsilon=1e-8, *, name="adamax"):
     ----------
     beta1, beta2 : float or symbolic scalar
     epsilon : float or symbolic scalar, >= 0
+    epsilon_placement : {"outside", "inside"}, keyword-only
+        "outside" (Lasagne, optax): as above; "inside" (torch): inside the max,
+        ``u' = max(beta2 * u, |g| + epsilon)``, ``s' = m' / ((1 - beta1^t') * u')``.
     name : str
         The tag in state names (``m``, ``u`` per param and the counter ``"<name>.t"``).
 
@@ -517,6 +597,7 @@ def scale_by_adamax(beta1=0.9, beta2=0.999, epsilon=1e-8, *, name="adamax"):
     scale_by_adamax(beta1=0.9, beta2=0.999, epsilon=1e-08)
     """
     _check_betas(beta1, beta2, epsilon)
+    check_placement(epsilon_placement, ("outside", "inside"))
 
     def build(steps, builder):
         _, t = builder.counter(name)
@@ -530,13 +611,20 @@ def scale_by_adamax(beta1=0.9, beta2=0.999, epsilon=1e-8, *, name="adamax"):
             m = builder.slot(i, name, "m")
             u = builder.slot(i, name, "u")
             m_new = b1 * m + (one - b1) * g
-            u_new = pt.maximum(b2 * u, pt.abs(g))
             builder.set(m, m_new)
-            builder.set(u, u_new)
-            out.append(correction(dt) * m_new / (u_new + typed(epsilon, dt)))
+            if epsilon_placement == "inside":
+                u_new = pt.maximum(b2 * u, pt.abs(g) + typed(epsilon, dt))
+                builder.set(u, u_new)
+                out.append(correction(dt) * m_new / u_new)
+            else:
+                u_new = pt.maximum(b2 * u, pt.abs(g))
+                builder.set(u, u_new)
+                out.append(correction(dt) * m_new / (u_new + typed(epsilon, dt)))
         return out
 
-    return Transform(build, "scale_by_adamax", {"beta1": beta1, "beta2": beta2, "epsilon": epsilon})
+    config = {"beta1": beta1, "beta2": beta2, "epsilon": epsilon}
+    config = with_options(config, epsilon_placement=(epsilon_placement, "outside"))
+    return Transform(build, "scale_by_adamax", config)
 
 
 def scale_by_window_rss(n_win=10, epsilon=0.1, *, name="adagrad_window"):
@@ -588,3 +676,69 @@ def scale_by_window_rss(n_win=10, epsilon=0.1, *, name="adagrad_window"):
         return out
 
     return Transform(build, "scale_by_window_rss", {"n_win": n_win, "epsilon": epsilon})
+
+
+def add_decayed_weights(weight_decay, *, mask=None):
+    """Add ``weight_decay * p`` to each step: ``s' = s + weight_decay * p``.
+
+    Where it sits in a chain decides which weight decay it is:
+
+    * **before** the scaling, it is coupled L2 regularisation (the gradient of
+      ``weight_decay / 2 * ||p||^2`` is added to the loss gradient and then rescaled by the rule), as
+      torch's ``weight_decay`` argument of SGD, Adagrad, Adam, RMSprop:
+      ``chain(add_decayed_weights(wd), scale_by_adam(), scale_by_learning_rate(lr))``;
+    * **after** the scaling and before ``scale_by_learning_rate``, it is decoupled weight decay
+      (Loshchilov and Hutter), ``p' = p - lr * (s + wd * p)``, i.e. torch's ``AdamW`` convention
+      ``p -= lr * wd * p``: ``chain(scale_by_adam(), add_decayed_weights(wd), scale_by_learning_rate(lr))``.
+
+    Parameters
+    ----------
+    weight_decay : float or symbolic scalar
+    mask : None, sequence of bool, or callable, keyword-only
+        Which params are decayed: all (None), those whose entry is true (one bool per param), or those
+        for which ``mask(param)`` is true (e.g. ``lambda p: p.ndim > 1`` to spare biases).
+
+    Returns
+    -------
+    Transform
+
+    Notes
+    -----
+    As ``optax.add_decayed_weights``. Placed after ``scale_by_learning_rate`` it would add ``+wd * p``
+    and grow the weights; use one of the two placements above.
+
+    References
+    ----------
+    Loshchilov and Hutter (2019), Decoupled weight decay regularization, ICLR, arXiv:1711.05101.
+
+    Examples
+    --------
+    >>> import numpy as np, pytensor, symupdates as su
+    >>> w = pytensor.shared(np.ones(2), name="w")
+    >>> tx = su.chain(su.add_decayed_weights(0.5), su.scale_by_learning_rate(0.1))
+    >>> step = pytensor.function([], [], updates=tx((w ** 2).sum(), [w]))
+    >>> _ = step(); w.get_value()     # 1 - 0.1 * (2 * 1 + 0.5 * 1)
+    array([0.75, 0.75])
+    """
+    check_hyper(weight_decay, "weight_decay")
+    if mask is not None and not callable(mask):
+        if isinstance(mask, str) or not all(isinstance(m, bool) for m in mask):
+            raise TypeError("mask must be None, a sequence of bools (one per param) or a callable")
+        mask = list(mask)
+
+    def build(steps, builder):
+        if mask is None:
+            chosen = [True] * len(steps)
+        elif callable(mask):
+            chosen = [bool(mask(p)) for p in builder.params]
+        else:
+            if len(mask) != len(steps):
+                raise ValueError(f"mask has {len(mask)} entries for {len(steps)} params")
+            chosen = mask
+        return [
+            s + typed(weight_decay, p.dtype) * p if keep else s
+            for s, p, keep in zip(steps, builder.params, chosen)
+        ]
+
+    config = with_options({"weight_decay": weight_decay}, mask=(mask, None))
+    return Transform(build, "add_decayed_weights", config)

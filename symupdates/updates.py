@@ -150,14 +150,17 @@ class UpdateBuilder:
         self._owner[var] = owner
         return var
 
-    def slot(self, index, tag, slot, *, value=0.0, extra_shape=()):
-        """A state variable for ``params[index]``: its shape (plus ``extra_shape``) and dtype, filled
-        with ``value``, named ``"<param>.<tag>.<slot>"``."""
+    def slot(self, index, tag, slot, *, value=0.0, extra_shape=(), reduced_axis=None):
+        """A state variable for ``params[index]``: its shape (plus ``extra_shape``; with size 1 along
+        ``reduced_axis`` if given, for a row or column statistic) and dtype, filled with ``value``,
+        named ``"<param>.<tag>.<slot>"``."""
         param = self.params[index]
-        shape = tuple(param.get_value(borrow=True).shape) + tuple(extra_shape)
-        static_shape = tuple(param.type.shape) + tuple(extra_shape)
-        initial = np.broadcast_to(np.asarray(value, dtype=param.dtype), shape)
-        return self._share(initial, f"{self.keys[index]}.{tag}.{slot}", static_shape, index)
+        shape = list(param.get_value(borrow=True).shape) + list(extra_shape)
+        static_shape = list(param.type.shape) + list(extra_shape)
+        if reduced_axis is not None:
+            shape[reduced_axis] = static_shape[reduced_axis] = 1
+        initial = np.broadcast_to(np.asarray(value, dtype=param.dtype), tuple(shape))
+        return self._share(initial, f"{self.keys[index]}.{tag}.{slot}", tuple(static_shape), index)
 
     def scalar(self, name, value, dtype, *, owner=None):
         """A scalar state variable named ``name``; with ``owner=i`` it is laid out with ``params[i]``."""

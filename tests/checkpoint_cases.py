@@ -28,16 +28,43 @@ warnings.filterwarnings("ignore", message="PyTensor could not link to a BLAS")
 N_STEPS, M_STEPS = 7, 6  # 13 steps: adagrad_window's 10-step ring buffer wraps after the checkpoint
 DATA = [0.3 + 0.11 * k for k in range(N_STEPS + M_STEPS)]  # the per-step input, one float64 scalar
 # Values for arguments without a default. Every other argument keeps its default.
-REQUIRED = {"learning_rate": 0.01, "factor": 0.5}
+REQUIRED = {
+    "learning_rate": 0.01, "factor": 0.5, "weight_decay": 0.01, "decay": 0.9, "max_norm": 1.0, "min_value": -1.0,
+    "max_value": 1.0,
+}
 NOT_TRANSFORM_FACTORIES = {"apply", "chain"}
+OPTIMIZER_MODULES = ("optimizers", "optimizers_more")
+TRANSFORM_MODULES = ("transforms", "scalings", "clipping")
 
 
-def public_functions(module_name):
+def inner():
+    return symupdates.chain(symupdates.scale_by_adam(), symupdates.scale_by_learning_rate(0.05))
+
+
+# The wrappers take a transform to wrap: each is checked around adam, so their own state (counters,
+# accumulated gradients, slow weights, averages) is what the resume adds. A new public wrapper must be added
+# here, or the test fails and says so.
+WRAPPERS = {
+    "apply_if_finite": lambda loss: symupdates.apply_if_finite(inner()),
+    "accumulate_gradients": lambda loss: symupdates.accumulate_gradients(inner(), every_k=3),
+    "lookahead": lambda loss: symupdates.lookahead(inner(), sync_period=4),
+    "parameter_ema": lambda loss: symupdates.parameter_ema(inner(), decay=0.9),
+    "masked": lambda loss: symupdates.masked(inner(), mask=[True]),
+    "multi_transform": lambda loss: symupdates.multi_transform({"all": inner()}, ["all"]),
+    "reduce_on_plateau": lambda loss: symupdates.chain(
+        symupdates.scale_by_rms(), symupdates.scale_by_learning_rate(
+            symupdates.reduce_on_plateau(loss, init_value=0.05, factor=0.5, patience=1)
+        )
+    ),
+}
+
+
+def public_functions(*module_names):
+    modules = {f"symupdates.{name}" for name in module_names}
     return {
         name: getattr(symupdates, name)
         for name in symupdates.__all__
-        if inspect.isfunction(getattr(symupdates, name))
-        and getattr(symupdates, name).__module__ == f"symupdates.{module_name}"
+        if inspect.isfunction(getattr(symupdates, name)) and getattr(symupdates, name).__module__ in modules
     }
 
 
@@ -54,7 +81,7 @@ def required_arguments(name, fn, skip=()):
 def rules():
     """``{label: make(loss, params) -> Updates}`` for every public optimizer and transform."""
     cases = {}
-    for name, fn in public_functions("optimizers").items():
+    for name, fn in public_functions(*OPTIMIZER_MODULES).items():
         first = next(iter(inspect.signature(fn).parameters))
         if first == "updates":  # apply_momentum and the like wrap the dict of another rule
             kwargs = required_arguments(name, fn, skip=("updates",))
@@ -64,10 +91,16 @@ def rules():
         else:
             kwargs = required_arguments(name, fn, skip=("loss_or_grads", "params"))
             cases[name] = lambda loss, params, fn=fn, kwargs=kwargs: fn(loss, params, **kwargs)
-    for name, factory in public_functions("transforms").items():
+    for name, factory in public_functions(*TRANSFORM_MODULES).items():
         if name not in NOT_TRANSFORM_FACTORIES:
             transform = factory(**required_arguments(name, factory))
             cases[f"transform:{name}"] = symupdates.chain(transform, symupdates.scale_by_learning_rate(0.05))
+    for name, fn in public_functions("wrappers").items():
+        if next(iter(inspect.signature(fn).parameters)) in ("inner", "transforms"):
+            if name not in WRAPPERS:
+                raise AssertionError(f"wrapper {name} has no case: add one to WRAPPERS")
+    for name, make in WRAPPERS.items():
+        cases[f"wrapper:{name}"] = lambda loss, params, make=make: make(loss)(loss, params)
     return cases
 
 

@@ -23,6 +23,9 @@ MODES = ["NUMBA", "CVM"]
 # -- Resume: every optimizer and transform, one compiled function per mode, one fresh process ----------------
 
 
+SIGN_OF_MOMENTUM = {"lion", "signum"}
+
+
 def test_every_rule_resumes_bit_identically_in_a_fresh_process(tmp_path):
     uninterrupted = {}
     for mode in MODES:
@@ -44,9 +47,14 @@ def test_every_rule_resumes_bit_identically_in_a_fresh_process(tmp_path):
             su.reset_state(updates)
         for x in checkpoint_cases.DATA[checkpoint_cases.N_STEPS :]:
             step(x)
-        for label, (params, _) in cases.items():
-            want = uninterrupted[mode][label]
-            assert any(not np.array_equal(p.get_value(), w) for p, w in zip(params, want)), label
+        unaffected = [
+            label
+            for label, (params, _) in cases.items()
+            if all(np.array_equal(p.get_value(), w) for p, w in zip(params, uninterrupted[mode][label]))
+        ]
+        # lion and signum step by the sign of a momentum; on this problem each gradient keeps its sign, so a
+        # fresh momentum has the same sign as the restored one. Their restored state is still checked below.
+        assert sorted(unaffected) == sorted(SIGN_OF_MOMENTUM & set(cases)), unaffected
 
     result = subprocess.run(
         [sys.executable, str(Path(checkpoint_cases.__file__)), str(tmp_path), *MODES],

@@ -1,0 +1,140 @@
+"""Record reference trajectories of torch.optim and optax optimizers into tests/fixtures/parity/*.npz.
+
+Needs the ``parity`` extra (``pip install -e ".[parity]"``: torch==2.13.0, jax, optax); the tests that
+read the fixtures (tests/test_parity.py) need neither. Run from the repository root::
+
+    python scripts/record_parity.py
+
+Every case optimizes the same problem in float64: two params (shapes (3,) and (2, 3)) drawn by a seeded
+NumPy generator and a fixed sequence of 20 gradients per param (also seeded, of scale 1 and 1e-4; they do
+not depend on the params, so each framework sees exactly the same gradients). Each fixture stores the problem, the
+trajectory (the params after each step) and a ``source`` string naming the framework call.
+"""
+
+import argparse
+from pathlib import Path
+
+import numpy as np
+
+STEPS = 20
+SHAPES = [(3,), (2, 3)]
+SEED = 20260
+FIXTURES = Path(__file__).resolve().parent.parent / "tests" / "fixtures" / "parity"
+TORCH_VERSION = "2.13.0"
+
+
+def problem():
+    """Initial params and gradients ``grads[k][step]``, the same for every case."""
+    rng = np.random.default_rng(SEED)
+    initial = [rng.normal(size=s) for s in SHAPES]
+    # The second param's gradients are small (~1e-4), so that where epsilon goes changes the numbers.
+    grads = [rng.normal(size=(STEPS, *s)) * scale for s, scale in zip(SHAPES, [1.0, 1e-4])]
+    return initial, grads
+
+
+# case name -> the torch.optim call, as a string evaluated with ``torch`` and ``params`` in scope.
+TORCH_CASES = {
+    "torch_Adagrad": "torch.optim.Adagrad(params, lr=0.1)",
+    "torch_Adagrad_lr_decay": "torch.optim.Adagrad(params, lr=0.1, lr_decay=0.05, initial_accumulator_value=0.1)",
+    "torch_Adam": "torch.optim.Adam(params, lr=0.01)",
+    "torch_Adam_amsgrad": "torch.optim.Adam(params, lr=0.01, betas=(0.8, 0.9), amsgrad=True)",
+    "torch_AdamW": "torch.optim.AdamW(params, lr=0.01, weight_decay=0.1)",
+    "torch_RMSprop": "torch.optim.RMSprop(params, lr=0.01)",
+    "torch_NAdam": "torch.optim.NAdam(params, lr=0.01)",
+    "torch_RAdam": "torch.optim.RAdam(params, lr=0.01)",
+    "torch_Adamax": "torch.optim.Adamax(params, lr=0.01)",
+    "torch_Adadelta": "torch.optim.Adadelta(params, lr=1.0)",
+    "torch_SGD": "torch.optim.SGD(params, lr=0.05)",
+    "torch_SGD_momentum": "torch.optim.SGD(params, lr=0.05, momentum=0.9, weight_decay=0.01)",
+    "torch_SGD_nesterov": "torch.optim.SGD(params, lr=0.05, momentum=0.9, nesterov=True, weight_decay=0.01)",
+    "torch_Rprop": "torch.optim.Rprop(params, lr=0.01)",
+    "torch_Adafactor": "torch.optim.Adafactor(params, lr=0.01)",
+    "torch_Adafactor_weight_decay": "torch.optim.Adafactor(params, lr=0.01, weight_decay=0.1)",
+}
+
+# case name -> the optax call, evaluated with ``optax`` in scope.
+OPTAX_CASES = {
+    "optax_adagrad": "optax.adagrad(0.1)",
+    "optax_adam": "optax.adam(0.01)",
+    "optax_adam_eps_root": "optax.adam(0.01, eps=0.0, eps_root=1e-8)",
+    "optax_adamw": "optax.adamw(0.01, weight_decay=0.1)",
+    "optax_adamax": "optax.adamax(0.01)",
+    "optax_rmsprop": "optax.rmsprop(0.01)",
+    "optax_radam": "optax.radam(0.01)",
+    "optax_sgd_nesterov": "optax.sgd(0.05, momentum=0.9, nesterov=True)",
+    "optax_lion": "optax.lion(0.001)",
+    "optax_yogi": "optax.yogi(0.01)",
+    "optax_adabelief": "optax.adabelief(0.01)",
+    "optax_lamb": "optax.lamb(0.01, weight_decay=0.01)",
+    "optax_lars": "optax.lars(0.1, weight_decay=0.01)",
+    "optax_novograd": "optax.novograd(0.01, weight_decay=0.01)",
+}
+
+
+def torch_trajectory(call, initial, grads):
+    import torch
+
+    params = [torch.tensor(p, dtype=torch.float64, requires_grad=True) for p in initial]
+    optimizer = eval(call, {"torch": torch, "params": params})
+    history = [[] for _ in params]
+    for step in range(STEPS):
+        for p, g in zip(params, grads):
+            p.grad = torch.tensor(g[step], dtype=torch.float64)
+        optimizer.step()
+        for h, p in zip(history, params):
+            h.append(p.detach().numpy().copy())
+    return [np.stack(h) for h in history]
+
+
+def optax_trajectory(call, initial, grads):
+    import jax
+    import jax.numpy as jnp
+    import optax
+
+    params = tuple(jnp.asarray(p, dtype=jnp.float64) for p in initial)
+    optimizer = eval(call, {"optax": optax})
+    state = optimizer.init(params)
+    history = [[] for _ in params]
+    for step in range(STEPS):
+        g = tuple(jnp.asarray(g[step], dtype=jnp.float64) for g in grads)
+        updates, state = optimizer.update(g, state, params)
+        params = optax.apply_updates(params, updates)
+        for h, p in zip(history, params):
+            h.append(np.asarray(jax.device_get(p), dtype=np.float64).copy())
+    return [np.stack(h) for h in history]
+
+
+def save(name, source, initial, grads, trajectory):
+    arrays = {"source": np.array(source)}
+    for k, (p0, g, t) in enumerate(zip(initial, grads, trajectory)):
+        arrays[f"initial_{k}"], arrays[f"grads_{k}"], arrays[f"trajectory_{k}"] = p0, g, t
+    FIXTURES.mkdir(parents=True, exist_ok=True)
+    np.savez(FIXTURES / f"{name}.npz", **arrays)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--only", choices=["torch", "optax"], help="record one framework only")
+    args = parser.parse_args()
+    initial, grads = problem()
+    if args.only != "optax":
+        import torch
+
+        if torch.__version__.split("+")[0] != TORCH_VERSION:
+            raise SystemExit(f"torch=={TORCH_VERSION} is required, found {torch.__version__}")
+        for name, call in TORCH_CASES.items():
+            save(name, f"torch {torch.__version__}: {call}", initial, grads, torch_trajectory(call, initial, grads))
+            print("recorded", name)
+    if args.only != "torch":
+        import jax
+        import optax
+
+        jax.config.update("jax_enable_x64", True)
+        for name, call in OPTAX_CASES.items():
+            source = f"optax {optax.__version__} (jax {jax.__version__}, x64): {call}"
+            save(name, source, initial, grads, optax_trajectory(call, initial, grads))
+            print("recorded", name)
+
+
+if __name__ == "__main__":
+    main()

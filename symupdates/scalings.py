@@ -1,0 +1,732 @@
+"""The scalings of the optimizers beyond Lasagne: one small transform per published rule.
+
+Each ``scale_by_*`` (and ``trace``) maps gradients to ascent directions, like those in ``transforms``; the
+public optimizers in ``optimizers_more`` chain them with ``add_decayed_weights`` and
+``scale_by_learning_rate``. Rules whose state is per element compile to one fused loop per parameter;
+``scale_by_trust_ratio``, ``scale_by_novograd`` and ``scale_by_adafactor`` need per-tensor reductions
+(norms, row and column means).
+"""
+
+import functools
+
+import numpy as np
+import pytensor.tensor as pt
+
+from .hyperparams import check_hyper, typed
+from .transforms import (
+    EPSILON_PLACEMENTS,
+    Transform,
+    _adam_moments,
+    _bias_corrections,
+    _check_betas,
+    adam_corrections,
+    adam_quotient,
+    check_placement,
+    root,
+    with_options,
+)
+
+__all__ = [
+    "trace",
+    "scale_by_sign",
+    "scale_by_nadam",
+    "scale_by_radam",
+    "scale_by_lion",
+    "scale_by_rprop",
+    "scale_by_yogi",
+    "scale_by_belief",
+    "scale_by_trust_ratio",
+    "scale_by_novograd",
+    "scale_by_adafactor",
+    "scale_by_inverse_time",
+]
+
+
+def _per_param(steps, builder, step_fn):
+    return [step_fn(i, g, p.dtype) for i, (g, p) in enumerate(zip(steps, builder.params))]
+
+
+def trace(decay, *, nesterov=False, name="trace"):
+    """Heavy-ball momentum on the incoming steps, torch's form.
+
+    ``v' = decay * v + s``; ``s' = v'``, or ``s' = s + decay * v'`` with ``nesterov=True``.
+
+    Parameters
+    ----------
+    decay : float or symbolic scalar
+        The momentum coefficient.
+    nesterov : bool, keyword-only
+    name : str
+        The tag in state names: ``"<param>.<name>.velocity"``.
+
+    Returns
+    -------
+    Transform
+
+    Notes
+    -----
+    As ``optax.trace`` and torch's SGD momentum buffer with ``dampening=0`` (torch sets the buffer to
+    the first gradient, which is the same as starting from zero). Unlike Lasagne's ``apply_momentum``,
+    the velocity holds gradients, not parameter steps, so it is independent of the learning rate.
+
+    References
+    ----------
+    Polyak (1964); Sutskever, Martens, Dahl and Hinton (2013), ICML.
+
+    Examples
+    --------
+    >>> import symupdates as su
+    >>> su.trace(0.9, nesterov=True)
+    trace(decay=0.9, nesterov=True)
+    """
+    check_hyper(decay, "decay")
+    if not isinstance(nesterov, bool):
+        raise TypeError(f"nesterov must be a bool, got {nesterov!r}")
+
+    def build(steps, builder):
+        def step(i, g, dt):
+            mu = typed(decay, dt)
+            velocity = builder.slot(i, name, "velocity")
+            velocity_new = mu * velocity + g
+            builder.set(velocity, velocity_new)
+            return g + mu * velocity_new if nesterov else velocity_new
+
+        return _per_param(steps, builder, step)
+
+    return Transform(build, "trace", with_options({"decay": decay}, nesterov=(nesterov, False)))
+
+
+def scale_by_sign():
+    """The elementwise sign of each step: ``s' = sign(s)`` (0 where ``s`` is 0).
+
+    Returns
+    -------
+    Transform
+
+    References
+    ----------
+    Bernstein, Wang, Azizzadenesheli and Anandkumar (2018), signSGD: Compressed optimisation for
+    non-convex problems, ICML, arXiv:1802.04434.
+
+    Examples
+    --------
+    >>> import symupdates as su
+    >>> su.scale_by_sign()
+    scale_by_sign()
+    """
+
+    def build(steps, builder):
+        return [pt.sign(s) for s in steps]
+
+    return Transform(build, "scale_by_sign")
+
+
+def scale_by_nadam(beta1=0.9, beta2=0.999, epsilon=1e-8, momentum_decay=4e-3, *, name="nadam"):
+    """NAdam's scaling: Adam with Nesterov momentum and Dozat's momentum schedule (torch's form).
+
+    ``mu_t = beta1 * (1 - 0.5 * 0.96^(t * momentum_decay))``; ``P_t = mu_1 * ... * mu_t``;
+    ``m' = beta1 * m + (1 - beta1) * g``; ``v' = beta2 * v + (1 - beta2) * g^2``;
+    ``d = sqrt(v' / (1 - beta2^t)) + epsilon``;
+    ``s' = (1 - mu_t) / (1 - P_t) * g / d + mu_{t+1} / (1 - P_t * mu_{t+1}) * m' / d``.
+
+    Parameters
+    ----------
+    beta1, beta2 : float or symbolic scalar
+    epsilon : float or symbolic scalar, >= 0
+    momentum_decay : float or symbolic scalar, >= 0
+        ``psi`` of the schedule (torch's default 4e-3).
+    name : str
+        The tag in state names: ``m``, ``v`` per param, the counter ``"<name>.t"`` and the float64
+        product ``"<name>.mu_product"``.
+
+    Returns
+    -------
+    Transform
+
+    Notes
+    -----
+    The same numbers as ``torch.optim.NAdam``. optax's ``nadam`` drops the schedule
+    (``mu_t = beta1``) and corrects ``m`` with ``1 - beta1^(t+1)``; it is a different rule.
+
+    References
+    ----------
+    Dozat (2016), Incorporating Nesterov momentum into Adam, ICLR workshop.
+
+    Examples
+    --------
+    >>> import symupdates as su
+    >>> su.scale_by_nadam()
+    scale_by_nadam(beta1=0.9, beta2=0.999, epsilon=1e-08, momentum_decay=0.004)
+    """
+    _check_betas(beta1, beta2, epsilon)
+    check_hyper(momentum_decay, "momentum_decay", nonnegative=True)
+
+    def build(steps, builder):
+        _, t = builder.counter(name)
+        # The product of all mu_k cannot be written in closed form: it is state, kept in float64.
+        product = builder.scalar(f"{name}.mu_product", 1.0, "float64")
+
+        def mu(k):
+            f64 = functools.partial(typed, dtype="float64")
+            psi = f64(momentum_decay)
+            return f64(beta1) * (f64(1) - f64(0.5) * f64(0.96) ** (pt.cast(k, "float64") * psi))
+
+        mu_t, mu_next = mu(t), mu(t + 1)
+        product_new = product * mu_t
+        builder.set(product, product_new)
+
+        def formula(tf, dtype):
+            one = typed(1, dtype)
+            mu_now, mu_after, prod = (pt.cast(x, dtype) for x in (mu_t, mu_next, product_new))
+            return (
+                (one - mu_now) / (one - prod),
+                mu_after / (one - prod * mu_after),
+                one - typed(beta2, dtype) ** tf,
+            )
+
+        coefficients = _bias_corrections(t, formula)
+
+        def step(i, g, dt):
+            b1, b2, one = typed(beta1, dt), typed(beta2, dt), typed(1, dt)
+            m_new, v_new = _adam_moments(builder, name, i, g, b1, b2, one)
+            on_gradient, on_momentum, second = coefficients(dt)
+            denominator = pt.sqrt(v_new / second) + typed(epsilon, dt)
+            return (on_gradient * g + on_momentum * m_new) / denominator
+
+        return _per_param(steps, builder, step)
+
+    config = {"beta1": beta1, "beta2": beta2, "epsilon": epsilon, "momentum_decay": momentum_decay}
+    return Transform(build, "scale_by_nadam", config)
+
+
+def scale_by_radam(beta1=0.9, beta2=0.999, epsilon=1e-8, threshold=5.0, *, epsilon_placement="hat",
+                   name="radam"):
+    """RAdam's scaling: Adam whose adaptive part is switched on, and rectified, once its variance is finite.
+
+    ``rho_inf = 2 / (1 - beta2) - 1``; ``rho_t = rho_inf - 2 t beta2^t / (1 - beta2^t)``;
+    ``m'``, ``v'`` as in Adam; ``m_hat = m' / (1 - beta1^t)``. If ``rho_t > threshold``:
+    ``r_t = sqrt((rho_t - 4)(rho_t - 2) rho_inf / ((rho_inf - 4)(rho_inf - 2) rho_t))`` and
+    ``s' = r_t * m_hat * sqrt(1 - beta2^t) / (sqrt(v') + epsilon)``; otherwise ``s' = m_hat``.
+
+    Parameters
+    ----------
+    beta1, beta2 : float or symbolic scalar
+    epsilon : float or symbolic scalar, >= 0
+    threshold : float or symbolic scalar
+        5 in torch and optax (the paper's 4 makes ``r_t`` start at 0).
+    epsilon_placement : {"hat", "outside", "inside"}, keyword-only
+        "hat" (above) is ``torch.optim.RAdam``; "outside" (``r_t * m_hat / (sqrt(v_hat) + epsilon)``)
+        is ``optax.radam``. See ``EPSILON_PLACEMENTS``.
+    name : str
+        The tag in state names (``m``, ``v`` per param and the counter ``"<name>.t"``).
+
+    Returns
+    -------
+    Transform
+
+    References
+    ----------
+    Liu, Jiang, He, Chen, Liu, Gao and Han (2020), On the variance of the adaptive learning rate and
+    beyond, ICLR, arXiv:1908.03265.
+
+    Examples
+    --------
+    >>> import symupdates as su
+    >>> su.scale_by_radam()
+    scale_by_radam(beta1=0.9, beta2=0.999, epsilon=1e-08, threshold=5.0)
+    """
+    _check_betas(beta1, beta2, epsilon)
+    check_hyper(threshold, "threshold")
+    check_placement(epsilon_placement, tuple(EPSILON_PLACEMENTS))
+
+    def build(steps, builder):
+        _, t = builder.counter(name)
+        correction = adam_corrections(t, beta1, beta2, "outside")
+
+        def formula(tf, dtype):
+            one, two, four = typed(1, dtype), typed(2, dtype), typed(4, dtype)
+            b2 = typed(beta2, dtype)
+            rho_inf = two / (one - b2) - one
+            rho_t = rho_inf - two * tf * b2**tf / (one - b2**tf)
+            # Only used where rho_t > threshold >= 4; the clip keeps the unused branch finite.
+            rho_safe = pt.maximum(rho_t, typed(4.5, dtype))
+            rect = pt.sqrt((rho_safe - four) * (rho_safe - two) * rho_inf
+                           / ((rho_inf - four) * (rho_inf - two) * rho_safe))
+            return rho_t > typed(threshold, dtype), rect
+
+        rectification = _bias_corrections(t, formula)
+
+        def step(i, g, dt):
+            b1, b2, one, eps = typed(beta1, dt), typed(beta2, dt), typed(1, dt), typed(epsilon, dt)
+            m_new, v_new = _adam_moments(builder, name, i, g, b1, b2, one)
+            first, second = correction(dt)
+            adaptive_on, rect = rectification(dt)
+            if epsilon_placement == "hat":
+                adaptive = pt.sqrt(second) / (pt.sqrt(v_new) + eps)
+            else:
+                adaptive = one / root(v_new / second, eps, epsilon_placement)
+            m_hat = first * m_new
+            return pt.switch(adaptive_on, rect * m_hat * adaptive, m_hat)
+
+        return _per_param(steps, builder, step)
+
+    config = {"beta1": beta1, "beta2": beta2, "epsilon": epsilon, "threshold": threshold}
+    config = with_options(config, epsilon_placement=(epsilon_placement, "hat"))
+    return Transform(build, "scale_by_radam", config)
+
+
+def scale_by_lion(beta1=0.9, beta2=0.99, *, name="lion"):
+    """Lion's scaling: the sign of an interpolation of momentum and gradient.
+
+    ``s' = sign(beta1 * m + (1 - beta1) * g)``; ``m' = beta2 * m + (1 - beta2) * g``.
+
+    Parameters
+    ----------
+    beta1 : float or symbolic scalar
+        Interpolation used for the step.
+    beta2 : float or symbolic scalar
+        Decay of the momentum kept in state.
+    name : str
+        The tag in state names: ``"<param>.<name>.m"``.
+
+    Returns
+    -------
+    Transform
+
+    Notes
+    -----
+    As ``optax.scale_by_lion`` (defaults 0.9, 0.99 from the paper).
+
+    References
+    ----------
+    Chen et al. (2023), Symbolic discovery of optimization algorithms, NeurIPS, arXiv:2302.06675.
+
+    Examples
+    --------
+    >>> import symupdates as su
+    >>> su.scale_by_lion()
+    scale_by_lion(beta1=0.9, beta2=0.99)
+    """
+    check_hyper(beta1, "beta1")
+    check_hyper(beta2, "beta2")
+
+    def build(steps, builder):
+        def step(i, g, dt):
+            b1, b2, one = typed(beta1, dt), typed(beta2, dt), typed(1, dt)
+            m = builder.slot(i, name, "m")
+            builder.set(m, b2 * m + (one - b2) * g)
+            return pt.sign(b1 * m + (one - b1) * g)
+
+        return _per_param(steps, builder, step)
+
+    return Transform(build, "scale_by_lion", {"beta1": beta1, "beta2": beta2})
+
+
+def scale_by_rprop(initial_step=1e-2, etaminus=0.5, etaplus=1.2, min_step=1e-6, max_step=50.0, *,
+                   name="rprop"):
+    """Rprop's scaling: per-element step sizes grown while the gradient keeps its sign.
+
+    With ``q = g * g_prev``: ``eta = etaplus`` where ``q > 0``, ``etaminus`` where ``q < 0``, 1 else;
+    ``d' = clip(d * eta, min_step, max_step)``; ``g_used = 0 where q < 0 else g``;
+    ``s' = sign(g_used) * d'``; ``g_prev' = g_used``. ``d`` starts at ``initial_step``.
+
+    Parameters
+    ----------
+    initial_step : float
+        The initial step size of every element; a number because it fills the state.
+    etaminus, etaplus : float or symbolic scalar
+        Multiplicative decrease (after a sign change) and increase (same sign).
+    min_step, max_step : float or symbolic scalar
+    name : str
+        The tag in state names: ``"<param>.<name>.prev"`` and ``"<param>.<name>.step_size"``.
+
+    Returns
+    -------
+    Transform
+
+    Notes
+    -----
+    As ``torch.optim.Rprop`` (iRprop-: after a sign change the element does not move and its gradient is
+    forgotten). It is meant for full-batch gradients.
+
+    References
+    ----------
+    Riedmiller and Braun (1993), A direct adaptive method for faster backpropagation learning: the RPROP
+    algorithm, IEEE ICNN; Igel and Huesken (2000), Improving the Rprop learning algorithm.
+
+    Examples
+    --------
+    >>> import symupdates as su
+    >>> su.scale_by_rprop(0.1)
+    scale_by_rprop(initial_step=0.1, etaminus=0.5, etaplus=1.2, min_step=1e-06, max_step=50.0)
+    """
+    check_hyper(initial_step, "initial_step", nonnegative=True)
+    if not isinstance(initial_step, int | float | np.number):
+        raise TypeError(f"initial_step must be a number (it fills the step-size state), got {initial_step!r}")
+    for value, label in [(etaminus, "etaminus"), (etaplus, "etaplus"), (min_step, "min_step"),
+                         (max_step, "max_step")]:
+        check_hyper(value, label, nonnegative=True)
+
+    def build(steps, builder):
+        def step(i, g, dt):
+            prev = builder.slot(i, name, "prev")
+            size = builder.slot(i, name, "step_size", value=initial_step)
+            q = g * prev
+            zero, one = typed(0, dt), typed(1, dt)
+            eta = pt.switch(q > zero, typed(etaplus, dt), pt.switch(q < zero, typed(etaminus, dt), one))
+            size_new = pt.clip(size * eta, typed(min_step, dt), typed(max_step, dt))
+            g_used = pt.switch(q < zero, zero, g)
+            builder.set(prev, g_used)
+            builder.set(size, size_new)
+            return pt.sign(g_used) * size_new
+
+        return _per_param(steps, builder, step)
+
+    config = {"initial_step": initial_step, "etaminus": etaminus, "etaplus": etaplus, "min_step": min_step,
+              "max_step": max_step}
+    return Transform(build, "scale_by_rprop", config)
+
+
+def scale_by_yogi(beta1=0.9, beta2=0.999, epsilon=1e-3, initial_accumulator_value=1e-6, *, name="yogi"):
+    """Yogi's scaling: Adam whose second moment moves additively towards ``g^2``.
+
+    ``m' = beta1 * m + (1 - beta1) * g``; ``v' = v - (1 - beta2) * sign(v - g^2) * g^2``;
+    ``s' = m_hat / (sqrt(v_hat) + epsilon)`` with ``m_hat = m' / (1 - beta1^t)``,
+    ``v_hat = v' / (1 - beta2^t)``; ``m`` and ``v`` start at ``initial_accumulator_value``.
+
+    Parameters
+    ----------
+    beta1, beta2 : float or symbolic scalar
+    epsilon : float or symbolic scalar, >= 0
+        1e-3, the paper's recommendation.
+    initial_accumulator_value : float >= 0
+        The initial ``v`` (1e-6 as the paper and optax) and, as optax, the initial ``m``.
+    name : str
+        The tag in state names (``m``, ``v`` per param and the counter ``"<name>.t"``).
+
+    Returns
+    -------
+    Transform
+
+    Notes
+    -----
+    As ``optax.scale_by_yogi``, bias corrections included (the paper's Algorithm 2 has none) and ``m``
+    starting at ``initial_accumulator_value`` rather than 0.
+
+    References
+    ----------
+    Zaheer, Reddi, Sachan, Kale and Kumar (2018), Adaptive methods for nonconvex optimization, NeurIPS.
+
+    Examples
+    --------
+    >>> import symupdates as su
+    >>> su.scale_by_yogi()
+    scale_by_yogi(beta1=0.9, beta2=0.999, epsilon=0.001, initial_accumulator_value=1e-06)
+    """
+    _check_betas(beta1, beta2, epsilon)
+    check_hyper(initial_accumulator_value, "initial_accumulator_value", nonnegative=True)
+
+    def build(steps, builder):
+        _, t = builder.counter(name)
+        correction = adam_corrections(t, beta1, beta2, "outside")
+
+        def step(i, g, dt):
+            b1, b2, one = typed(beta1, dt), typed(beta2, dt), typed(1, dt)
+            m = builder.slot(i, name, "m", value=initial_accumulator_value)
+            v = builder.slot(i, name, "v", value=initial_accumulator_value)
+            m_new = b1 * m + (one - b1) * g
+            v_new = v - (one - b2) * pt.sign(v - g**2) * g**2
+            builder.set(m, m_new)
+            builder.set(v, v_new)
+            return adam_quotient(m_new, v_new, typed(epsilon, dt), correction(dt), "outside")
+
+        return _per_param(steps, builder, step)
+
+    config = {"beta1": beta1, "beta2": beta2, "epsilon": epsilon,
+              "initial_accumulator_value": initial_accumulator_value}
+    return Transform(build, "scale_by_yogi", config)
+
+
+def scale_by_belief(beta1=0.9, beta2=0.999, epsilon=1e-16, *, name="adabelief"):
+    """AdaBelief's scaling: Adam with the variance of the gradient around its running mean.
+
+    ``m' = beta1 * m + (1 - beta1) * g``; ``s_v' = beta2 * s_v + (1 - beta2) * (g - m')^2 + epsilon``;
+    ``s' = m_hat / (sqrt(s_hat) + epsilon)`` with the bias corrections of Adam.
+
+    Parameters
+    ----------
+    beta1, beta2 : float or symbolic scalar
+    epsilon : float or symbolic scalar, >= 0
+        Added both to ``s_v`` and to its root, as the paper's Algorithm 2 and optax (1e-16 there).
+    name : str
+        The tag in state names (``m``, ``s`` per param and the counter ``"<name>.t"``).
+
+    Returns
+    -------
+    Transform
+
+    Notes
+    -----
+    As ``optax.scale_by_belief`` with ``eps = eps_root = epsilon``.
+
+    References
+    ----------
+    Zhuang et al. (2020), AdaBelief optimizer: Adapting stepsizes by the belief in observed gradients,
+    NeurIPS, arXiv:2010.07468.
+
+    Examples
+    --------
+    >>> import symupdates as su
+    >>> su.scale_by_belief()
+    scale_by_belief(beta1=0.9, beta2=0.999, epsilon=1e-16)
+    """
+    _check_betas(beta1, beta2, epsilon)
+
+    def build(steps, builder):
+        _, t = builder.counter(name)
+        correction = adam_corrections(t, beta1, beta2, "outside")
+
+        def step(i, g, dt):
+            b1, b2, one, eps = typed(beta1, dt), typed(beta2, dt), typed(1, dt), typed(epsilon, dt)
+            m = builder.slot(i, name, "m")
+            s = builder.slot(i, name, "s")
+            m_new = b1 * m + (one - b1) * g
+            s_new = b2 * s + (one - b2) * (g - m_new) ** 2 + eps
+            builder.set(m, m_new)
+            builder.set(s, s_new)
+            return adam_quotient(m_new, s_new, eps, correction(dt), "outside")
+
+        return _per_param(steps, builder, step)
+
+    return Transform(build, "scale_by_belief", {"beta1": beta1, "beta2": beta2, "epsilon": epsilon})
+
+
+def _norm(x):
+    return pt.sqrt(pt.sum(x**2))
+
+
+def scale_by_trust_ratio(trust_coefficient=1.0, epsilon=0.0):
+    """Layer-wise trust ratio of LARS and LAMB: rescale each step to a fraction of its param's norm.
+
+    ``s' = s * trust_coefficient * ||p|| / (||s|| + epsilon)``, or ``s' = s`` where ``||p||`` or
+    ``||s||`` is 0. Norms are Frobenius norms over the whole param.
+
+    Parameters
+    ----------
+    trust_coefficient : float or symbolic scalar
+    epsilon : float or symbolic scalar, >= 0
+
+    Returns
+    -------
+    Transform
+
+    Notes
+    -----
+    As ``optax.scale_by_trust_ratio``. The norms are reductions, so a rule using this transform is not
+    one elementwise loop per parameter.
+
+    References
+    ----------
+    You, Gitman and Ginsburg (2017), Large batch training of convolutional networks, arXiv:1708.03888.
+
+    Examples
+    --------
+    >>> import symupdates as su
+    >>> su.scale_by_trust_ratio(0.001)
+    scale_by_trust_ratio(trust_coefficient=0.001, epsilon=0.0)
+    """
+    check_hyper(trust_coefficient, "trust_coefficient")
+    check_hyper(epsilon, "epsilon", nonnegative=True)
+
+    def build(steps, builder):
+        def step(i, s, dt):
+            p_norm, s_norm = _norm(builder.params[i]), _norm(s)
+            zero = typed(0, dt)
+            ratio = typed(trust_coefficient, dt) * p_norm / (s_norm + typed(epsilon, dt))
+            return s * pt.switch(pt.eq(p_norm, zero) | pt.eq(s_norm, zero), typed(1, dt), ratio)
+
+        return _per_param(steps, builder, step)
+
+    config = {"trust_coefficient": trust_coefficient, "epsilon": epsilon}
+    return Transform(build, "scale_by_trust_ratio", config)
+
+
+def scale_by_novograd(beta2=0.25, epsilon=1e-6, *, name="novograd"):
+    """NovoGrad's normalisation by a per-layer running average of the squared gradient norm.
+
+    ``n' = ||g||^2`` at the first step, then ``n' = beta2 * n + (1 - beta2) * ||g||^2``;
+    ``s' = g / (sqrt(n') + epsilon)``. NovoGrad's momentum and weight decay come after it in
+    ``novograd``'s chain.
+
+    Parameters
+    ----------
+    beta2 : float or symbolic scalar
+    epsilon : float or symbolic scalar, >= 0
+    name : str
+        The tag in state names: the scalar ``"<param>.<name>.nu"`` per param and the counter
+        ``"<name>.t"``.
+
+    Returns
+    -------
+    Transform
+
+    Notes
+    -----
+    The second-moment part of ``optax.scale_by_novograd``.
+
+    References
+    ----------
+    Ginsburg et al. (2019), Stochastic gradient methods with layer-wise adaptive moments for training of
+    deep networks, arXiv:1905.11286.
+
+    Examples
+    --------
+    >>> import symupdates as su
+    >>> su.scale_by_novograd()
+    scale_by_novograd(beta2=0.25, epsilon=1e-06)
+    """
+    check_hyper(beta2, "beta2")
+    check_hyper(epsilon, "epsilon", nonnegative=True)
+
+    def build(steps, builder):
+        count, _ = builder.counter(name)
+
+        def step(i, g, dt):
+            b2, one = typed(beta2, dt), typed(1, dt)
+            nu = builder.scalar(f"{builder.keys[i]}.{name}.nu", 0.0, dt, owner=i)
+            squared_norm = pt.sum(g**2)
+            nu_new = pt.switch(pt.eq(count, 0), squared_norm, b2 * nu + (one - b2) * squared_norm)
+            builder.set(nu, nu_new)
+            return g / (pt.sqrt(nu_new) + typed(epsilon, dt))
+
+        return _per_param(steps, builder, step)
+
+    return Transform(build, "scale_by_novograd", {"beta2": beta2, "epsilon": epsilon})
+
+
+def _rms(x):
+    return pt.sqrt(pt.mean(x**2))
+
+
+def scale_by_adafactor(learning_rate=1e-2, decay_rate=0.8, clipping_threshold=1.0, epsilon1=None,
+                       epsilon2=1e-3, *, name="adafactor"):
+    """Adafactor's scaling: factored second moments for matrices, relative steps, update clipping.
+
+    ``t' = t + 1``; ``w = t'^(-decay_rate)``; ``rho = min(learning_rate, 1 / sqrt(t'))``;
+    ``alpha = max(epsilon2, RMS(p)) * rho``. For a param with 2 or more dims (factored over its last
+    two): ``R' = (1 - w) R + w * mean(g^2, -1)``, ``C' = (1 - w) C + w * mean(g^2, -2)``,
+    ``V = R' C' / max(mean(R', -2), epsilon1)``; otherwise ``V' = (1 - w) V + w g^2``.
+    ``U = g / sqrt(max(V, epsilon1^2))``; ``s' = alpha * U / max(1, RMS(U) / clipping_threshold)``.
+
+    Parameters
+    ----------
+    learning_rate : float or symbolic scalar
+        The cap on the relative step size ``rho``.
+    decay_rate : float or symbolic scalar
+        0.8: ``1 - beta2_t = t^-0.8`` (torch's ``beta2_decay=-0.8``).
+    clipping_threshold : float or symbolic scalar
+        ``d``, the largest RMS of an update (1.0).
+    epsilon1 : float, symbolic scalar or None
+        Floor of the second-moment estimate; None is the machine epsilon of each param's dtype
+        (torch's default).
+    epsilon2 : float or symbolic scalar
+        Floor of ``RMS(p)`` in the parameter scale (1e-3).
+    name : str
+        Tag of the state: ``"<param>.<name>.row"`` and ``".col"`` (factored) or ``".v"``, and the counter.
+
+    Returns
+    -------
+    Transform
+
+    Notes
+    -----
+    As ``torch.optim.Adafactor`` (no momentum, relative step and parameter scaling always on). The paper
+    adds ``epsilon1 = 1e-30`` to ``g^2`` instead of flooring ``V``; optax's ``adafactor`` follows the
+    paper and only factors dimensions of size >= 128.
+
+    References
+    ----------
+    Shazeer and Stern (2018), Adafactor: Adaptive learning rates with sublinear memory cost, ICML,
+    arXiv:1804.04235.
+
+    Examples
+    --------
+    >>> import symupdates as su
+    >>> su.scale_by_adafactor()
+    scale_by_adafactor(learning_rate=0.01, decay_rate=0.8, clipping_threshold=1.0, epsilon1=None, epsilon2=0.001)
+    """
+    check_hyper(learning_rate, "learning_rate", nonnegative=True)
+    check_hyper(decay_rate, "decay_rate")
+    check_hyper(clipping_threshold, "clipping_threshold")
+    if epsilon1 is not None:
+        check_hyper(epsilon1, "epsilon1", nonnegative=True)
+    check_hyper(epsilon2, "epsilon2", nonnegative=True)
+
+    def build(steps, builder):
+        _, t = builder.counter(name)
+
+        def formula(tf, dtype):
+            one = typed(1, dtype)
+            return tf ** -typed(decay_rate, dtype), pt.minimum(typed(learning_rate, dtype), one / pt.sqrt(tf))
+
+        schedule = _bias_corrections(t, formula)
+
+        def step(i, g, dt):
+            p = builder.params[i]
+            weight, rho = schedule(dt)
+            one = typed(1, dt)
+            eps1 = typed(np.finfo(dt).eps if epsilon1 is None else epsilon1, dt)
+            g2 = g**2
+            if p.ndim >= 2:
+                row = builder.slot(i, name, "row", reduced_axis=-1)
+                col = builder.slot(i, name, "col", reduced_axis=-2)
+                row_new = (one - weight) * row + weight * pt.mean(g2, axis=-1, keepdims=True)
+                col_new = (one - weight) * col + weight * pt.mean(g2, axis=-2, keepdims=True)
+                builder.set(row, row_new)
+                builder.set(col, col_new)
+                v = row_new * col_new / pt.maximum(pt.mean(row_new, axis=-2, keepdims=True), eps1)
+            else:
+                variance = builder.slot(i, name, "v")
+                v = (one - weight) * variance + weight * g2
+                builder.set(variance, v)
+            u = g / pt.sqrt(pt.maximum(v, eps1 * eps1))
+            alpha = pt.maximum(typed(epsilon2, dt), _rms(p)) * rho
+            return alpha * u / pt.maximum(one, _rms(u) / typed(clipping_threshold, dt))
+
+        return _per_param(steps, builder, step)
+
+    config = {"learning_rate": learning_rate, "decay_rate": decay_rate,
+              "clipping_threshold": clipping_threshold,
+              "epsilon1": epsilon1, "epsilon2": epsilon2}
+    return Transform(build, "scale_by_adafactor", config)
+
+
+def scale_by_inverse_time(decay, *, name="lr_decay"):
+    """torch's Adagrad ``lr_decay``: ``s' = s / (1 + (t - 1) * decay)`` at step ``t`` (1, 2, ...).
+
+    Parameters
+    ----------
+    decay : float or symbolic scalar, >= 0
+    name : str
+        Tag of the int64 step counter ``"<name>.t"``.
+
+    Returns
+    -------
+    Transform
+
+    Examples
+    --------
+    >>> import symupdates as su
+    >>> su.scale_by_inverse_time(0.01)
+    scale_by_inverse_time(decay=0.01)
+    """
+    check_hyper(decay, "decay", nonnegative=True)
+
+    def build(steps, builder):
+        count, _ = builder.counter(name)
+        factor = _bias_corrections(
+            count, lambda tf, dt: typed(1, dt) / (typed(1, dt) + tf * typed(decay, dt))
+        )
+        return [s * factor(p.dtype) for s, p in zip(steps, builder.params)]
+
+    return Transform(build, "scale_by_inverse_time", {"decay": decay})
