@@ -12,6 +12,7 @@ blocks), ``optimizers`` (the public rules), ``constraints`` (norm constraints).
 """
 
 from .constraints import norm_constraint, total_norm_constraint
+from .fast import fast_function
 from .gradients import get_or_compute_grads
 from .optimizers import (
     adadelta,
@@ -58,6 +59,7 @@ __all__ = [
     "apply_momentum",
     "apply_nesterov_momentum",
     "chain",
+    "fast_function",
     "get_or_compute_grads",
     "momentum",
     "nesterov_momentum",
