@@ -573,7 +573,7 @@ def scale_by_window_rss(n_win=10, epsilon=0.1, *, name="adagrad_window"):
             window_new = pt.set_subtensor(window[..., index], g**2)
             builder.set(window, window_new)
             builder.set(index, pt.switch(index + 1 < n_win, index + 1, 0))
-            out.append(g / pt.sqrt(window_new.sum(axis=-1) + typed(epsilon, p.dtype)))
+            out.append(g / pt.sqrt(window_new.sum(axis=-1, acc_dtype=p.dtype) + typed(epsilon, p.dtype)))
         return out
 
     return Transform(build, "scale_by_window_rss", {"n_win": n_win, "epsilon": epsilon})
