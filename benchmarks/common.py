@@ -1,0 +1,86 @@
+"""Timing and reporting shared by the benchmarks: warm-up, median of repeats, ratio tables."""
+
+import os
+import platform
+import subprocess
+import sys
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+
+# The benchmarks measure the symupdates of this checkout, whatever is installed.
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+warnings.filterwarnings("ignore", message="PyTensor could not link to a BLAS")
+
+
+def median_us(call, *, repeats, min_seconds=0.002, warmup=3):
+    """Median over ``repeats`` of the time per call in microseconds; each repeat runs ``call`` in a loop of
+    enough calls to last ``min_seconds``, so the timer's resolution does not matter."""
+    for _ in range(warmup):
+        call()
+    start, calls = time.perf_counter(), 0
+    while time.perf_counter() - start < min_seconds:
+        call()
+        calls += 1
+    samples = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        for _ in range(calls):
+            call()
+        samples.append((time.perf_counter() - start) / calls)
+    return float(np.median(samples)) * 1e6
+
+
+def ratio_table(title, rows, peers, reference_peers=None, note=""):
+    """Markdown table: one row per case, microseconds and the ratio to the fastest of ``reference_peers``
+    (default: all columns except those starting with 'symupdates')."""
+    lines = [f"### {title}", ""]
+    if note:
+        lines += [note, ""]
+    lines.append("| case | " + " | ".join(peers) + " |")
+    lines.append("|---|" + "---|" * len(peers))
+    for case, times in rows:
+        refs = [times[p] for p in (reference_peers or peers) if p in times and not p.startswith("symupdates")]
+        best = min(refs) if refs else None
+        cells = []
+        for p in peers:
+            t = times.get(p)
+            if t is None:
+                cells.append("n/a")
+            else:
+                cells.append(f"{t:,.1f} ({t / best:.2f}x)" if best else f"{t:,.1f}")
+        lines.append(f"| {case} | " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def machine_info():
+    import numba
+    import pytensor
+
+    info = {
+        "date (UTC)": time.strftime("%Y-%m-%d %H:%M", time.gmtime()),
+        "cpu": _cpu_name(),
+        "cores": os.cpu_count(),
+        "load average before the run": " ".join(f"{x:.2f}" for x in os.getloadavg()),
+        "python": platform.python_version(),
+        "pytensor": pytensor.__version__,
+        "numpy": np.__version__,
+        "numba": numba.__version__,
+    }
+    for name in ["torch", "jax", "optax"]:
+        try:
+            info[name] = __import__(name).__version__
+        except ImportError:
+            info[name] = "not installed"
+    return info
+
+
+def _cpu_name():
+    try:
+        out = subprocess.run(["lscpu"], capture_output=True, text=True).stdout
+        return next(line.split(":", 1)[1].strip() for line in out.splitlines() if line.startswith("Model name"))
+    except (OSError, StopIteration):
+        return platform.processor() or "unknown"
