@@ -72,7 +72,6 @@ def fast_function(inputs, outputs=(), *, updates=None, mode=None, **kwargs):
     function = pytensor.function(
         inputs, [Out(o, borrow=True) for o in outs], updates=updates, mode=mode, **kwargs
     )
-    function.trust_input = True
     step = _direct_call(function, len(inputs), unpack=single)
     step.function = function
     return step
