@@ -75,6 +75,13 @@ def machine_info():
             info[name] = __import__(name).__version__
         except ImportError:
             info[name] = "not installed"
+    if info["torch"] != "not installed":
+        import torch
+
+        info["threads"] = (
+            f"1 for every peer (torch would use {torch.get_num_threads()} by default; "
+            "OpenBLAS/MKL/OpenMP/XLA limited to 1)"
+        )
     return info
 
 

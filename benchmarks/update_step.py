@@ -30,8 +30,8 @@ HYPER = {
 N_STATE = {"adagrad": 1, "adam": 2, "rmsprop": 1, "momentum": 1}
 
 
-# --- the bandwidth bound: one pass over the arrays, vectorized (fastmath, as PyTensor's numba loops) ------
-@numba.njit(cache=True, fastmath=True)
+# --- the bandwidth bound: one vectorized pass over the arrays (numba flags as in PyTensor's loops) --------
+@numba.njit(cache=True, fastmath=True, error_model="numpy")
 def _adagrad_kernel(p, g, a, lr, eps):
     for i in range(p.size):
         ai = a[i] + g[i] * g[i]
@@ -39,25 +39,25 @@ def _adagrad_kernel(p, g, a, lr, eps):
         p[i] -= lr * g[i] / np.sqrt(ai + eps)
 
 
-@numba.njit(cache=True, fastmath=True)
+@numba.njit(cache=True, fastmath=True, error_model="numpy")
 def _rmsprop_kernel(p, g, a, lr, rho, eps):
     for i in range(p.size):
-        ai = rho * a[i] + (1 - rho) * g[i] * g[i]
+        ai = rho * a[i] + (np.float32(1) - rho) * g[i] * g[i]
         a[i] = ai
         p[i] -= lr * g[i] / np.sqrt(ai + eps)
 
 
-@numba.njit(cache=True, fastmath=True)
+@numba.njit(cache=True, fastmath=True, error_model="numpy")
 def _adam_kernel(p, g, m, v, step_size, b1, b2, eps):
     for i in range(p.size):
-        mi = b1 * m[i] + (1 - b1) * g[i]
-        vi = b2 * v[i] + (1 - b2) * g[i] * g[i]
+        mi = b1 * m[i] + (np.float32(1) - b1) * g[i]
+        vi = b2 * v[i] + (np.float32(1) - b2) * g[i] * g[i]
         m[i] = mi
         v[i] = vi
         p[i] -= step_size * mi / (np.sqrt(vi) + eps)
 
 
-@numba.njit(cache=True, fastmath=True)
+@numba.njit(cache=True, fastmath=True, error_model="numpy")
 def _momentum_kernel(p, g, vel, lr, mom):
     for i in range(p.size):
         vi = mom * vel[i] - lr * g[i]
