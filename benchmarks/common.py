@@ -16,22 +16,40 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 warnings.filterwarnings("ignore", message="PyTensor could not link to a BLAS")
 
 
-def median_us(call, *, repeats, min_seconds=0.002, warmup=3):
-    """Median over ``repeats`` of the time per call in microseconds; each repeat runs ``call`` in a loop of
-    enough calls to last ``min_seconds``, so the timer's resolution does not matter."""
+def _calls_per_block(call, min_seconds, warmup):
     for _ in range(warmup):
         call()
     start, calls = time.perf_counter(), 0
     while time.perf_counter() - start < min_seconds:
         call()
         calls += 1
-    samples = []
+    return calls
+
+
+def _block_seconds(call, calls):
+    start = time.perf_counter()
+    for _ in range(calls):
+        call()
+    return (time.perf_counter() - start) / calls
+
+
+def median_us(call, *, repeats, min_seconds=0.002, warmup=3):
+    """Median over ``repeats`` of the time per call in microseconds; each repeat runs ``call`` in a loop of
+    enough calls to last ``min_seconds``, so the timer's resolution does not matter."""
+    calls = _calls_per_block(call, min_seconds, warmup)
+    return float(np.median([_block_seconds(call, calls) for _ in range(repeats)])) * 1e6
+
+
+def interleaved_median_us(calls, *, repeats, min_seconds=0.002, warmup=3):
+    """``median_us`` of every callable in the dict ``calls``, measured round-robin (one block of each per
+    repeat), so that a change in the machine's load hits all of them alike: the ratios stay meaningful on
+    a shared machine even when the absolute times do not."""
+    counts = {name: _calls_per_block(call, min_seconds, warmup) for name, call in calls.items()}
+    samples = {name: [] for name in calls}
     for _ in range(repeats):
-        start = time.perf_counter()
-        for _ in range(calls):
-            call()
-        samples.append((time.perf_counter() - start) / calls)
-    return float(np.median(samples)) * 1e6
+        for name, call in calls.items():
+            samples[name].append(_block_seconds(call, counts[name]))
+    return {name: float(np.median(s)) * 1e6 for name, s in samples.items()}
 
 
 def ratio_table(title, rows, peers, reference_peers=None, note=""):

@@ -6,7 +6,7 @@ with the ordinary call), torch eager with its fused Adam (1 thread), and jax.jit
 buffers.
 """
 
-from common import median_us  # first: puts this checkout on sys.path
+from common import interleaved_median_us  # first: puts this checkout on sys.path
 
 import numpy as np
 import pytensor
@@ -127,7 +127,7 @@ def run(configs=CONFIGS, batches=BATCHES, repeats=15, modes=("NUMBA", "CVM", "JA
             steps["symupdates NUMBA"] = symupdates_step(weights, x, y, activation, "NUMBA", fast=False)
             steps["torch eager + fused Adam"] = torch_step(weights, x, y, activation)
             steps["jax.jit + optax"] = jax_step(weights, x, y, activation)
-            times = {k: median_us(call, repeats=repeats, min_seconds=0.02) for k, call in steps.items()}
+            times = interleaved_median_us(steps, repeats=repeats, min_seconds=0.02)
             rows.append((f"{name}, batch {batch}", times))
             log(f"  {name} batch {batch}: " + ", ".join(f"{k} {v:.0f}" for k, v in times.items()))
     return rows

@@ -9,7 +9,7 @@ each array once: the memory-bandwidth bound.
 
 import math
 
-from common import median_us  # first: puts this checkout on sys.path
+from common import interleaved_median_us  # first: puts this checkout on sys.path
 
 import numba
 import numpy as np
@@ -242,7 +242,7 @@ def run(rules=RULES, shapes=SHAPES, repeats=15, log=print):
             steps["optax+jit"] = optax_step(rule, params, grads)
             steps["NumPy in place"] = numpy_in_place(rule, [p.copy() for p in params], grads)
             steps["numba kernel (bound)"] = streaming_kernel(rule, [p.copy() for p in params], grads)
-            times = {name: median_us(call, repeats=repeats) for name, call in steps.items()}
+            times = interleaved_median_us(steps, repeats=repeats)
             rows.append((f"{rule} {case}", times))
             log(f"  {rule} {case}: " + ", ".join(f"{k} {v:.1f}" for k, v in times.items()))
     return rows
