@@ -50,9 +50,9 @@ def symupdates_step(weights, x, y, activation, mode, fast=True):
     yv = pt.vector("y", dtype="int64", shape=y.shape)
     loss = pytensor_loss(xv, yv, params, activation)
     step = su.fast_function([xv, yv], loss, updates=su.adam(loss, params, learning_rate=LR), mode=mode)
-    if fast:
-        return lambda: step(x, y)
-    return lambda: step.function(x, y)
+    call = step if fast else step.function
+    # np.asarray waits for JAX mode's asynchronous result (the loss is ready once the whole step is done).
+    return lambda: np.asarray(call(x, y))
 
 
 def torch_step(weights, x, y, activation):

@@ -28,10 +28,47 @@ import update_step  # noqa: E402
 def main():
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--quick", action="store_true", help="a subset, under 2 minutes; writes nothing")
+    parser.add_argument("--repeats", type=int, default=15, help="timed repeats per peer (full run)")
     args = parser.parse_args()
     start = time.perf_counter()
     info = common.machine_info()
     log = lambda msg: print(msg, flush=True)  # noqa: E731
+    sections = []
+
+    def report(done):
+        text = "\n".join(
+            [
+                "## Benchmark results",
+                "",
+                f"Command: `python benchmarks/run.py{' --quick' if args.quick else ''}"
+                f"{'' if args.quick or args.repeats == 15 else f' --repeats {args.repeats}'}` "
+                f"({time.perf_counter() - start:.0f} s{'' if done else ', sections so far'}). All peers "
+                "single-threaded; microseconds per step (median of repeats after warm-up, peers measured "
+                "round-robin), in parentheses the ratio to the fastest non-symupdates peer of the row "
+                "(< 1: faster than every peer).",
+                "",
+                *[f"- {k}: {v}" for k, v in info.items()],
+                "",
+                *sections,
+            ]
+        )
+        if not args.quick:
+            (HERE / "results.md").write_text(text)
+        return text
+
+    if args.quick:
+        mlp_rows = mlp_step.run(
+            configs={"784-50-10 tanh": mlp_step.CONFIGS["784-50-10 tanh"]}, batches=[64], repeats=5, log=log
+        )
+    else:
+        mlp_rows = mlp_step.run(repeats=args.repeats, log=log)
+    sections.append(
+        common.ratio_table(
+            "MLP training step (forward, softmax cross-entropy, backward, Adam), float32", mlp_rows,
+            mlp_step.PEERS,
+        )
+    )
+    report(done=False)
     if args.quick:
         update_rows = update_step.run(
             rules=["adagrad", "adam"],
@@ -39,41 +76,20 @@ def main():
             repeats=5,
             log=log,
         )
-        mlp_rows = mlp_step.run(
-            configs={"784-50-10 tanh": mlp_step.CONFIGS["784-50-10 tanh"]}, batches=[64], repeats=5, log=log
-        )
-        compile_rows = compile_time.run(modes=["JAX"], log=log)  # the cold NUMBA and C builds take minutes
     else:
-        update_rows = update_step.run(log=log)
-        mlp_rows = mlp_step.run(log=log)
-        compile_rows = compile_time.run(log=log)
-    report = "\n".join(
-        [
-            "## Benchmark results",
-            "",
-            f"Command: `python benchmarks/run.py{' --quick' if args.quick else ''}` "
-            f"({time.perf_counter() - start:.0f} s). All peers single-threaded; microseconds per step "
-            "(median of repeats after warm-up), in parentheses the ratio to the fastest non-symupdates "
-            "peer of the row (< 1 is faster than every peer).",
-            "",
-            *[f"- {k}: {v}" for k, v in info.items()],
-            "",
-            common.ratio_table(
-                "Pure update step (gradients given), float32", update_rows, update_step.PEERS,
-                update_step.BASELINES,
-                note="`numba kernel (bound)` is a hand-written one-pass loop: the memory-bandwidth bound, "
-                "not a peer. `flat`: all params as one vector, the best a flattened mode could do.",
-            ),
-            common.ratio_table(
-                "MLP training step (forward, softmax cross-entropy, backward, Adam), float32", mlp_rows,
-                mlp_step.PEERS,
-            ),
-            compile_time.table(compile_rows),
-        ]
+        update_rows = update_step.run(repeats=args.repeats, log=log)
+    sections.append(
+        common.ratio_table(
+            "Pure update step (gradients given), float32", update_rows, update_step.PEERS,
+            update_step.BASELINES,
+            note="`numba kernel (bound)` is a hand-written one-pass loop: the memory-bandwidth bound, "
+            "not a peer. `flat`: all params as one vector, the best a flattened mode could do.",
+        )
     )
-    print(report)
-    if not args.quick:
-        (HERE / "results.md").write_text(report)
+    report(done=False)
+    # The cold NUMBA and C builds take minutes: the quick run measures only JAX's.
+    sections.append(compile_time.table(compile_time.run(modes=["JAX"] if args.quick else ["NUMBA", "CVM", "JAX"], log=log)))
+    print(report(done=True))
     print(f"total {time.perf_counter() - start:.0f} s", file=sys.stderr)
 
 

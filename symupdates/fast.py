@@ -52,6 +52,9 @@ def fast_function(inputs, outputs=(), *, updates=None, mode=None, **kwargs):
     * Error annotation. An error inside the compiled program is raised as is, without PyTensor's note
       naming the node (call ``step.function`` with the same values to get it).
 
+    * Conversion of outputs: in ``mode="JAX"`` they are JAX arrays, computed asynchronously (``np.asarray``
+      on one waits for the step).
+
     Everything else is kept: shared variables (params, optimizer state) are updated exactly as by
     ``step.function``, whose ``get_value``/``set_value`` keep working between calls.
 
