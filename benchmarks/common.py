@@ -93,13 +93,10 @@ def machine_info():
             info[name] = __import__(name).__version__
         except ImportError:
             info[name] = "not installed"
-    if info["torch"] != "not installed":
-        import torch
-
-        info["threads"] = (
-            f"1 for every peer (torch would use {torch.get_num_threads()} by default; "
-            "OpenBLAS/MKL/OpenMP/XLA limited to 1)"
-        )
+    info["threads"] = (
+        f"1 for every peer (torch.set_num_threads(1); OpenBLAS/MKL/OpenMP/XLA limited to 1), "
+        f"on a machine with {os.cpu_count()} cores"
+    )
     return info
 
 
