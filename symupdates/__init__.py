@@ -12,7 +12,8 @@ blocks), ``optimizers`` (the public rules), ``scalings`` and ``optimizers_more``
 Lasagne), ``constraints`` (norm constraints), ``clipping`` (clipping transforms), ``wrappers`` (per-group
 rules, NaN guard, accumulation, lookahead, averaging), ``schedules`` (hyper-parameters that change with the
 step), ``checkpoint`` (seeing, saving, loading and resetting optimizer state), ``multiplicative``
-(multiplicative updates for non-negative parameters, by splitting the gradient graph).
+(multiplicative updates for non-negative parameters, by splitting the gradient graph), ``fast`` (a
+compiled step without per-call checks, for training loops).
 """
 
 from types import ModuleType as _ModuleType
@@ -20,6 +21,7 @@ from types import ModuleType as _ModuleType
 from .checkpoint import CheckpointError, StateEntry, load_state, reset_state, save_state, state_of
 from .clipping import clip_by_global_norm, clip_by_norm, clip_by_value
 from .constraints import norm_constraint, total_norm_constraint
+from .fast import fast_function
 from .gradients import get_or_compute_grads
 from .multiplicative import SplitError, multiplicative, split_gradient
 from .optimizers import (

@@ -57,13 +57,16 @@ class Schedule:
         return f"{self.name}({args})"
 
 
-def check_hyper(value, name, *, nonnegative=False):
+def check_hyper(value, name, *, nonnegative=False, symbolic=True):
     """Validate a hyper-parameter and return it unchanged.
 
     Raises ``TypeError`` for anything that is not a real number, a real symbolic scalar or a ``Schedule``
     (strings, None, booleans, complex numbers) and ``ValueError`` for arrays or non-scalar expressions, and,
-    with ``nonnegative=True``, for a negative or non-finite number. The message names the argument.
+    with ``nonnegative=True``, for a negative or non-finite number. With ``symbolic=False`` only numbers are
+    accepted: for values that fill optimizer state when it is created. The message names the argument.
     """
+    if not symbolic and isinstance(value, Schedule | Variable):
+        raise TypeError(f"{name} must be a number (it sets the initial optimizer state), got {value!r}")
     if isinstance(value, Schedule):
         return value
     if isinstance(value, Variable):

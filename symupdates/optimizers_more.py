@@ -272,6 +272,7 @@ def rprop(loss_or_grads=None, params=None, learning_rate=1e-2, etaminus=0.5, eta
     >>> [v.name for v in symupdates.rprop((w ** 2).sum(), [w])]
     ['w.rprop.prev', 'w.rprop.step_size', 'w']
     """
+    check_hyper(learning_rate, "learning_rate", nonnegative=True, symbolic=False)  # rprop's first step size
     scaling = scale_by_rprop(learning_rate, etaminus, etaplus, min_step, max_step)
     config = {"learning_rate": learning_rate, **scaling.config}
     config.pop("initial_step")

@@ -360,9 +360,7 @@ def scale_by_rprop(initial_step=1e-2, etaminus=0.5, etaplus=1.2, min_step=1e-6, 
     >>> su.scale_by_rprop(0.1)
     scale_by_rprop(initial_step=0.1, etaminus=0.5, etaplus=1.2, min_step=1e-06, max_step=50.0)
     """
-    check_hyper(initial_step, "initial_step", nonnegative=True)
-    if not isinstance(initial_step, int | float | np.number):
-        raise TypeError(f"initial_step must be a number (it fills the step-size state), got {initial_step!r}")
+    check_hyper(initial_step, "initial_step", nonnegative=True, symbolic=False)
     for value, label in [(etaminus, "etaminus"), (etaplus, "etaplus"), (min_step, "min_step"),
                          (max_step, "max_step")]:
         check_hyper(value, label, nonnegative=True)
@@ -424,7 +422,7 @@ def scale_by_yogi(beta1=0.9, beta2=0.999, epsilon=1e-3, initial_accumulator_valu
     scale_by_yogi(beta1=0.9, beta2=0.999, epsilon=0.001, initial_accumulator_value=1e-06)
     """
     _check_betas(beta1, beta2, epsilon)
-    check_hyper(initial_accumulator_value, "initial_accumulator_value", nonnegative=True)
+    check_hyper(initial_accumulator_value, "initial_accumulator_value", nonnegative=True, symbolic=False)
 
     def build(steps, builder):
         _, t = builder.counter(name)

@@ -289,7 +289,7 @@ def scale_by_rss(epsilon=1e-6, *, initial_accumulator_value=0.0, epsilon_placeme
     scale_by_rss(epsilon=1e-06)
     """
     check_hyper(epsilon, "epsilon", nonnegative=True)
-    check_hyper(initial_accumulator_value, "initial_accumulator_value", nonnegative=True)
+    check_hyper(initial_accumulator_value, "initial_accumulator_value", nonnegative=True, symbolic=False)
     check_placement(epsilon_placement, ("inside", "outside"))
 
     def build(steps, builder):
@@ -672,7 +672,7 @@ def scale_by_window_rss(n_win=10, epsilon=0.1, *, name="adagrad_window"):
             window_new = pt.set_subtensor(window[..., index], g**2)
             builder.set(window, window_new)
             builder.set(index, pt.switch(index + 1 < n_win, index + 1, 0))
-            out.append(g / pt.sqrt(window_new.sum(axis=-1) + typed(epsilon, p.dtype)))
+            out.append(g / pt.sqrt(window_new.sum(axis=-1, acc_dtype=p.dtype) + typed(epsilon, p.dtype)))
         return out
 
     return Transform(build, "scale_by_window_rss", {"n_win": n_win, "epsilon": epsilon})

@@ -56,3 +56,13 @@ def test_zero_dimensional_arrays_and_numpy_scalars_are_numbers():
     for lr in [np.array(0.1), np.float64(0.1), np.float32(0.1), np.int64(1)]:
         updates = symupdates.sgd((w**2).sum(), [w], learning_rate=lr)
         assert updates[w].type == w.type
+
+
+@pytest.mark.parametrize(
+    "rule,name",
+    [("adagrad", "initial_accumulator_value"), ("yogi", "initial_accumulator_value"), ("rprop", "learning_rate")],
+)
+def test_values_that_fill_initial_state_must_be_numbers(rule, name):
+    w = pytensor.shared(np.ones(3), name="w")
+    with pytest.raises(TypeError, match=f"{name} must be a number \\(it sets the initial optimizer state\\)"):
+        getattr(symupdates, rule)((w**2).sum(), [w], **{name: pytensor.shared(0.1)})

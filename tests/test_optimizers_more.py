@@ -129,7 +129,7 @@ def test_bad_options_raise_naming_the_argument():
         su.sgd(loss, [p], nesterov=True)
     with pytest.raises(ValueError, match="initial_accumulator_value"):
         su.adagrad(loss, [p], initial_accumulator_value=-1.0)
-    with pytest.raises(TypeError, match="initial_step"):
+    with pytest.raises(TypeError, match="learning_rate must be a number"):
         su.rprop(loss, [p], learning_rate=pytensor.shared(0.1))
     with pytest.raises(TypeError, match="weight_decay"):
         su.adamw(loss, [p], weight_decay="0.1")

@@ -1,0 +1,108 @@
+"""Timing and reporting shared by the benchmarks: warm-up, median of repeats, ratio tables."""
+
+import os
+import platform
+import subprocess
+import sys
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+
+# The benchmarks measure the symupdates of this checkout, whatever is installed.
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+warnings.filterwarnings("ignore", message="PyTensor could not link to a BLAS")
+
+
+def _calls_per_block(call, min_seconds, warmup):
+    for _ in range(warmup):
+        call()
+    start, calls = time.perf_counter(), 0
+    while time.perf_counter() - start < min_seconds:
+        call()
+        calls += 1
+    return calls
+
+
+def _block_seconds(call, calls):
+    start = time.perf_counter()
+    for _ in range(calls):
+        call()
+    return (time.perf_counter() - start) / calls
+
+
+def median_us(call, *, repeats, min_seconds=0.002, warmup=3):
+    """Median over ``repeats`` of the time per call in microseconds; each repeat runs ``call`` in a loop of
+    enough calls to last ``min_seconds``, so the timer's resolution does not matter."""
+    calls = _calls_per_block(call, min_seconds, warmup)
+    return float(np.median([_block_seconds(call, calls) for _ in range(repeats)])) * 1e6
+
+
+def interleaved_median_us(calls, *, repeats, min_seconds=0.002, warmup=3):
+    """``median_us`` of every callable in the dict ``calls``, measured round-robin (one block of each per
+    repeat), so that a change in the machine's load hits all of them alike: the ratios stay meaningful on
+    a shared machine even when the absolute times do not."""
+    counts = {name: _calls_per_block(call, min_seconds, warmup) for name, call in calls.items()}
+    samples = {name: [] for name in calls}
+    for _ in range(repeats):
+        for name, call in calls.items():
+            samples[name].append(_block_seconds(call, counts[name]))
+    return {name: float(np.median(s)) * 1e6 for name, s in samples.items()}
+
+
+def ratio_table(title, rows, peers, reference_peers=None, note=""):
+    """Markdown table: one row per case, microseconds and the ratio to the fastest of ``reference_peers``
+    (default: all columns except those starting with 'symupdates')."""
+    lines = [f"### {title}", ""]
+    if note:
+        lines += [note, ""]
+    lines.append("| case | " + " | ".join(peers) + " |")
+    lines.append("|---|" + "---|" * len(peers))
+    for case, times in rows:
+        refs = [times[p] for p in (reference_peers or peers) if p in times and not p.startswith("symupdates")]
+        best = min(refs) if refs else None
+        cells = []
+        for p in peers:
+            t = times.get(p)
+            if t is None:
+                cells.append("n/a")
+            else:
+                cells.append(f"{t:,.1f} ({t / best:.2f}x)" if best else f"{t:,.1f}")
+        lines.append(f"| {case} | " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def machine_info():
+    import numba
+    import pytensor
+
+    info = {
+        "date (UTC)": time.strftime("%Y-%m-%d %H:%M", time.gmtime()),
+        "cpu": _cpu_name(),
+        "cores": os.cpu_count(),
+        "load average before the run": " ".join(f"{x:.2f}" for x in os.getloadavg()),
+        "python": platform.python_version(),
+        "pytensor": pytensor.__version__,
+        "numpy": np.__version__,
+        "numba": numba.__version__,
+    }
+    for name in ["torch", "jax", "optax"]:
+        try:
+            info[name] = __import__(name).__version__
+        except ImportError:
+            info[name] = "not installed"
+    info["threads"] = (
+        f"1 for every peer (torch.set_num_threads(1); OpenBLAS/MKL/OpenMP/XLA limited to 1), "
+        f"on a machine with {os.cpu_count()} cores"
+    )
+    return info
+
+
+def _cpu_name():
+    try:
+        out = subprocess.run(["lscpu"], capture_output=True, text=True).stdout
+        return next(line.split(":", 1)[1].strip() for line in out.splitlines() if line.startswith("Model name"))
+    except (OSError, StopIteration):
+        return platform.processor() or "unknown"

@@ -1,0 +1,111 @@
+"""The compiled update graphs are as fast as the backend allows: for every rule, in NUMBA and CVM, each
+param is updated by one fused in-place loop that computes in float32 only (float64 hyper-parameters are
+cast once, outside the loop), and scalars such as bias corrections are computed once per step, outside
+the loops, and shared by all params of a dtype."""
+
+import numpy as np
+import pytensor
+import pytensor.tensor as pt
+import pytest
+from pytensor.compile.mode import Mode, get_mode
+from pytensor.graph.traversal import ancestors, apply_ancestors
+from pytensor.link.vm import VMLinker
+from pytensor.scalar.basic import Composite
+from pytensor.tensor.elemwise import DimShuffle, Elemwise
+
+import symupdates
+from reference import OTHER
+from reference_more import OTHER_MORE
+
+# Rules with per-tensor reductions (norms, row/column means) cannot be one loop: tests/test_backends.py
+# checks what holds for them.
+REDUCING = {"lamb", "lars", "adafactor", "novograd"}
+HYPER = {**OTHER, **{rule: hyper for rule, hyper in OTHER_MORE.items() if rule not in REDUCING}}
+# Hyper-parameters that fill state when it is created must be numbers.
+NUMBERS_ONLY = {("rprop", "learning_rate"), ("yogi", "initial_accumulator_value")}
+RULES = sorted(HYPER)
+SIZES = (7, 5)  # two float32 params per rule, one vector and one matrix
+
+
+def all_rules_in_one_function(mode):
+    """One compiled function updating two float32 params per rule, every float hyper-parameter a float64
+    shared scalar; returns (fn, {rule: (params, updates)})."""
+    grads, updates, built = [], {}, {}
+    for r, rule in enumerate(RULES):
+        hyper = {
+            k: pytensor.shared(np.float64(v), name=f"{rule}.{k}")
+            if isinstance(v, float) and (rule, k) not in NUMBERS_ONLY
+            else v
+            for k, v in HYPER[rule].items()
+        }
+        params = [
+            pytensor.shared(np.ones(SIZES[0], dtype="float32"), name=f"{rule}.w", shape=(SIZES[0],)),
+            pytensor.shared(np.ones((2, SIZES[1]), dtype="float32"), name=f"{rule}.W", shape=(2, SIZES[1])),
+        ]
+        rule_grads = [pt.tensor(f"{rule}.g{i}", dtype="float32", shape=p.type.shape) for i, p in enumerate(params)]
+        rule_updates = getattr(symupdates, rule)(rule_grads, params, **hyper)
+        grads += rule_grads
+        updates.update(rule_updates)
+        built[rule] = (params, rule_updates)
+    return pytensor.function(grads, [], updates=updates, mode=mode), built
+
+
+def loop_node(fn, var):
+    fgraph = fn.maker.fgraph
+    for out, inp in fgraph.update_mapping.items():
+        if fn.maker.expanded_inputs[inp].variable is var:
+            return fgraph.outputs[out].owner
+    raise KeyError(var)
+
+
+def scalar_source(var):
+    """The variable a broadcast input of a loop was made from (before dimensions of size 1 were added)."""
+    while var.owner is not None and isinstance(var.owner.op, DimShuffle):
+        var = var.owner.inputs[0]
+    return var
+
+
+def inner_dtypes(node):
+    """Every dtype in a fused loop: its inputs, outputs and all variables of its scalar inner graph."""
+    scalar_op = node.op.scalar_op
+    inner = scalar_op.fgraph.variables if isinstance(scalar_op, Composite) else []
+    return {v.type.dtype for v in [*node.inputs, *node.outputs, *inner]}
+
+
+# The C backend's rewrites on a VM with Python thunks: the graph CVM runs, without compiling C (minutes).
+CVM_GRAPH = Mode(VMLinker(use_cloop=False, c_thunks=False), get_mode("CVM").provided_optimizer)
+
+
+@pytest.mark.parametrize("mode", ["NUMBA", "CVM"])
+def test_each_param_is_one_fused_inplace_float32_loop(mode):
+    fn, built = all_rules_in_one_function(CVM_GRAPH if mode == "CVM" else mode)
+    loops, window_work = set(), set()
+    for rule, (params, updates) in built.items():
+        for param in params:
+            node = loop_node(fn, param)
+            assert isinstance(node.op, Elemwise), f"{rule}: {param.name} is updated by {node.op}"
+            assert node.op.destroy_map, f"{rule}: {param.name}'s update is not in place"
+            # float32 arithmetic only; a bool may come in as a condition (radam's rectification switch).
+            assert inner_dtypes(node) - {"bool"} == {"float32"}, f"{rule}: {param.name}'s loop uses {inner_dtypes(node)}"
+            # Its state of the param's shape is written by the same loop (adagrad_window's ring buffer
+            # has an extra axis and is written in place by a set_subtensor).
+            state = [v for v in updates.state if v.type.shape == param.type.shape]
+            assert {loop_node(fn, v) for v in state} <= {node}, rule
+            loops.add(node)
+        windows = [v for v in updates.state if v.type.ndim and v.type.shape not in {p.type.shape for p in params}]
+        window_work |= set(apply_ancestors([loop_node(fn, v).outputs[0] for v in windows]))
+        # The bias corrections come from the step counter once per step, shared by both params' loops.
+        for counter in [v for v in updates.state if v.name == f"{rule}.t"]:
+            first, second = (
+                {scalar_source(v) for v in loop_node(fn, p).inputs if counter in ancestors([v])} for p in params
+            )
+            assert first and first == second, rule
+    # Everything else works on single numbers: the casts of the float64 hyper-parameters, the step
+    # counters and the bias corrections are computed once per step, not per element.
+    # (adagrad_window's ring buffer write of g**2 and the window sum are not elementwise; they accumulate
+    # in float32.)
+    for node in fn.maker.fgraph.apply_nodes - loops:
+        if isinstance(node.op, Elemwise) and node not in window_work:
+            for out in node.outputs:
+                assert all(s == 1 for s in out.type.shape), f"per-element work outside the loops: {node}"
+        assert getattr(node.op, "acc_dtype", None) in (None, "float32"), node
