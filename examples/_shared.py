@@ -13,6 +13,7 @@ import matplotlib
 
 matplotlib.use("Agg")  # the examples write files; they never open a window
 
+import pytensor.tensor as pt  # noqa: E402
 import symupdates  # noqa: E402
 
 warnings.filterwarnings("ignore", message="PyTensor could not link to a BLAS")
@@ -118,3 +119,12 @@ def optimize_paths(runs, steps, inputs=(), feed=None):
         for label, theta in thetas.items():
             paths[label].append(theta.get_value())
     return {label: np.array(path) for label, path in paths.items()}
+
+
+
+def mean_cross_entropy(log_probabilities, labels, n_classes):
+    """Mean of ``-log_probabilities[i, labels[i]]``, picked with a one-hot mask of ``n_classes`` (an int)
+    rather than ``log_probabilities[pt.arange(batch), labels]``: PyTensor's JAX mode fails on an arange
+    whose stop is a run-time batch size above 127 ("out of bounds for int8", benchmarks/notes.md)."""
+    mask = pt.eq(labels[:, None], pt.arange(n_classes)).astype(log_probabilities.dtype)
+    return -pt.mean(pt.sum(log_probabilities * mask, axis=-1))

@@ -15,7 +15,7 @@ import numpy as np
 import pytensor
 import pytensor.tensor as pt
 
-from _shared import mlp_learning_rate, optimizer_rules, parser, save
+from _shared import mlp_learning_rate, mean_cross_entropy, optimizer_rules, parser, save
 from train_mlp import build_model, forward, load_data
 
 BATCH_SIZE = 32
@@ -30,7 +30,7 @@ def compile_all(rules, initial):
     for rule in rules.values():
         params = [pytensor.shared(p.get_value(), name=p.name) for p in initial]
         log_probabilities = forward(x, params)
-        loss = -pt.mean(log_probabilities[pt.arange(y.shape[0]), y])
+        loss = mean_cross_entropy(log_probabilities, y, n_classes=params[-1].get_value().shape[0])
         updates.update(rule(loss, params))
         losses.append(loss)
         predictions.append(pt.argmax(log_probabilities, axis=-1))

@@ -29,7 +29,7 @@ from sklearn.model_selection import train_test_split
 from tqdm import tqdm
 
 import symupdates
-from _shared import mlp_learning_rate, optimizer_rules, save
+from _shared import mlp_learning_rate, mean_cross_entropy, optimizer_rules, save
 
 warnings.filterwarnings("ignore", message="PyTensor could not link to a BLAS")
 
@@ -67,7 +67,7 @@ def compile_functions(params, rule, mode=None):
     x = pt.matrix("x", dtype="float32")
     y = pt.vector("y", dtype="int64")
     log_probabilities = forward(x, params)
-    loss = -pt.mean(log_probabilities[pt.arange(y.shape[0]), y])
+    loss = mean_cross_entropy(log_probabilities, y, n_classes=params[-1].get_value().shape[0])
     accuracy = pt.mean(pt.eq(pt.argmax(log_probabilities, axis=-1), y))
     updates = rule(loss, params)
     train = pytensor.function([x, y], [loss, accuracy], updates=updates, mode=mode)
