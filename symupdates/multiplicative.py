@@ -485,7 +485,7 @@ def _multiplicative_rule(loss_or_grads, params, nonnegative, power, epsilon, alt
         eps = typed(epsilon, p.dtype)
         ratio = (negative + eps) / (positive + eps)
         new_values.append(p * (ratio if _is_one(power) else ratio ** typed(power, p.dtype)))
-    return UpdateBuilder(params, [g for g, _ in pairs]).finish(new_values)
+    return UpdateBuilder(params).finish(new_values)
 
 
 def _is_one(value):

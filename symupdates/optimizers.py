@@ -165,7 +165,7 @@ def _with_velocity(updates, params, momentum, tag, next_values):
         rule=rule,
         monitors=getattr(updates, "monitors", None),
     )
-    builder = UpdateBuilder(params, [], taken_names=[v.name for v in result.state])
+    builder = UpdateBuilder(params, taken_names=[v.name for v in result.state])
     for i, p in enumerate(params):
         velocity = builder.slot(i, tag, "velocity")
         velocity_new, p_new = next_values(typed(momentum, p.dtype), velocity, updates[p], p)

@@ -106,7 +106,7 @@ def apply(transform, loss_or_grads, params):
     params = list(params)
     grads = [pt.as_tensor_variable(g) for g in grads]
     grads = [g if g.dtype == p.dtype else pt.cast(g, p.dtype) for g, p in zip(grads, params)]
-    builder = UpdateBuilder(params, grads)
+    builder = UpdateBuilder(params)
     with builder.active():
         steps = transform.build(list(grads), builder)
         updates = builder.finish([p + s for p, s in zip(params, steps)])

@@ -100,6 +100,15 @@ def as_update(var, expr):
     return var.type.filter_variable(expr, allow_convert=True)
 
 
+def _free_name(name, taken):
+    """``name``, or the first of ``name#2``, ``name#3``, ... not in ``taken``."""
+    candidate, n = name, 1
+    while candidate in taken:
+        n += 1
+        candidate = f"{name}#{n}"
+    return candidate
+
+
 _ACTIVE_BUILDER = contextvars.ContextVar("symupdates_active_builder", default=None)
 
 
@@ -111,9 +120,8 @@ def active_builder():
 class UpdateBuilder:
     """Collects the state and state updates of one rule while its transforms are built."""
 
-    def __init__(self, params, grads, taken_names=()):
+    def __init__(self, params, taken_names=()):
         self.params = list(params)
-        self.grads = list(grads)
         self.keys = param_keys(self.params)
         self.state = []
         self.monitors = {}
@@ -135,12 +143,9 @@ class UpdateBuilder:
             _ACTIVE_BUILDER.reset(token)
 
     def _unique(self, name):
-        candidate, n = name, 1
-        while candidate in self._names:
-            n += 1
-            candidate = f"{name}#{n}"
-        self._names.add(candidate)
-        return candidate
+        name = _free_name(name, self._names)
+        self._names.add(name)
+        return name
 
     def _share(self, value, name, shape, owner):
         var = pytensor.shared(np.array(value), name=self._unique(name), shape=shape)
@@ -179,24 +184,9 @@ class UpdateBuilder:
         (``after_param=True``: just after it); other state goes at the end, in registration order."""
         self._entries.append((var, as_update(var, expr), self._owner.get(var), after_param))
 
-    def entries(self):
-        """The registered ``(var, expr)`` pairs, for transforms that wrap others (guards, accumulation)."""
-        return [(var, expr) for var, expr, _, _ in self._entries]
-
-    def replace(self, new_exprs):
-        """Replace registered update expressions: ``new_exprs`` maps a state variable to its new value."""
-        self._entries = [
-            (var, as_update(var, new_exprs[var]) if var in new_exprs else expr, owner, after)
-            for var, expr, owner, after in self._entries
-        ]
-
     def monitor(self, name, expr):
         """Expose ``expr`` in ``Updates.monitors`` under ``name`` (``name#2`` if taken)."""
-        candidate, n = name, 1
-        while candidate in self.monitors:
-            n += 1
-            candidate = f"{name}#{n}"
-        self.monitors[candidate] = expr
+        self.monitors[_free_name(name, self.monitors)] = expr
 
     def schedule_value(self, schedule):
         """The float64 value of ``schedule`` for this step, built once per rule. Time-based schedules
@@ -261,7 +251,6 @@ class _SubsetBuilder:
         self._parent = parent
         self._indices = list(indices)
         self.params = [parent.params[i] for i in self._indices]
-        self.grads = [parent.grads[i] for i in self._indices] if parent.grads else []
         self.keys = [parent.keys[i] for i in self._indices]
 
     def __getattr__(self, name):
