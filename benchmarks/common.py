@@ -1,14 +1,23 @@
-"""Timing and reporting shared by the benchmarks: warm-up, median of repeats, ratio tables."""
+"""Timing and reporting shared by the benchmarks: warm-up, median of repeats, ratio tables.
+
+Every benchmark script imports this module first: it limits OpenBLAS, MKL, OpenMP and XLA to one thread
+before NumPy or JAX start (PyTensor's compiled loops are single-threaded; see notes.md).
+"""
 
 import os
-import platform
-import subprocess
-import sys
-import time
-import warnings
-from pathlib import Path
 
-import numpy as np
+for _var in ["OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"]:
+    os.environ.setdefault(_var, "1")
+os.environ.setdefault("XLA_FLAGS", "--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1")
+
+import platform  # noqa: E402
+import subprocess  # noqa: E402
+import sys  # noqa: E402
+import time  # noqa: E402
+import warnings  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+import numpy as np  # noqa: E402
 
 # The benchmarks measure the symupdates of this checkout, whatever is installed.
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))

@@ -131,3 +131,14 @@ def run(configs=CONFIGS, batches=BATCHES, repeats=15, modes=("NUMBA", "CVM", "JA
             rows.append((f"{name}, batch {batch}", times))
             log(f"  {name} batch {batch}: " + ", ".join(f"{k} {v:.0f}" for k, v in times.items()))
     return rows
+
+
+if __name__ == "__main__":
+    import argparse
+
+    parser = argparse.ArgumentParser(description="One section of benchmarks/run.py: the MLP training step.")
+    parser.add_argument("--configs", nargs="+", default=list(CONFIGS), choices=list(CONFIGS))
+    parser.add_argument("--batches", nargs="+", type=int, default=BATCHES)
+    parser.add_argument("--repeats", type=int, default=15)
+    args = parser.parse_args()
+    run({k: CONFIGS[k] for k in args.configs}, args.batches, args.repeats)

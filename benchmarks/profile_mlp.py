@@ -4,12 +4,9 @@ NUMBA mode compiles the whole step into one function, which its profiler cannot 
 Usage: ``python benchmarks/profile_mlp.py [hidden] [batch]`` (default 256 256, relu for 256, else tanh).
 """
 
-import os
 import sys
 
-os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
-
-from common import median_us  # noqa: E402  first: puts this checkout on sys.path
+from common import median_us  # first: puts this checkout on sys.path, one thread per library
 
 import pytensor  # noqa: E402
 import pytensor.tensor as pt  # noqa: E402

@@ -5,21 +5,15 @@ thread), as PyTensor's compiled loops are; times are medians of repeats after wa
 with the ratio to the fastest non-symupdates peer of the row in parentheses.
 """
 
-import os
-
-for var in ["OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"]:
-    os.environ.setdefault(var, "1")
-os.environ.setdefault("XLA_FLAGS", "--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1")
-
-import argparse  # noqa: E402
-import sys  # noqa: E402
-import time  # noqa: E402
-from pathlib import Path  # noqa: E402
+import argparse
+import sys
+import time
+from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-import common  # noqa: E402
+import common  # noqa: E402  first: limits every library to one thread
 import compile_time  # noqa: E402
 import mlp_step  # noqa: E402
 import update_step  # noqa: E402
@@ -83,7 +77,8 @@ def main():
             "Pure update step (gradients given), float32", update_rows, update_step.PEERS,
             update_step.BASELINES,
             note="`numba kernel (bound)` is a hand-written one-pass loop: the memory-bandwidth bound, "
-            "not a peer. `flat`: all params as one vector, the best a flattened mode could do.",
+            "not a peer. `flatten`: the rule wrapped in `symupdates.flatten` (the state of all params as one "
+            "vector, the gradients concatenated each step).",
         )
     )
     report(done=False)

@@ -1,10 +1,10 @@
 """(a) The pure update step: gradients are given, one step of adagrad/adam/rmsprop/momentum on float32 params.
 
 Peers, all in this one process on the same float32 data: symupdates (NUMBA plain call, NUMBA and CVM
-through ``fast_function``, and NUMBA with all params flattened into one vector, the upper bound of a
-flattened mode), torch.optim (for-loop, foreach, fused where torch has it; 1 thread), optax + jax.jit with
-donated buffers, hand-written NumPy (in place), and a hand-written numba loop per rule that reads and writes
-each array once: the memory-bandwidth bound.
+through ``fast_function``, and NUMBA with the rule wrapped in ``symupdates.flatten``), torch.optim
+(for-loop, foreach, fused where torch has it; 1 thread), optax + jax.jit with donated buffers,
+hand-written NumPy (in place), and a hand-written numba loop per rule that reads and writes each array
+once: the memory-bandwidth bound.
 """
 
 import math
@@ -20,7 +20,13 @@ import symupdates as su
 
 LR, EPS, RHO, B1, B2, MOM = 0.01, 1e-6, 0.9, 0.9, 0.999, 0.9
 RULES = ["adagrad", "adam", "rmsprop", "momentum"]
-SHAPES = {"1 x 1e6": (1, 10**6), "100 x 1e4": (100, 10**4), "10 x 100": (10, 100), "1 x 1": (1, 1)}
+SHAPES = {
+    "1 x 1e6": (1, 10**6),
+    "100 x 1e4": (100, 10**4),
+    "100 x 100": (100, 100),
+    "10 x 100": (10, 100),
+    "1 x 1": (1, 1),
+}
 HYPER = {
     "adagrad": dict(learning_rate=LR, epsilon=EPS),
     "adam": dict(learning_rate=LR, beta1=B1, beta2=B2, epsilon=EPS),
@@ -137,20 +143,16 @@ def numpy_in_place(rule, params, grads):
 
 
 # --- symupdates ---------------------------------------------------------------------------------------------
-def symupdates_steps(rule, params, grads, mode):
-    """(plain call, fast call) of one compiled step of ``rule`` whose gradients are inputs."""
+def symupdates_steps(rule, params, grads, mode, flatten=False):
+    """(plain call, fast call) of one compiled step of ``rule`` whose gradients are inputs; with
+    ``flatten``, the rule wrapped in ``symupdates.flatten`` (its state one vector for all params)."""
     shared = [pytensor.shared(p.copy(), shape=p.shape) for p in params]
     inputs = [pt.tensor(dtype="float32", shape=p.shape) for p in params]
-    step = su.fast_function(inputs, updates=getattr(su, rule)(inputs, shared, **HYPER[rule]), mode=mode)
+    transform = getattr(su, rule)(**HYPER[rule])
+    if flatten:
+        transform = su.flatten(transform)
+    step = su.fast_function(inputs, updates=transform(inputs, shared), mode=mode)
     return (lambda: step.function(*grads)), (lambda: step(*grads))
-
-
-def symupdates_flat(rule, params, grads):
-    """All params as one vector (the gradient given flat too): what a flattened mode could reach at best."""
-    flat_param = np.concatenate([p.ravel() for p in params])
-    flat_grad = np.concatenate([g.ravel() for g in grads])
-    _, fast = symupdates_steps(rule, [flat_param], [flat_grad], "NUMBA")
-    return fast
 
 
 # --- torch and optax ----------------------------------------------------------------------------------------
@@ -206,7 +208,7 @@ PEERS = [
     "symupdates NUMBA",
     "symupdates NUMBA fast",
     "symupdates CVM fast",
-    "symupdates NUMBA fast flat",
+    "symupdates NUMBA fast flatten",
     "torch for-loop",
     "torch foreach",
     "torch fused",
@@ -217,7 +219,8 @@ PEERS = [
 BASELINES = ["torch for-loop", "torch foreach", "torch fused", "optax+jit", "NumPy in place"]
 
 
-def run(rules=RULES, shapes=SHAPES, repeats=15, log=print):
+def run(rules=RULES, shapes=SHAPES, repeats=15, min_seconds=0.02, log=print):
+    """One row per rule and shape; each timed block of calls lasts at least ``min_seconds``."""
     import torch
 
     torch.set_num_threads(1)
@@ -233,7 +236,7 @@ def run(rules=RULES, shapes=SHAPES, repeats=15, log=print):
             )
             steps["symupdates CVM fast"] = symupdates_steps(rule, params, grads, "CVM")[1]
             if n > 1:
-                steps["symupdates NUMBA fast flat"] = symupdates_flat(rule, params, grads)
+                steps["symupdates NUMBA fast flatten"] = symupdates_steps(rule, params, grads, "NUMBA", True)[1]
             for variant in ["for-loop", "foreach", "fused"]:
                 try:
                     steps[f"torch {variant}"] = torch_step(rule, params, grads, variant)
@@ -242,7 +245,19 @@ def run(rules=RULES, shapes=SHAPES, repeats=15, log=print):
             steps["optax+jit"] = optax_step(rule, params, grads)
             steps["NumPy in place"] = numpy_in_place(rule, [p.copy() for p in params], grads)
             steps["numba kernel (bound)"] = streaming_kernel(rule, [p.copy() for p in params], grads)
-            times = interleaved_median_us(steps, repeats=repeats)
+            times = interleaved_median_us(steps, repeats=repeats, min_seconds=min_seconds)
             rows.append((f"{rule} {case}", times))
             log(f"  {rule} {case}: " + ", ".join(f"{k} {v:.1f}" for k, v in times.items()))
     return rows
+
+
+if __name__ == "__main__":
+    import argparse
+
+    parser = argparse.ArgumentParser(description="One section of benchmarks/run.py: selected rules and shapes.")
+    parser.add_argument("--rules", nargs="+", default=RULES, choices=RULES)
+    parser.add_argument("--shapes", nargs="+", default=list(SHAPES), choices=list(SHAPES))
+    parser.add_argument("--repeats", type=int, default=15)
+    parser.add_argument("--min-seconds", type=float, default=0.02, help="length of one timed block of calls")
+    args = parser.parse_args()
+    run(args.rules, {k: SHAPES[k] for k in args.shapes}, args.repeats, args.min_seconds)

@@ -55,6 +55,12 @@ def fast_function(inputs, outputs=(), *, updates=None, mode=None, **kwargs):
     * Conversion of outputs: in ``mode="JAX"`` they are JAX arrays, computed asynchronously (``np.asarray``
       on one waits for the step).
 
+    In ``mode="JAX"`` the fast path also casts every result to its declared dtype inside the compiled
+    program. PyTensor 3.0's JAX backend returns a reduction in its accumulator's dtype (a float32 ``sum``
+    comes back as float64), so with an ordinary call the gradients of a float32 loss, and then the params
+    and optimizer state, silently become float64 after the first step, and every later step runs in
+    double precision (see ``benchmarks/notes.md``).
+
     Everything else is kept: shared variables (params, optimizer state) are updated exactly as by
     ``step.function``, whose ``get_value``/``set_value`` keep working between calls.
 
@@ -84,7 +90,7 @@ def _direct_call(function, n_inputs, unpack):
     """What ``Function.__call__`` does with ``trust_input=True``, minus profiling and GC bookkeeping."""
     input_cells = [container.storage for container in function.input_storage[:n_inputs]]
     output_cells = [container.storage for container in function.output_storage]
-    vm = function.vm
+    vm = _jax_with_declared_dtypes(function) if _is_jax(function) else function.vm
     updated = [
         container.storage
         for spec, container in zip(function.maker.expanded_inputs, function.input_storage)
@@ -112,3 +118,35 @@ def _direct_call(function, n_inputs, unpack):
         return results[0] if unpack else list(results[:n_returned])
 
     return step
+
+
+def _is_jax(function):
+    from pytensor.link.jax.linker import JAXLinker
+
+    return isinstance(function.maker.linker, JAXLinker)
+
+
+def _jax_with_declared_dtypes(function):
+    """The JAX program of ``function`` with each result cast to its declared dtype, as a VM-like call.
+
+    Falls back to the program as compiled when PyTensor built it with static (shape) arguments, whose
+    wrapper does not expose the traced Python function."""
+    vm = function.vm
+    traced = getattr(vm.jit_fn, "__wrapped__", None)
+    if traced is None or function.maker.linker.scalar_shape_inputs:
+        return vm
+    import jax
+
+    dtypes = [getattr(out.type, "dtype", None) for out in function.maker.fgraph.outputs]
+
+    @jax.jit
+    def declared(*args):
+        return [out if dtype is None else out.astype(dtype) for out, dtype in zip(traced(*args), dtypes)]
+
+    input_cells, output_cells = vm.inputs, vm.outputs
+
+    def run():
+        for cell, value in zip(output_cells, declared(*(cell[0] for cell in input_cells))):
+            cell[0] = value
+
+    return run

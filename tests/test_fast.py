@@ -6,7 +6,7 @@ import pytensor.tensor as pt
 import pytest
 
 import symupdates
-from conftest import make_params
+from conftest import make_params, require_mode
 
 
 def training_step(mode, fast):
@@ -62,3 +62,26 @@ def test_fast_path_output_conventions_and_argument_count():
     np.testing.assert_array_equal(w.get_value(), np.full(3, 0.5, dtype="float32"))
     with pytest.raises(TypeError, match="takes 1 inputs, got 2"):
         step(ones, ones)
+
+
+def test_jax_fast_path_keeps_every_shared_variable_in_its_declared_dtype():
+    """PyTensor's JAX backend returns a float32 sum as float64 (its accumulator's dtype); through the fast
+    path the float32 params and state stay float32 and follow the NUMBA step."""
+    require_mode("JAX")
+    x = pt.matrix("x", dtype="float32", shape=(5, 3))
+    runs = {}
+    for mode in ["NUMBA", "JAX"]:
+        w, b = make_params("float32", seed=3, shapes=[(3,), ()])
+        loss = ((pt.tanh(x * w + b).sum(axis=1) - 1) ** 2).mean()
+        updates = symupdates.adam(loss, [w, b], learning_rate=0.05)
+        runs[mode] = (symupdates.fast_function([x], loss, updates=updates, mode=mode), updates)
+    rng = np.random.default_rng(7)
+    for k in range(3):
+        batch = rng.normal(size=(5, 3)).astype("float32")
+        losses = {mode: np.asarray(step(batch)) for mode, (step, _) in runs.items()}
+        assert losses["JAX"].dtype == np.float32
+        np.testing.assert_allclose(losses["JAX"], losses["NUMBA"], rtol=1e-5, err_msg=f"loss at step {k}")
+        for numba_var, jax_var in zip(runs["NUMBA"][1], runs["JAX"][1]):
+            value = np.asarray(jax_var.get_value(borrow=True))
+            assert value.dtype == jax_var.dtype, f"{jax_var.name} became {value.dtype} at step {k}"
+            np.testing.assert_allclose(value, numba_var.get_value(), rtol=1e-4, err_msg=jax_var.name)
