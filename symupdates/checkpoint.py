@@ -118,6 +118,10 @@ def save_state(updates, path, include_params=False):
     No pickle: every entry is a plain numeric array, and the metadata is JSON in a uint8 array. torch's
     ``torch.save`` pickles; optax has no I/O.
 
+    Each value is written in its variable's declared dtype. After an ordinary ``pytensor.function`` call in
+    JAX mode a float32 variable can hold a float64 array (PyTensor's JAX sums return float64; see
+    ``fast_function``); the file still records float32, so it loads in any mode.
+
     Examples
     --------
     >>> import os, tempfile, numpy as np, pytensor, symupdates
@@ -128,7 +132,10 @@ def save_state(updates, path, include_params=False):
     >>> sorted(np.load(path, allow_pickle=False).files)
     ['params/w', 'state/adam.t', 'state/w.adam.m', 'state/w.adam.v', 'symupdates.json']
     """
-    arrays = {key: var.get_value(borrow=True) for key, var in _entries(updates, include_params).items()}
+    arrays = {
+        key: np.asarray(var.get_value(borrow=True), dtype=var.dtype)
+        for key, var in _entries(updates, include_params).items()
+    }
     metadata = {
         "format": FORMAT,
         "version": VERSION,
