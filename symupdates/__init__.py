@@ -10,10 +10,10 @@ Module layout: ``gradients`` (gradients and their checks), ``hyperparams`` (hype
 typing), ``updates`` (the returned dict and the state builder), ``transforms`` (composable building
 blocks), ``optimizers`` (the public rules), ``scalings`` and ``optimizers_more`` (the rules beyond
 Lasagne), ``constraints`` (norm constraints), ``clipping`` (clipping transforms), ``wrappers`` (per-group
-rules, NaN guard, accumulation, lookahead, averaging), ``schedules`` (hyper-parameters that change with the
-step), ``checkpoint`` (seeing, saving, loading and resetting optimizer state), ``multiplicative``
-(multiplicative updates for non-negative parameters, by splitting the gradient graph), ``fast`` (a
-compiled step without per-call checks, for training loops).
+rules, flattening, NaN guard, accumulation, lookahead, averaging), ``schedules`` (hyper-parameters that
+change with the step), ``checkpoint`` (seeing, saving, loading and resetting optimizer state),
+``multiplicative`` (multiplicative updates for non-negative parameters, by splitting the gradient graph),
+``fast`` (a compiled step without per-call checks, for training loops).
 """
 
 from types import ModuleType as _ModuleType
@@ -104,6 +104,7 @@ from .wrappers import (
     apply_if_finite,
     averaged_parameters,
     copy_parameters,
+    flatten,
     lookahead,
     masked,
     multi_transform,

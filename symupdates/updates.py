@@ -259,8 +259,10 @@ class _SubsetBuilder:
     def slot(self, index, tag, slot, **kwargs):
         return self._parent.slot(self._indices[index], tag, slot, **kwargs)
 
-    def scalar(self, name, value, dtype, *, owner=None):
-        return self._parent.scalar(name, value, dtype, owner=None if owner is None else self._indices[owner])
+    def _share(self, value, name, shape, owner):
+        return self._parent._share(value, name, shape, None if owner is None else self._indices[owner])
+
+    scalar = UpdateBuilder.scalar
 
     def subset(self, indices):
         return _SubsetBuilder(self._parent, [self._indices[i] for i in indices])
@@ -273,3 +275,109 @@ class _SubsetBuilder:
             return values
 
         self._parent.map_params(on_subset)
+
+
+class _FlatParam(pt.TensorVariable):
+    """Params of one dtype as one vector: symbolically the concatenation of their ravelled values, and, like
+    a shared variable, with ``get_value``/``set_value`` over the concatenated values (so a transform that
+    starts its state at the params' values, ``swap_parameters`` and ``copy_parameters`` work on it)."""
+
+    def get_value(self, borrow=False):
+        return np.concatenate([p.get_value(borrow=True).ravel() for p in self.tag.flat_parts])
+
+    def set_value(self, value, borrow=False):
+        parts = self.tag.flat_parts
+        sizes = [p.get_value(borrow=True).size for p in parts]
+        value = np.asarray(value)
+        if value.shape != (sum(sizes),):
+            raise ValueError(f"{self.name} holds {sum(sizes)} values, got an array of shape {value.shape}")
+        for p, piece in zip(parts, np.split(value, np.cumsum(sizes)[:-1])):
+            p.set_value(piece.reshape(p.get_value(borrow=True).shape).astype(p.dtype))
+
+
+class _FlatBuilder:
+    """``UpdateBuilder`` seen through params of one dtype joined into one flat vector (for ``flatten``).
+
+    Its one param is named ``"flat.<dtype>"`` (a ``_FlatParam``); a slot is one vector of the group's total
+    size, laid out with the group's first param; ``map_params`` hooks see the group's next values as one
+    vector; gates (skipped steps) are refused. ``rule`` names the flattened transform in errors;
+    ``counters``, a dict shared by the groups of one ``flatten``, holds their step counters.
+    """
+
+    def __init__(self, parent, indices, rule, counters):
+        self._parent = parent
+        self._indices = list(indices)
+        self._rule = rule
+        self._counters = counters
+        group = [parent.params[i] for i in self._indices]
+        self.keys = [f"flat.{group[0].dtype}"]
+        joined = self.join(group)
+        if joined.owner is None:  # a single vector is its own flat vector
+            self.params = [joined]
+            return
+        flat = _FlatParam(joined.type, None, None, name=self.keys[0])
+        pytensor.graph.basic.Apply(joined.owner.op, joined.owner.inputs, [flat])
+        flat.tag.flat_parts = group
+        self.params = [flat]
+
+    def __getattr__(self, name):
+        return getattr(self._parent, name)
+
+    def join(self, values):
+        """One value per param of the group (in order) as one flat vector."""
+        return pt.concatenate([pt.as_tensor_variable(v).ravel() for v in values])
+
+    def split(self, flat):
+        """``flat`` cut back into one expression per param of the group, each of its param's shape."""
+        out, offset = [], 0
+        for i in self._indices:
+            param = self._parent.params[i]
+            size = param.get_value(borrow=True).size
+            # Reshaped to the param's symbolic shape, the piece has the param's type, so that ``p + piece``
+            # compiles to an Add working in place on the param.
+            out.append(flat[offset : offset + size].reshape(param.shape, ndim=param.ndim))
+            offset += size
+        return out
+
+    def _share(self, value, name, shape, owner):
+        return self._parent._share(value, name, shape, None if owner is None else self._indices[0])
+
+    def slot(self, index, tag, slot, *, reduced_axis=None, **kwargs):
+        if reduced_axis is not None:
+            raise ValueError(
+                f"flatten cannot run {self._rule}: its state {tag}.{slot} is a row or column statistic "
+                f"(reduced_axis={reduced_axis}), which {self.keys[0]}, one flat vector, does not have"
+            )
+        return UpdateBuilder.slot(self, index, tag, slot, **kwargs)
+
+    scalar = UpdateBuilder.scalar
+
+    def counter(self, tag):
+        # Nothing inside flatten can skip a step (see gate), so every counter of a tag counts the same steps:
+        # the dtypes share one.
+        if tag not in self._counters:
+            self._counters[tag] = self._parent.counter(tag)
+        return self._counters[tag]
+
+    def gate(self, condition, start):
+        # A gate skips everything registered from ``start`` on: the state of the dtypes flattened after this
+        # one too, but not that of the dtypes before it, which would move while their params stay.
+        raise ValueError(
+            f"flatten cannot run {self._rule}: it skips steps or holds a rule that does (apply_if_finite, "
+            f"accumulate_gradients); such a rule must wrap the whole rule: apply_if_finite(flatten(...))"
+        )
+
+    def subset(self, indices):
+        return _SubsetBuilder(self, indices)
+
+    def map_params(self, hook):
+        def on_flat(values):
+            values = list(values)
+            joined = self.join([values[i] for i in self._indices])
+            (flat,) = hook([joined])
+            if flat is not joined:  # slices of a new vector: each param's next value is then copied out
+                for i, v in zip(self._indices, self.split(flat)):
+                    values[i] = v
+            return values
+
+        self._parent.map_params(on_flat)

@@ -51,6 +51,7 @@ WRAPPERS = {
     "parameter_ema": lambda loss: symupdates.parameter_ema(inner(), decay=0.9),
     "masked": lambda loss: symupdates.masked(inner(), mask=[True]),
     "multi_transform": lambda loss: symupdates.multi_transform({"all": inner()}, ["all"]),
+    "flatten": lambda loss: symupdates.flatten(inner()),
     "reduce_on_plateau": lambda loss: symupdates.chain(
         symupdates.scale_by_rms(), symupdates.scale_by_learning_rate(
             symupdates.reduce_on_plateau(loss, init_value=0.05, factor=0.5, patience=1)

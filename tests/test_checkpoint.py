@@ -274,6 +274,15 @@ def test_a_file_from_another_optimizer_is_refused(tmp_path, other):
     assert "adagrad(learning_rate=1.0, epsilon=1e-06)" in message
 
 
+def test_flattened_and_unflattened_checkpoints_are_refused_by_each_other(tmp_path):
+    flat_adam = su.flatten(su.adam())
+    su.save_state(trained_adam(), tmp_path / "adam.npz", include_params=True)
+    message = refuse(trained_adam(rule=flat_adam, seed=1), tmp_path / "adam.npz", "by another optimizer")
+    assert "these updates come from flatten(inner=adam(" in message
+    su.save_state(trained_adam(rule=flat_adam), tmp_path / "flat.npz")
+    refuse(trained_adam(seed=1), tmp_path / "flat.npz", "written by another optimizer")
+
+
 def test_truncated_file_is_refused(tmp_path):
     path = tmp_path / "ckpt.npz"
     su.save_state(trained_adam(), path)

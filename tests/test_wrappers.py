@@ -1,14 +1,17 @@
 """Wrappers against NumPy implementations of their definitions, all in one compiled function over float32
 and float64 params; the NaN guard leaves every shared variable bit-identical; accumulating k micro-batches
-equals one step on their concatenation."""
+equals one step on their concatenation; flattened rules equal the rules themselves, with in-place updates."""
 
 import numpy as np
 import pytensor
 import pytensor.tensor as pt
 import pytest
+from pytensor.compile.mode import Mode
+from pytensor.compile.ops import DeepCopyOp
 
 import symupdates as su
 from conftest import gradient_sequence, make_params
+from reference import OTHER, REFERENCES
 
 TOLERANCE = {"float64": 1e-10, "float32": 2e-5}
 B1, B2, EPS = 0.9, 0.999, 1e-8
@@ -259,3 +262,167 @@ def test_wrapper_argument_errors():
         su.multi_transform({"a": su.sgd()}, ["b"])((p**2).sum(), [p])
     with pytest.raises(TypeError, match=r"transforms\['a'\] must be a Transform"):
         su.multi_transform({"a": 1.0}, ["a"])
+
+
+# -- flatten ----------------------------------------------------------------------------------------------
+
+# Elementwise rules, on which flattening changes nothing; "decayed adam" also reads the (flat) params. Compile
+# budget: the numbers are checked on Python thunks, which cost no compilation; NUMBA, whose in-place updates
+# are under test, compiles "adam" on float64 params only, as the flatten case of checkpoint_cases.py does (so
+# the two tests share compiled loops).
+FLAT_RULES = {
+    "adam": lambda: su.chain(su.scale_by_adam(), su.scale_by_learning_rate(0.05)),
+    "decayed adam": lambda: su.chain(su.add_decayed_weights(0.1), su.scale_by_adam(),
+                                     su.scale_by_learning_rate(0.05)),
+    "adagrad": lambda: su.adagrad(**OTHER["adagrad"]),
+    "rmsprop": lambda: su.rmsprop(**OTHER["rmsprop"]),
+    "momentum": lambda: su.sgd(learning_rate=0.05, momentum=0.5),
+    "ema": lambda: su.parameter_ema(su.sgd(learning_rate=0.05), decay=0.8),
+}
+ADAM = dict(learning_rate=0.05, beta1=B1, beta2=B2, epsilon=EPS)
+FLAT_SHAPES = [(), (3,), (2, 3)]
+PYTHON_THUNKS = Mode(linker="py", optimizer="fast_compile")
+FLAT_TOLERANCE = {"float64": dict(rtol=1e-12, atol=1e-15), "float32": dict(rtol=1e-6, atol=1e-7)}
+
+
+def interleaved_params(prefix, seed=12):
+    """Each shape in float64 and in float32, the dtypes alternating: two groups whose params interleave."""
+    doubles = make_params("float64", seed=seed, shapes=FLAT_SHAPES, prefix=prefix + "d")
+    singles = make_params("float32", seed=seed, shapes=FLAT_SHAPES, prefix=prefix + "s")
+    return [p for pair in zip(doubles, singles) for p in pair]
+
+
+def assert_adam_reference(initial, grads, history):
+    """``history[step][k]``, param ``k`` after each step, follows adam (``ADAM``) from ``initial[k]``."""
+    for k, p0 in enumerate(initial):
+        want = REFERENCES["adam"](p0, [g[k] for g in grads], **ADAM)
+        np.testing.assert_allclose([h[k] for h in history], want, rtol=TOLERANCE[p0.dtype.name],
+                                   atol=TOLERANCE[p0.dtype.name])
+
+
+def test_flatten_equals_the_rule_itself():
+    flat_params = {name: interleaved_params(f"f{k}") for k, name in enumerate(FLAT_RULES)}
+    plain_params = {name: interleaved_params(f"r{k}") for k, name in enumerate(FLAT_RULES)}
+    initial = [p.get_value() for p in flat_params["adam"]]
+    grads = [pt.tensor(dtype=p.dtype, shape=p.type.shape) for p in flat_params["adam"]]
+    updates, results = {}, {}
+    for name, make in FLAT_RULES.items():
+        results[name] = su.flatten(make())(grads, flat_params[name]), make()(grads, plain_params[name])
+        for result in results[name]:
+            updates.update(result)
+    fn = pytensor.function(grads, [], updates=updates, mode=PYTHON_THUNKS)
+
+    sequence = gradient_sequence(flat_params["adam"], 5, seed=13)
+    history = []
+    for step in sequence:
+        fn(*step)
+        history.append([p.get_value() for p in flat_params["adam"]])
+        for name in FLAT_RULES:
+            for flat, plain in zip(flat_params[name], plain_params[name]):
+                assert flat.get_value().dtype == flat.dtype
+                np.testing.assert_allclose(flat.get_value(), plain.get_value(), **FLAT_TOLERANCE[flat.dtype],
+                                           err_msg=f"{name} {flat.name}")
+    assert_adam_reference(initial, sequence, history)
+
+    # Inside flatten, parameter_ema keeps one average per dtype, keyed by the flat vector, which swaps.
+    flat_averages, plain_averages = (su.averaged_parameters(result) for result in results["ema"])
+    assert [v.name for v in flat_averages.values()] == ["flat.float64.ema.shadow", "flat.float32.ema.shadow"]
+    trained = [p.get_value() for p in flat_params["ema"]]
+    with su.swap_parameters(flat_averages), su.swap_parameters(plain_averages):
+        for flat, plain in zip(flat_params["ema"], plain_params["ema"]):
+            np.testing.assert_allclose(flat.get_value(), plain.get_value(), **FLAT_TOLERANCE[flat.dtype])
+    for p, value in zip(flat_params["ema"], trained):
+        np.testing.assert_array_equal(p.get_value(), value)
+
+
+def updated_in_place(fn, var):
+    """True when the node computing ``var``'s update overwrites ``var``'s own storage."""
+    fgraph = fn.maker.fgraph
+    for out, inp in fgraph.update_mapping.items():
+        if fn.maker.expanded_inputs[inp].variable is var:
+            node = fgraph.outputs[out].owner
+            destroy_map = getattr(node.op, "destroy_map", {})
+            destroyed = [node.inputs[i] for inputs in destroy_map.values() for i in inputs]
+            return fgraph.inputs[inp] in destroyed
+    raise KeyError(var)
+
+
+def test_flatten_adds_a_slice_of_the_flat_step_to_each_param_in_place_without_copies():
+    params = make_params("float64", seed=16, shapes=FLAT_SHAPES)
+    initial = [p.get_value() for p in params]
+    grads = [pt.tensor(dtype=p.dtype, shape=p.type.shape) for p in params]
+    fn = pytensor.function(grads, [], updates=su.flatten(FLAT_RULES["adam"]())(grads, params))
+    assert not [node for node in fn.maker.fgraph.apply_nodes if isinstance(node.op, DeepCopyOp)]
+    for p in params:
+        assert updated_in_place(fn, p), f"{p.name} is not updated in place"
+
+    sequence = gradient_sequence(params, 5, seed=17)
+    history = []
+    for step in sequence:
+        fn(*step)
+        history.append([p.get_value() for p in params])
+    assert_adam_reference(initial, sequence, history)
+
+
+def test_flatten_keeps_one_state_vector_per_dtype_named_after_it():
+    params = interleaved_params("p")
+    updates = su.flatten(su.adam(learning_rate=0.1))([pt.zeros_like(p) for p in params], params)
+    assert [v.name for v in updates] == [
+        "flat.float64.adam.m", "flat.float64.adam.v", "pd0",
+        "flat.float32.adam.m", "flat.float32.adam.v", "ps0",
+        "pd1", "ps1", "pd2", "ps2", "adam.t",
+    ]
+    total = sum(int(np.prod(s)) for s in FLAT_SHAPES)
+    assert su.state_of(updates) == [
+        ("adam.t", (), np.dtype("int64")),
+        ("flat.float64.adam.m", (total,), np.dtype("float64")),
+        ("flat.float64.adam.v", (total,), np.dtype("float64")),
+        ("flat.float32.adam.m", (total,), np.dtype("float32")),
+        ("flat.float32.adam.v", (total,), np.dtype("float32")),
+    ]
+    for var, expr in updates.items():
+        assert expr.type == var.type, var.name
+    # A lone vector is its own flat vector.
+    (w,) = make_params("float32", shapes=[(4,)])
+    lone = su.flatten(su.adagrad())((w**2).sum(), [w])
+    assert su.state_of(lone) == [("flat.float32.adagrad.accu", (4,), np.dtype("float32"))]
+
+
+def rowstat(steps, builder):
+    return [s + builder.slot(i, "rowstat", "row", reduced_axis=-1) for i, s in enumerate(steps)]
+
+
+def test_flatten_refuses_what_a_flat_vector_cannot_run():
+    (p,) = make_params("float64", shapes=[(2, 3)])
+    with pytest.raises(TypeError, match="inner must be a Transform, got function"):
+        su.flatten(su.momentum)
+    with pytest.raises(ValueError, match=r"flatten cannot run rowstat: its state rowstat.row is a row or"):
+        su.flatten(su.Transform(rowstat, "rowstat"))((p**2).sum(), [p])
+    for skipping in (su.apply_if_finite(su.adam()), su.chain(su.accumulate_gradients(su.adam(), 2))):
+        with pytest.raises(ValueError, match=r"cannot run \w+: it skips steps .* apply_if_finite\(flatten"):
+            su.flatten(skipping)((p**2).sum(), [p])
+
+
+def test_flatten_inside_apply_if_finite_with_lookahead_inside_skips_non_finite_steps_and_matches_numpy():
+    params = interleaved_params("q", seed=14)
+    grads = [pt.tensor(dtype=p.dtype, shape=p.type.shape) for p in params]
+    updates = su.apply_if_finite(su.flatten(su.lookahead(su.adam(learning_rate=0.05), sync_period=2,
+                                                         slow_step_size=0.4)))(grads, params)
+    assert {"flat.float64.lookahead.slow", "flat.float32.lookahead.slow"} <= {v.name for v in updates.state}
+    fn = pytensor.function(grads, [], updates=updates, mode=PYTHON_THUNKS)
+    refs = [Lookahead(p.get_value(), AdamRef(p.get_value(), 0.05), 2, 0.4) for p in params]
+
+    sequence = gradient_sequence(params, 6, seed=15)
+    sequence[2][3] = np.full_like(sequence[2][3], np.nan)  # a float32 param's gradient: the second group
+    for k, step in enumerate(sequence):
+        before = {v: v.get_value().copy() for v in updates}
+        fn(*step)
+        if k == 2:
+            for v, old in before.items():
+                if v.name != "apply_if_finite.skipped":
+                    assert v.get_value().tobytes() == old.tobytes(), f"{v.name} changed at the skipped step"
+            continue
+        for p, ref, g in zip(params, refs, step):
+            tol = TOLERANCE[p.dtype]
+            np.testing.assert_allclose(p.get_value(), ref(g), rtol=tol, atol=tol, err_msg=f"{p.name} {k}")
+    assert [v.get_value() for v in updates.state if v.name == "apply_if_finite.skipped"] == [1]
