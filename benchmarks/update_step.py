@@ -148,9 +148,12 @@ def symupdates_steps(rule, params, grads, mode, flatten=False):
     ``flatten``, the rule wrapped in ``symupdates.flatten`` (its state one vector for all params)."""
     shared = [pytensor.shared(p.copy(), shape=p.shape) for p in params]
     inputs = [pt.tensor(dtype="float32", shape=p.shape) for p in params]
-    transform = getattr(su, rule)(**HYPER[rule])
     if flatten:
-        transform = su.flatten(transform)
+        # Lasagne's momentum acts on a finished updates dict; its transform form is sgd's momentum option.
+        inner = su.sgd(learning_rate=LR, momentum=MOM) if rule == "momentum" else getattr(su, rule)(**HYPER[rule])
+        transform = su.flatten(inner)
+    else:
+        transform = getattr(su, rule)(**HYPER[rule])
     step = su.fast_function(inputs, updates=transform(inputs, shared), mode=mode)
     return (lambda: step.function(*grads)), (lambda: step(*grads))
 
