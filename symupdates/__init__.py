@@ -7,13 +7,14 @@ Drop-in for ``lasagne.updates`` and ``pymc.variational.updates``::
     train_fn = pytensor.function([x, y], loss, updates=updates)
 
 Module layout: ``gradients`` (gradients and their checks), ``hyperparams`` (hyper-parameter checks and
-typing), ``updates`` (the returned dict and the state builder), ``transforms`` (composable building
-blocks), ``optimizers`` (the public rules), ``scalings`` and ``optimizers_more`` (the rules beyond
-Lasagne), ``constraints`` (norm constraints), ``clipping`` (clipping transforms), ``wrappers`` (per-group
-rules, flattening, NaN guard, accumulation, lookahead, averaging), ``schedules`` (hyper-parameters that
-change with the step), ``checkpoint`` (seeing, saving, loading and resetting optimizer state),
-``multiplicative`` (multiplicative updates for non-negative parameters, by splitting the gradient graph),
-``fast`` (a compiled step without per-call checks, for training loops).
+typing), ``updates`` (the returned dict and the state builder), ``transforms`` (the composition machinery
+and the transforms every rule shares), ``scalings`` (one ``scale_by_*`` per published rule),
+``optimizers`` (the public rules: Lasagne's and PyMC's, then torch.optim's and optax's), ``constraints``
+(norm constraints), ``clipping`` (clipping transforms), ``wrappers`` (per-group rules, flattening, NaN
+guard, accumulation, lookahead, averaging), ``schedules`` (hyper-parameters that change with the step),
+``checkpoint`` (seeing, saving, loading and resetting optimizer state), ``multiplicative`` (multiplicative
+updates for non-negative parameters, by splitting the gradient graph), ``fast`` (a compiled step without
+per-call checks, for training loops).
 """
 
 from types import ModuleType as _ModuleType
@@ -37,8 +38,6 @@ from .optimizers import (
     nesterov_momentum,
     rmsprop,
     sgd,
-)
-from .optimizers_more import (
     adabelief,
     adafactor,
     adamw,
@@ -54,6 +53,14 @@ from .optimizers_more import (
     yogi,
 )
 from .scalings import (
+    EPSILON_PLACEMENTS,
+    scale_by_adadelta,
+    scale_by_adam,
+    scale_by_adamax,
+    scale_by_amsgrad,
+    scale_by_rms,
+    scale_by_rss,
+    scale_by_window_rss,
     scale_by_adafactor,
     scale_by_belief,
     scale_by_inverse_time,
@@ -67,22 +74,7 @@ from .scalings import (
     scale_by_yogi,
     trace,
 )
-from .transforms import (
-    EPSILON_PLACEMENTS,
-    Transform,
-    add_decayed_weights,
-    apply,
-    chain,
-    scale,
-    scale_by_adadelta,
-    scale_by_adam,
-    scale_by_adamax,
-    scale_by_amsgrad,
-    scale_by_learning_rate,
-    scale_by_rms,
-    scale_by_rss,
-    scale_by_window_rss,
-)
+from .transforms import Transform, add_decayed_weights, apply, chain, scale, scale_by_learning_rate
 from .schedules import (
     Schedule,
     constant_schedule,

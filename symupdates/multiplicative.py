@@ -12,7 +12,6 @@ and, for NMF's losses and the usual split, never increases the loss. Autodiff ha
 import functools
 
 import numpy as np
-import pytensor
 import pytensor.scalar as ps
 import pytensor.scalar.math as psm
 import pytensor.tensor as pt

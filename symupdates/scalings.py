@@ -1,10 +1,11 @@
-"""The scalings of the optimizers beyond Lasagne: one small transform per published rule.
+"""Scalings: one small transform per published rule, carrying its equations.
 
-Each ``scale_by_*`` (and ``trace``) maps gradients to ascent directions, like those in ``transforms``; the
-public optimizers in ``optimizers_more`` chain them with ``add_decayed_weights`` and
-``scale_by_learning_rate``. Rules whose state is per element compile to one fused loop per parameter;
-``scale_by_trust_ratio``, ``scale_by_novograd`` and ``scale_by_adafactor`` need per-tensor reductions
-(norms, row and column means).
+Each ``scale_by_*`` (and ``trace``) maps gradients to ascent directions; the public optimizers in
+``optimizers`` chain them with ``add_decayed_weights`` and ``scale_by_learning_rate``. First the scalings
+of Lasagne's rules, in Lasagne's form (epsilon placement, bias-correction form), then those of the rules
+beyond Lasagne (torch.optim, optax). Rules whose state is per element compile to one fused loop per
+parameter; ``scale_by_window_rss``, ``scale_by_trust_ratio``, ``scale_by_novograd`` and
+``scale_by_adafactor`` need per-tensor reductions (window sums, norms, row and column means).
 """
 
 import functools
@@ -13,20 +14,17 @@ import numpy as np
 import pytensor.tensor as pt
 
 from .hyperparams import check_hyper, typed
-from .transforms import (
-    EPSILON_PLACEMENTS,
-    Transform,
-    _adam_moments,
-    _bias_corrections,
-    _check_betas,
-    adam_corrections,
-    adam_quotient,
-    check_placement,
-    root,
-    with_options,
-)
+from .transforms import Transform, with_options
 
 __all__ = [
+    "scale_by_rss",
+    "scale_by_rms",
+    "scale_by_adadelta",
+    "scale_by_adam",
+    "scale_by_adamax",
+    "scale_by_amsgrad",
+    "scale_by_window_rss",
+    "EPSILON_PLACEMENTS",
     "trace",
     "scale_by_sign",
     "scale_by_nadam",
@@ -40,6 +38,461 @@ __all__ = [
     "scale_by_adafactor",
     "scale_by_inverse_time",
 ]
+
+
+# Where a rule adds epsilon to the root of its second-moment estimate ``v``. Frameworks disagree, and the
+# choice changes the numbers whenever ``sqrt(v)`` is not much larger than epsilon (early steps, small
+# gradients). One keyword, ``epsilon_placement``, selects the form in every rule that has the choice:
+EPSILON_PLACEMENTS = {
+    "inside": "sqrt(v + epsilon): Lasagne's adagrad, rmsprop and adadelta; optax's adagrad",
+    "outside": "sqrt(v) + epsilon, v bias-corrected if the rule corrects it: torch and optax adam, "
+    "torch's adagrad and rmsprop",
+    "hat": "sqrt(v) + epsilon with v NOT bias-corrected, the correction applied to the quotient "
+    "(Kingma and Ba's 'epsilon hat'): Lasagne's and TF1's adam, torch's radam",
+}
+
+
+def check_placement(value, allowed):
+    """Raise a ValueError naming ``epsilon_placement`` unless ``value`` is one of ``allowed``."""
+    if not isinstance(value, str) or value not in allowed:
+        raise ValueError(f"epsilon_placement must be one of {', '.join(map(repr, allowed))}, got {value!r}")
+    return value
+
+
+def root(v, epsilon, placement):
+    """The denominator ``sqrt(v + epsilon)`` ("inside") or ``sqrt(v) + epsilon`` (otherwise)."""
+    return pt.sqrt(v + epsilon) if placement == "inside" else pt.sqrt(v) + epsilon
+
+
+def scale_by_rss(epsilon=1e-6, *, initial_accumulator_value=0.0, epsilon_placement="inside", name="adagrad"):
+    """Adagrad's scaling by the root of the sum of squared gradients.
+
+    ``a' = a + g^2``, ``s' = g / sqrt(a' + epsilon)`` (epsilon inside the square root, as Lasagne), or
+    ``s' = g / (sqrt(a') + epsilon)`` with ``epsilon_placement="outside"`` (torch); ``a`` starts at
+    ``initial_accumulator_value``.
+
+    Parameters
+    ----------
+    epsilon : float or symbolic scalar, >= 0
+    initial_accumulator_value : float >= 0, keyword-only
+        0 as Lasagne and torch; optax uses 0.1.
+    epsilon_placement : {"inside", "outside"}, keyword-only
+        See ``EPSILON_PLACEMENTS``.
+    name : str
+        The tag in state names: ``"<param>.<name>.accu"``.
+
+    Returns
+    -------
+    Transform
+
+    Notes
+    -----
+    optax's ``scale_by_rss`` starts the accumulator at 0.1 with epsilon 1e-7 inside the root
+    (``initial_accumulator_value=0.1, epsilon=1e-7``); torch adds ``eps=1e-10`` outside the root
+    (``epsilon=1e-10, epsilon_placement="outside"``).
+
+    References
+    ----------
+    Duchi, Hazan and Singer (2011), Adaptive subgradient methods for online learning and stochastic
+    optimization, JMLR 12.
+
+    Examples
+    --------
+    >>> import symupdates as su
+    >>> su.scale_by_rss()
+    scale_by_rss(epsilon=1e-06)
+    """
+    check_hyper(epsilon, "epsilon", nonnegative=True)
+    check_hyper(initial_accumulator_value, "initial_accumulator_value", nonnegative=True, symbolic=False)
+    check_placement(epsilon_placement, ("inside", "outside"))
+
+    def build(steps, builder):
+        out = []
+        for i, (g, p) in enumerate(zip(steps, builder.params)):
+            accu = builder.slot(i, name, "accu", value=initial_accumulator_value)
+            accu_new = accu + g**2
+            builder.set(accu, accu_new)
+            out.append(g / root(accu_new, typed(epsilon, p.dtype), epsilon_placement))
+        return out
+
+    config = with_options(
+        {"epsilon": epsilon},
+        initial_accumulator_value=(initial_accumulator_value, 0.0),
+        epsilon_placement=(epsilon_placement, "inside"),
+    )
+    return Transform(build, "scale_by_rss", config)
+
+
+def scale_by_rms(rho=0.9, epsilon=1e-6, *, epsilon_placement="inside", name="rmsprop"):
+    """RMSProp's scaling by a running root mean square of the gradients.
+
+    ``a' = rho * a + (1 - rho) * g^2``, ``s' = g / sqrt(a' + epsilon)`` (epsilon inside the root), or
+    ``s' = g / (sqrt(a') + epsilon)`` with ``epsilon_placement="outside"``.
+
+    Parameters
+    ----------
+    rho : float or symbolic scalar
+        Decay of the running average.
+    epsilon : float or symbolic scalar, >= 0
+    epsilon_placement : {"inside", "outside"}, keyword-only
+        See ``EPSILON_PLACEMENTS``; torch's ``RMSprop`` is ``"outside"``.
+    name : str
+        The tag in state names: ``"<param>.<name>.accu"``.
+
+    Returns
+    -------
+    Transform
+
+    Notes
+    -----
+    As Lasagne. torch adds epsilon outside the root; optax's ``scale_by_rms`` puts it inside.
+
+    References
+    ----------
+    Tieleman and Hinton (2012), Lecture 6.5 - rmsprop, COURSERA: Neural Networks for Machine Learning.
+
+    Examples
+    --------
+    >>> import symupdates as su
+    >>> su.scale_by_rms(rho=0.95)
+    scale_by_rms(rho=0.95, epsilon=1e-06)
+    """
+    check_hyper(rho, "rho")
+    check_hyper(epsilon, "epsilon", nonnegative=True)
+    check_placement(epsilon_placement, ("inside", "outside"))
+
+    def build(steps, builder):
+        out = []
+        for i, (g, p) in enumerate(zip(steps, builder.params)):
+            r, one = typed(rho, p.dtype), typed(1, p.dtype)
+            accu = builder.slot(i, name, "accu")
+            accu_new = r * accu + (one - r) * g**2
+            builder.set(accu, accu_new)
+            out.append(g / root(accu_new, typed(epsilon, p.dtype), epsilon_placement))
+        return out
+
+    config = with_options({"rho": rho, "epsilon": epsilon}, epsilon_placement=(epsilon_placement, "inside"))
+    return Transform(build, "scale_by_rms", config)
+
+
+def scale_by_adadelta(rho=0.95, epsilon=1e-6, *, name="adadelta"):
+    """Adadelta's unit-correcting scaling.
+
+    ``a' = rho * a + (1 - rho) * g^2``;  ``d = g * sqrt(u + epsilon) / sqrt(a' + epsilon)``;
+    ``u' = rho * u + (1 - rho) * d^2``;  ``s' = d``.  (``u`` is the old delta accumulator.)
+
+    Parameters
+    ----------
+    rho : float or symbolic scalar
+    epsilon : float or symbolic scalar, >= 0
+    name : str
+        The tag in state names: ``"<param>.<name>.accu"`` and ``"<param>.<name>.delta_accu"``.
+
+    Returns
+    -------
+    Transform
+
+    Notes
+    -----
+    As Lasagne, including its key order: ``accu``, the param, then ``delta_accu``.
+
+    References
+    ----------
+    Zeiler (2012), ADADELTA: An adaptive learning rate method, arXiv:1212.5701.
+
+    Examples
+    --------
+    >>> import symupdates as su
+    >>> su.scale_by_adadelta()
+    scale_by_adadelta(rho=0.95, epsilon=1e-06)
+    """
+    check_hyper(rho, "rho")
+    check_hyper(epsilon, "epsilon", nonnegative=True)
+
+    def build(steps, builder):
+        out = []
+        for i, (g, p) in enumerate(zip(steps, builder.params)):
+            r, one, eps = typed(rho, p.dtype), typed(1, p.dtype), typed(epsilon, p.dtype)
+            accu = builder.slot(i, name, "accu")
+            delta_accu = builder.slot(i, name, "delta_accu")
+            accu_new = r * accu + (one - r) * g**2
+            delta = g * pt.sqrt(delta_accu + eps) / pt.sqrt(accu_new + eps)
+            builder.set(accu, accu_new)
+            builder.set(delta_accu, r * delta_accu + (one - r) * delta**2, after_param=True)
+            out.append(delta)
+        return out
+
+    return Transform(build, "scale_by_adadelta", {"rho": rho, "epsilon": epsilon})
+
+
+def _bias_corrections(count, formula):
+    """Per-dtype scalars computed once per step from the step counter, shared by all params."""
+    cache = {}
+
+    def correction(dtype):
+        if dtype not in cache:
+            cache[dtype] = formula(pt.cast(count, dtype), dtype)
+        return cache[dtype]
+
+    return correction
+
+
+def _adam_moments(builder, name, i, g, b1, b2, one):
+    m = builder.slot(i, name, "m")
+    v = builder.slot(i, name, "v")
+    m_new = b1 * m + (one - b1) * g
+    v_new = b2 * v + (one - b2) * g**2
+    builder.set(m, m_new)
+    builder.set(v, v_new)
+    return m_new, v_new
+
+
+def _check_betas(beta1, beta2, epsilon):
+    check_hyper(beta1, "beta1")
+    check_hyper(beta2, "beta2")
+    check_hyper(epsilon, "epsilon", nonnegative=True)
+
+
+def adam_corrections(count, beta1, beta2, placement):
+    """Adam's bias corrections, once per dtype: ``sqrt(1-beta2^t)/(1-beta1^t)`` for the "hat" form,
+    else the pair ``(1/(1-beta1^t), 1-beta2^t)``."""
+
+    def formula(tf, dtype):
+        one = typed(1, dtype)
+        first, second = one - typed(beta1, dtype) ** tf, one - typed(beta2, dtype) ** tf
+        return pt.sqrt(second) / first if placement == "hat" else (one / first, second)
+
+    return _bias_corrections(count, formula)
+
+
+def adam_quotient(m, v, epsilon, correction, placement):
+    """The bias-corrected ``m_hat / (sqrt(v_hat) + epsilon)`` with epsilon where ``placement`` says."""
+    if placement == "hat":
+        return correction * m / (pt.sqrt(v) + epsilon)
+    first, second = correction
+    return first * m / root(v / second, epsilon, placement)
+
+
+def _adam_family(name, label, beta1, beta2, epsilon, epsilon_placement, second_moment):
+    """Shared skeleton of adam, amsgrad: a step counter, bias corrections computed once per dtype,
+    moments per param, and ``second_moment`` for the rule's own estimate of ``v``."""
+    _check_betas(beta1, beta2, epsilon)
+    check_placement(epsilon_placement, tuple(EPSILON_PLACEMENTS))
+
+    def build(steps, builder):
+        _, t = builder.counter(name)
+        correction = adam_corrections(t, beta1, beta2, epsilon_placement)
+        out = []
+        for i, (g, p) in enumerate(zip(steps, builder.params)):
+            dt = p.dtype
+            b1, b2, one, eps = typed(beta1, dt), typed(beta2, dt), typed(1, dt), typed(epsilon, dt)
+            m_new, v_new = _adam_moments(builder, name, i, g, b1, b2, one)
+            v_used = second_moment(builder, i, v_new)
+            out.append(adam_quotient(m_new, v_used, eps, correction(dt), epsilon_placement))
+        return out
+
+    config = {"beta1": beta1, "beta2": beta2, "epsilon": epsilon}
+    return Transform(build, label, with_options(config, epsilon_placement=(epsilon_placement, "hat")))
+
+
+def scale_by_adam(beta1=0.9, beta2=0.999, epsilon=1e-8, *, epsilon_placement="hat", name="adam"):
+    """Adam's scaling, in Lasagne's (and the paper's section 2 "efficient") form.
+
+    ``t' = t + 1``; ``m' = beta1 * m + (1 - beta1) * g``; ``v' = beta2 * v + (1 - beta2) * g^2``;
+    ``s' = sqrt(1 - beta2^t') / (1 - beta1^t') * m' / (sqrt(v') + epsilon)``.
+
+    Parameters
+    ----------
+    beta1, beta2 : float or symbolic scalar
+        Decay rates of the first and second moment estimates.
+    epsilon : float or symbolic scalar, >= 0
+        Added to ``sqrt(v')`` before the bias correction is applied ("epsilon hat").
+    epsilon_placement : {"hat", "outside", "inside"}, keyword-only
+        "hat" (Lasagne, above); "outside": ``s' = m_hat / (sqrt(v_hat) + epsilon)`` with
+        ``m_hat = m' / (1 - beta1^t')``, ``v_hat = v' / (1 - beta2^t')`` (torch, optax, the paper's
+        Algorithm 1); "inside": ``s' = m_hat / sqrt(v_hat + epsilon)`` (optax's ``eps_root``).
+    name : str
+        The tag in state names: ``"<param>.<name>.m"``, ``"<param>.<name>.v"`` and the int64 step
+        counter ``"<name>.t"``, which is the dict's last entry.
+
+    Returns
+    -------
+    Transform
+
+    Notes
+    -----
+    torch and optax add epsilon to the bias-corrected ``sqrt(v_hat)`` (``epsilon_placement="outside"``),
+    which differs from the default while the correction is far from 1.
+
+    References
+    ----------
+    Kingma and Ba (2015), Adam: A method for stochastic optimization, ICLR, arXiv:1412.6980.
+
+    Examples
+    --------
+    >>> import symupdates as su
+    >>> su.scale_by_adam(beta2=0.99)
+    scale_by_adam(beta1=0.9, beta2=0.99, epsilon=1e-08)
+    """
+    return _adam_family(name, "scale_by_adam", beta1, beta2, epsilon, epsilon_placement, lambda b, i, v: v)
+
+
+def scale_by_amsgrad(beta1=0.9, beta2=0.999, epsilon=1e-8, *, epsilon_placement="hat", name="amsgrad"):
+    """AMSGrad's scaling: Adam with the running maximum of the second moment.
+
+    ``m'``, ``v'`` and the bias correction as in ``scale_by_adam``; ``vhat' = max(vhat, v')``;
+    ``s' = sqrt(1 - beta2^t') / (1 - beta1^t') * m' / (sqrt(vhat') + epsilon)``.
+
+    Parameters
+    ----------
+    beta1, beta2 : float or symbolic scalar
+    epsilon : float or symbolic scalar, >= 0
+    epsilon_placement : {"hat", "outside", "inside"}, keyword-only
+        As in ``scale_by_adam``; ``"outside"`` is torch's ``Adam(amsgrad=True)``.
+    name : str
+        The tag in state names (``m``, ``v``, ``vhat`` per param and the counter ``"<name>.t"``).
+
+    Returns
+    -------
+    Transform
+
+    Notes
+    -----
+    As Lasagne (bias-corrected, epsilon hat form), which differs from the paper's uncorrected algorithm.
+
+    References
+    ----------
+    Reddi, Kale and Kumar (2018), On the convergence of Adam and beyond, ICLR.
+
+    Examples
+    --------
+    >>> import symupdates as su
+    >>> su.scale_by_amsgrad()
+    scale_by_amsgrad(beta1=0.9, beta2=0.999, epsilon=1e-08)
+    """
+
+    def direction(builder, i, v_new):
+        vhat = builder.slot(i, name, "vhat")
+        vhat_new = pt.maximum(vhat, v_new)
+        builder.set(vhat, vhat_new)
+        return vhat_new
+
+    return _adam_family(name, "scale_by_amsgrad", beta1, beta2, epsilon, epsilon_placement, direction)
+
+
+def scale_by_adamax(beta1=0.9, beta2=0.999, epsilon=1e-8, *, epsilon_placement="outside", name="adamax"):
+    """Adamax's scaling by the infinity norm of past gradients.
+
+    ``t' = t + 1``; ``m' = beta1 * m + (1 - beta1) * g``; ``u' = max(beta2 * u, |g|)``;
+    ``s' = m' / ((1 - beta1^t') * (u' + epsilon))``.
+
+    Parameters
+    ----------
+    beta1, beta2 : float or symbolic scalar
+    epsilon : float or symbolic scalar, >= 0
+    epsilon_placement : {"outside", "inside"}, keyword-only
+        "outside" (Lasagne, optax): as above; "inside" (torch): inside the max,
+        ``u' = max(beta2 * u, |g| + epsilon)``, ``s' = m' / ((1 - beta1^t') * u')``.
+    name : str
+        The tag in state names (``m``, ``u`` per param and the counter ``"<name>.t"``).
+
+    Returns
+    -------
+    Transform
+
+    References
+    ----------
+    Kingma and Ba (2015), Adam: A method for stochastic optimization, section 7.1.
+
+    Examples
+    --------
+    >>> import symupdates as su
+    >>> su.scale_by_adamax()
+    scale_by_adamax(beta1=0.9, beta2=0.999, epsilon=1e-08)
+    """
+    _check_betas(beta1, beta2, epsilon)
+    check_placement(epsilon_placement, ("outside", "inside"))
+
+    def build(steps, builder):
+        _, t = builder.counter(name)
+        correction = _bias_corrections(
+            t, lambda tf, dtype: typed(1, dtype) / (typed(1, dtype) - typed(beta1, dtype) ** tf)
+        )
+        out = []
+        for i, (g, p) in enumerate(zip(steps, builder.params)):
+            dt = p.dtype
+            b1, b2, one = typed(beta1, dt), typed(beta2, dt), typed(1, dt)
+            m = builder.slot(i, name, "m")
+            u = builder.slot(i, name, "u")
+            m_new = b1 * m + (one - b1) * g
+            builder.set(m, m_new)
+            if epsilon_placement == "inside":
+                u_new = pt.maximum(b2 * u, pt.abs(g) + typed(epsilon, dt))
+                builder.set(u, u_new)
+                out.append(correction(dt) * m_new / u_new)
+            else:
+                u_new = pt.maximum(b2 * u, pt.abs(g))
+                builder.set(u, u_new)
+                out.append(correction(dt) * m_new / (u_new + typed(epsilon, dt)))
+        return out
+
+    config = {"beta1": beta1, "beta2": beta2, "epsilon": epsilon}
+    config = with_options(config, epsilon_placement=(epsilon_placement, "outside"))
+    return Transform(build, "scale_by_adamax", config)
+
+
+def scale_by_window_rss(n_win=10, epsilon=0.1, *, name="adagrad_window"):
+    """Adagrad over a window: scale by the root of the sum of the last ``n_win`` squared gradients.
+
+    A ring buffer ``w`` of shape ``param.shape + (n_win,)`` and a write index ``i`` per param:
+    ``w'[..., i] = g^2``; ``i' = (i + 1) mod n_win``; ``s' = g / sqrt(sum(w', axis=-1) + epsilon)``.
+
+    Parameters
+    ----------
+    n_win : int >= 1
+        How many of the most recent squared gradients (the current one included) are summed.
+    epsilon : float or symbolic scalar, >= 0
+    name : str
+        The tag in state names: ``"<param>.<name>.accu"`` and ``"<param>.<name>.index"``.
+
+    Returns
+    -------
+    Transform
+
+    Notes
+    -----
+    As PyMC's ``adagrad_window`` (same key order: buffer, index, param); the index is an int64 here
+    rather than a float cast to int32.
+
+    References
+    ----------
+    PyMC, ``pymc.variational.updates.adagrad_window``.
+
+    Examples
+    --------
+    >>> import symupdates as su
+    >>> su.scale_by_window_rss(n_win=5)
+    scale_by_window_rss(n_win=5, epsilon=0.1)
+    """
+    if isinstance(n_win, bool) or not isinstance(n_win, int) or n_win < 1:
+        raise ValueError(f"n_win must be an integer >= 1, got {n_win!r}")
+    check_hyper(epsilon, "epsilon", nonnegative=True)
+
+    def build(steps, builder):
+        out = []
+        for i, (g, p) in enumerate(zip(steps, builder.params)):
+            window = builder.slot(i, name, "accu", extra_shape=(n_win,))
+            index = builder.scalar(f"{builder.keys[i]}.{name}.index", 0, "int64", owner=i)
+            window_new = pt.set_subtensor(window[..., index], g**2)
+            builder.set(window, window_new)
+            builder.set(index, pt.switch(index + 1 < n_win, index + 1, 0))
+            out.append(g / pt.sqrt(window_new.sum(axis=-1, acc_dtype=p.dtype) + typed(epsilon, p.dtype)))
+        return out
+
+    return Transform(build, "scale_by_window_rss", {"n_win": n_win, "epsilon": epsilon})
+
+
+# -- beyond Lasagne ---------------------------------------------------------------------------------------
 
 
 def _per_param(steps, builder, step_fn):

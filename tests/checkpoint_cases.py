@@ -33,7 +33,7 @@ REQUIRED = {
     "max_value": 1.0,
 }
 NOT_TRANSFORM_FACTORIES = {"apply", "chain"}
-OPTIMIZER_MODULES = ("optimizers", "optimizers_more")
+OPTIMIZER_MODULES = ("optimizers",)
 TRANSFORM_MODULES = ("transforms", "scalings", "clipping")
 
 

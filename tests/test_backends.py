@@ -2,7 +2,6 @@
 in-place elementwise loop per parameter."""
 
 import numpy as np
-import pytensor
 import pytest
 from pytensor.tensor.elemwise import Elemwise
 

@@ -65,7 +65,7 @@ def test_every_rule_resumes_bit_identically_in_a_fresh_process(tmp_path):
     )
     assert result.returncode == 0, result.stderr
 
-    stateless = {"sgd"}
+    stateless = {"sgd", "sign_sgd"}
     assert set(checkpoint_cases.public_functions("optimizers")) - stateless <= set(uninterrupted["NUMBA"])
     assert {"float32", "float64"} == {params[0].dtype for params, _ in cases.values()}
     for mode in MODES:

@@ -13,7 +13,7 @@ import pytensor.tensor as pt
 import pytest
 
 import symupdates as su
-from test_optimizers_more import EQUATIONS
+from test_optimizers_beyond_lasagne import EQUATIONS
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "parity"
 

@@ -14,7 +14,6 @@ from pytensor.compile.mode import Mode
 
 import symupdates as su
 from conftest import gradient_sequence, make_params
-from reference import ref_adadelta
 from reference_more import (
     DEFAULTS_MORE,
     OTHER_MORE,
