@@ -3,7 +3,7 @@
 Times, in one process, the 784-50-10 (batch 64) and 784-256-10 (batch 256) Adam steps four ways: the
 jitted function PyTensor's JAX linker builds, called directly (whose float32 params become float64 after
 the first step, see notes.md), the same traced function with every result cast to its declared dtype
-(what ``symupdates.fast_function`` does), that with the params and state donated, and jax.jit + optax.
+(what ``symupdates.fast_function`` compiles), that with the params and state donated, and jax.jit + optax.
 
 Usage: ``python benchmarks/jax_mode.py``
 """
@@ -17,6 +17,7 @@ import pytensor.tensor as pt  # noqa: E402
 
 import mlp_step  # noqa: E402
 import symupdates as su  # noqa: E402
+from symupdates.fast import _traced_with_declared_dtypes  # noqa: E402  what fast_function jits in JAX mode
 
 
 def pytensor_jax_variants(weights, x, y, activation):
@@ -29,15 +30,13 @@ def pytensor_jax_variants(weights, x, y, activation):
     function = pytensor.function([xv, yv], loss, updates=su.adam(loss, params, learning_rate=mlp_step.LR),
                                  mode="JAX")
     traced = function.vm.jit_fn.__wrapped__
+    declared = _traced_with_declared_dtypes(function)
     updated = [i for i, spec in enumerate(function.maker.expanded_inputs) if spec.update is not None]
     first_update = len(function.output_storage) - len(updated)
-    dtypes = [out.type.dtype for out in function.maker.fgraph.outputs]
-
-    def declared(*args):
-        return [out.astype(dtype) for out, dtype in zip(traced(*args), dtypes)]
 
     def driver(jitted):
-        args = [jnp.asarray(x), jnp.asarray(y)] + [jnp.asarray(c.storage[0]) for c in function.input_storage[2:]]
+        shared_values = [jnp.asarray(c.storage[0]) for c in function.input_storage[2:]]
+        args = [jnp.asarray(x), jnp.asarray(y), *shared_values]
 
         def step():
             outs = jitted(*args)
@@ -62,7 +61,8 @@ def main():
         steps["jax.jit + optax"] = mlp_step.jax_step(weights, x, y, activation)
         times = interleaved_median_us(steps, repeats=11, min_seconds=0.02)
         best = times["jax.jit + optax"]
-        print(f"{name}, batch {batch}: " + ", ".join(f"{k} {v:.0f} us ({v / best:.2f}x)" for k, v in times.items()))
+        cells = ", ".join(f"{k} {v:.0f} us ({v / best:.2f}x)" for k, v in times.items())
+        print(f"{name}, batch {batch}: {cells}")
 
 
 if __name__ == "__main__":

@@ -126,27 +126,34 @@ def _is_jax(function):
     return isinstance(function.maker.linker, JAXLinker)
 
 
-def _jax_with_declared_dtypes(function):
-    """The JAX program of ``function`` with each result cast to its declared dtype, as a VM-like call.
-
-    Falls back to the program as compiled when PyTensor built it with static (shape) arguments, whose
-    wrapper does not expose the traced Python function."""
-    vm = function.vm
-    traced = getattr(vm.jit_fn, "__wrapped__", None)
+def _traced_with_declared_dtypes(function):
+    """The Python function PyTensor's JAX linker traced for ``function``, with each result cast to its
+    declared dtype, ready for ``jax.jit``; None when PyTensor compiled it with static (shape) arguments,
+    whose wrapper does not expose the traced function."""
+    traced = getattr(function.vm.jit_fn, "__wrapped__", None)
     if traced is None or function.maker.linker.scalar_shape_inputs:
-        return vm
-    import jax
-
+        return None
     dtypes = [getattr(out.type, "dtype", None) for out in function.maker.fgraph.outputs]
 
-    @jax.jit
     def declared(*args):
         return [out if dtype is None else out.astype(dtype) for out, dtype in zip(traced(*args), dtypes)]
 
-    input_cells, output_cells = vm.inputs, vm.outputs
+    return declared
+
+
+def _jax_with_declared_dtypes(function):
+    """The JAX program of ``function`` with each result cast to its declared dtype, as a VM-like call (the
+    program as compiled where ``_traced_with_declared_dtypes`` has none)."""
+    declared = _traced_with_declared_dtypes(function)
+    if declared is None:
+        return function.vm
+    import jax
+
+    jitted = jax.jit(declared)
+    input_cells, output_cells = function.vm.inputs, function.vm.outputs
 
     def run():
-        for cell, value in zip(output_cells, declared(*(cell[0] for cell in input_cells))):
+        for cell, value in zip(output_cells, jitted(*(cell[0] for cell in input_cells))):
             cell[0] = value
 
     return run
