@@ -148,12 +148,10 @@ def symupdates_steps(rule, params, grads, mode, flatten=False):
     ``flatten``, the rule wrapped in ``symupdates.flatten`` (its state one vector for all params)."""
     shared = [pytensor.shared(p.copy(), shape=p.shape) for p in params]
     inputs = [pt.tensor(dtype="float32", shape=p.shape) for p in params]
+    transform = getattr(su, rule)(**HYPER[rule])
     if flatten:
         # Lasagne's momentum acts on a finished updates dict; its transform form is sgd's momentum option.
-        inner = su.sgd(learning_rate=LR, momentum=MOM) if rule == "momentum" else getattr(su, rule)(**HYPER[rule])
-        transform = su.flatten(inner)
-    else:
-        transform = getattr(su, rule)(**HYPER[rule])
+        transform = su.flatten(su.sgd(learning_rate=LR, momentum=MOM) if rule == "momentum" else transform)
     step = su.fast_function(inputs, updates=transform(inputs, shared), mode=mode)
     return (lambda: step.function(*grads)), (lambda: step(*grads))
 
@@ -239,7 +237,8 @@ def run(rules=RULES, shapes=SHAPES, repeats=15, min_seconds=0.02, log=print):
             )
             steps["symupdates CVM fast"] = symupdates_steps(rule, params, grads, "CVM")[1]
             if n > 1:
-                steps["symupdates NUMBA fast flatten"] = symupdates_steps(rule, params, grads, "NUMBA", True)[1]
+                _, flattened = symupdates_steps(rule, params, grads, "NUMBA", flatten=True)
+                steps["symupdates NUMBA fast flatten"] = flattened
             for variant in ["for-loop", "foreach", "fused"]:
                 try:
                     steps[f"torch {variant}"] = torch_step(rule, params, grads, variant)
@@ -257,7 +256,7 @@ def run(rules=RULES, shapes=SHAPES, repeats=15, min_seconds=0.02, log=print):
 if __name__ == "__main__":
     import argparse
 
-    parser = argparse.ArgumentParser(description="One section of benchmarks/run.py: selected rules and shapes.")
+    parser = argparse.ArgumentParser(description="A section of benchmarks/run.py: selected rules and shapes.")
     parser.add_argument("--rules", nargs="+", default=RULES, choices=RULES)
     parser.add_argument("--shapes", nargs="+", default=list(SHAPES), choices=list(SHAPES))
     parser.add_argument("--repeats", type=int, default=15)
