@@ -135,10 +135,10 @@ def save_state(updates, path, include_params=False):
     Notes
     -----
     A save killed mid-write leaves its temporary file; the next save to the same ``path`` removes the ones
-    whose writer is gone. A writer holds an exclusive ``flock`` on its temporary file until its rename, and the
-    system drops the locks of a process that dies, so a file whose lock can be taken is debris; pids are not
-    trusted (they are reused). Where ``flock`` is not available (Windows, some network file systems) the
-    files are left in place.
+    whose writer is gone. A writer holds an exclusive ``flock`` on its temporary file until its rename, and
+    the system drops the locks of a process that dies, so a file whose lock can be taken is debris; pids are
+    not trusted (they are reused). Where ``flock`` is not available (Windows, some network file systems)
+    the files are left in place.
 
     No pickle: every entry is a plain numeric array, and the metadata is JSON in a uint8 array. torch's
     ``torch.save`` pickles; optax has no I/O.
@@ -307,11 +307,6 @@ def _write_atomically(path, arrays):
         raise (type(error)(message) if error.errno is None else type(error)(error.errno, message)) from error
 
 
-def _temporary_pattern(name):
-    """Names of the temporary files of saves to ``name``: ``<name>.<writer pid>.<random hex>.tmp``."""
-    return re.compile(re.escape(name) + r"\.[0-9]+\.[0-9a-f]+\.tmp")
-
-
 def _create_temporary(directory, name):
     """A new temporary file for a save to ``directory/name``, open for writing and exclusively locked."""
     while True:
@@ -334,7 +329,7 @@ def _remove_debris(directory, name):
     """Remove the temporary files of saves to ``name`` whose writer is gone (killed mid-save): a writer
     holds a lock on its file until its rename is done, and the operating system releases the locks of a
     process that dies, so a file whose lock can be taken has no live writer."""
-    pattern = _temporary_pattern(name)
+    pattern = re.compile(re.escape(name) + r"\.[0-9]+\.[0-9a-f]+\.tmp")  # as _create_temporary names them
     for entry in os.scandir(directory):
         if not pattern.fullmatch(entry.name):
             continue
