@@ -90,7 +90,7 @@ from .schedules import (
     sgdr_schedule,
     warmup_cosine_decay_schedule,
 )
-from .updates import Updates
+from .updates import Updates, merge
 from .wrappers import (
     accumulate_gradients,
     apply_if_finite,

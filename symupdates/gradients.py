@@ -39,6 +39,13 @@ def _check_params(params):
                 f"{param_label(params, i)} has dtype {p.dtype}; only floating-point shared variables can "
                 "be optimized"
             )
+        if dtype == np.float16:
+            raise TypeError(
+                f"{param_label(params, i)} has dtype float16, which symupdates does not optimize: NUMBA, "
+                "PyTensor's default backend, cannot compile float16, and in float16 the rules' epsilons "
+                "(1e-8) are 0 and small squared gradients underflow to 0 (adam would divide 0 by 0). Keep "
+                "the param in float32, as mixed-precision training keeps float32 master weights"
+            )
     seen = set()
     for i, p in enumerate(params):
         if p in seen:
@@ -120,7 +127,7 @@ def get_or_compute_grads(loss_or_grads, params):
         ``params`` ("Got 2 gradient expressions for 1 parameters"), a loss that is not a scalar, a param
         the loss does not depend on, or a gradient whose ndim differs from its param's.
     TypeError
-        An integer or boolean param, or a loss / gradient that is not a tensor expression.
+        An integer, boolean or float16 param, or a loss / gradient that is not a tensor expression.
 
     Notes
     -----
