@@ -86,6 +86,7 @@ def test_the_tables_spellings_compute_what_theano_computed():
         "sigmoid": output,
         "softplus": pt.softplus(z),
         "relu": pt.maximum(z, 0),
+        "leaky relu, alpha 0.1": pt.switch(z > 0, z, 0.1 * z),
         "categorical crossentropy, int labels": -pt.log(probabilities)[pt.arange(labels.shape[0]), labels],
         "categorical crossentropy, one-hot": -(one_hot * pt.log(probabilities)).sum(axis=-1),
         "binary crossentropy": -(targets * pt.log(output) + (1 - targets) * pt.log1p(-output)),
@@ -110,6 +111,7 @@ def test_the_tables_spellings_compute_what_theano_computed():
         "sigmoid": sigmoid,
         "softplus": np.log1p(np.exp(z_value)),
         "relu": np.where(z_value > 0, z_value, 0.0),
+        "leaky relu, alpha 0.1": np.where(z_value > 0, z_value, 0.1 * z_value),
         "categorical crossentropy, int labels": -np.log(p[np.arange(4), labels_value]),
         "categorical crossentropy, one-hot": -np.log(p[np.arange(4), labels_value]),
         "binary crossentropy": -(targets_value * np.log(sigmoid) + (1 - targets_value) * np.log(1 - sigmoid)),
@@ -124,6 +126,13 @@ def test_the_tables_spellings_compute_what_theano_computed():
     np.testing.assert_allclose(whole.sum(), 1.0, rtol=1e-12)
     assert np.all(np.abs(whole.sum(axis=1) - 1) > 0.5)
     np.testing.assert_allclose(values["softmax(z, axis=-1)"].sum(axis=1), 1.0, rtol=1e-12)
+
+
+def test_compiled_cross_entropy_of_a_softmax_is_stable():
+    z, labels = pt.dmatrix("z"), pt.ivector("labels")
+    loss = -pt.log(pt.special.softmax(z, axis=-1))[pt.arange(labels.shape[0]), labels]
+    rewritten = pytensor.function([z, labels], loss, mode=Mode(linker="py", optimizer="fast_run"))
+    np.testing.assert_allclose(rewritten(np.array([[1000.0, 0.0]]), np.array([1], dtype="int32")), [1000.0])
 
 
 def test_a_shared_rng_draws_new_numbers_only_when_its_update_is_compiled():
