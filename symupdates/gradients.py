@@ -29,12 +29,32 @@ def check_params(params):
     once, here; the caller then uses only the returned list. An iterator read twice would be empty the
     second time, and the rule would silently update nothing.
 
+    Parameters
+    ----------
+    params : iterable of SharedVariable
+
+    Returns
+    -------
+    list of SharedVariable
+
     Raises
     ------
     TypeError
         ``params`` is not an iterable of variables, or holds a non-float variable.
     ValueError
         ``params`` is empty, holds something other than a shared variable, or a variable twice.
+
+    Examples
+    --------
+    >>> import numpy as np, pytensor
+    >>> from symupdates.gradients import check_params
+    >>> w, b = pytensor.shared(np.ones((2, 2)), name="w"), pytensor.shared(np.ones(2), name="b")
+    >>> check_params(p for p in [w, b])
+    [w, b]
+    >>> check_params([])
+    Traceback (most recent call last):
+    ...
+    ValueError: params is empty: there is nothing to update; pass the shared variables to train
     """
     if isinstance(params, Variable | str) or not isinstance(params, Iterable):
         raise TypeError(
