@@ -35,7 +35,7 @@ def dense(rng, n_in, n_out, name):
 
 
 def build(seed, mode=None):
-    """The training function, the prediction function (class probabilities) and the params."""
+    """The training function and the prediction function (class probabilities)."""
     rng = np.random.default_rng(seed)
     W1, b1 = dense(rng, 64, 100, "hidden")
     W2, b2 = dense(rng, 100, 10, "output")
@@ -61,7 +61,7 @@ def build(seed, mode=None):
     updates[noise] = next_noise  # PORT: RandomStreams advanced by itself; a shared_rng needs this update
     train = pytensor.function([x, t], loss, updates=updates, mode=mode)  # PORT: "FAST_RUN" is NUMBA now
     predict = pytensor.function([x], forward(x, dropout=False)[0], mode=mode)
-    return train, predict, params
+    return train, predict
 
 
 def main(argv=None):
@@ -80,7 +80,7 @@ def main(argv=None):
         X, y, test_size=0.25, random_state=args.seed, stratify=y
     )
     print("compiling the training step (first run: ~20 s, cached afterwards)...", flush=True)
-    train, predict, _ = build(args.seed, args.mode)
+    train, predict = build(args.seed, args.mode)
     rng = np.random.default_rng(args.seed)
     for epoch in range(1, args.epochs + 1):
         order = rng.permutation(len(X_train))
