@@ -93,7 +93,7 @@ def test_timing_reports_the_bound_and_leaves_the_state_as_it_was():
     assert report.bound_us == pytest.approx(1e6 * report.bytes_moved / 1e9)
     for var, value in before.items():
         np.testing.assert_array_equal(var.get_value(), value)
-    assert "x the bound" in str(report)
+    assert "of which the bound is" in str(report)
 
 
 def test_fast_function_is_inspected_through_its_compiled_function():
