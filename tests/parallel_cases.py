@@ -15,7 +15,7 @@ if sys.argv[1] == "process":
 import numpy as np  # noqa: E402
 import pytensor  # noqa: E402
 import pytensor.tensor as pt  # noqa: E402
-from jax.sharding import Mesh  # noqa: E402
+from jax.sharding import Mesh, PartitionSpec  # noqa: E402
 
 import symupdates as su  # noqa: E402
 
@@ -49,7 +49,16 @@ def data(dtype, steps):
 
 
 def values(updates):
-    return {var.name: np.asarray(var.get_value(borrow=True)) for var in updates}
+    return {var.name: gathered(var.get_value(borrow=True)) for var in updates}
+
+
+def gathered(value):
+    """The whole value, also of an array split over several processes' devices."""
+    if isinstance(value, jax.Array) and not value.is_fully_addressable and not value.is_fully_replicated:
+        from jax.experimental import multihost_utils
+
+        return np.asarray(multihost_utils.process_allgather(value, tiled=True))
+    return np.asarray(value)
 
 
 def assert_close(got, want, dtype, what):
@@ -63,11 +72,13 @@ def assert_close(got, want, dtype, what):
         assert error <= rtol or np.array_equal(g, w, equal_nan=True), f"{what}: relative error {error:.2e}"
 
 
-def compare_rule(mesh, rule, dtype):
+def compare_rule(mesh, rule, dtype, split=False):
+    """With ``split``, W and its adam moments are split by columns over the devices, not replicated."""
     inputs, outputs, updates = model(rule, dtype)
     single = su.fast_function(inputs, outputs, updates=updates, mode="JAX")
     s_inputs, s_outputs, s_updates = model(rule, dtype)
-    sharded = su.sharded_function(s_inputs, s_outputs, updates=s_updates, mesh=mesh)
+    split_w = {var: PartitionSpec(None, "data") for var in s_updates if split and var.name.startswith("w")}
+    sharded = su.sharded_function(s_inputs, s_outputs, updates=s_updates, mesh=mesh, shardings=split_w)
     xs, ys = data(dtype, STEPS)
     if rule != "apply_if_finite":
         xs = np.nan_to_num(xs)
@@ -76,6 +87,9 @@ def compare_rule(mesh, rule, dtype):
         want, got = values(updates), values(s_updates)
         assert_close([got[n] for n in want], list(want.values()), dtype, f"{rule} state at step {k}")
         assert all(got[n].dtype == want[n].dtype for n in want), rule
+    if split:
+        assert sorted(v.name for v in split_w) == ["w", "w.adam.m", "w.adam.v"]
+        assert all(v.get_value(borrow=True).sharding.spec == PartitionSpec(None, "data") for v in split_w)
     if rule == "apply_if_finite":
         assert int(got["apply_if_finite.skipped"]) == 1  # the NaN step was skipped
 
@@ -125,6 +139,8 @@ def main():
         for dtype in ["float32", "float64"] if rule == "adam" else ["float32"]:
             compare_rule(mesh, rule, dtype)
             print(f"ok {rule} {dtype}", flush=True)
+    compare_rule(mesh, "adam", "float32", split=True)
+    print("ok adam float32 split by columns", flush=True)
     resume_across_backends(mesh, directory, writer=jax.process_index() == 0)
     print("ok resume", flush=True)
 

@@ -15,7 +15,7 @@ from conftest import require_mode
 CASES = Path(__file__).with_name("parallel_cases.py")
 EXPECTED = [
     "ok adam float32", "ok adam float64", "ok lamb float32", "ok clip_by_global_norm float32",
-    "ok schedule float32", "ok apply_if_finite float32", "ok resume",
+    "ok schedule float32", "ok apply_if_finite float32", "ok adam float32 split by columns", "ok resume",
 ]
 TIMEOUT = 420  # seconds for a whole case run (about 40 s on an idle 2-core machine)
 
