@@ -53,8 +53,7 @@ def scan_steps(inputs, outputs, updates, steps_per_call):
     (array([ 0., -1., -3.]), array(-6.))
     """
     inputs, outputs = list(inputs), list(outputs)
-    if isinstance(steps_per_call, bool) or not isinstance(steps_per_call, int) or steps_per_call < 1:
-        raise ValueError(f"steps_per_call must be an int >= 1, got {steps_per_call!r}")
+    _check_steps_per_call(steps_per_call)
     for name, variables in [("inputs", inputs), ("outputs", outputs)]:
         for v in variables:
             if not isinstance(v, pytensor.graph.basic.Variable):
@@ -159,7 +158,7 @@ def steps_function(inputs, outputs=(), *, updates, steps_per_call, mode=None, **
         # benchmarks/notes.md): scan the one-step program with its results cast to their declared dtypes.
         from .parallel import jax_steps
 
-        scan_steps([], [], {}, steps_per_call)  # the same argument check
+        _check_steps_per_call(steps_per_call)
         return jax_steps(inputs, outputs, updates, steps_per_call, **kwargs)
     single = not isinstance(outputs, list | tuple)
     outs = [outputs] if single else list(outputs)
@@ -167,3 +166,8 @@ def steps_function(inputs, outputs=(), *, updates, steps_per_call, mode=None, **
     return fast_function(
         stacked, stacked_outputs[0] if single else stacked_outputs, updates=final, mode=mode, **kwargs
     )
+
+
+def _check_steps_per_call(steps_per_call):
+    if isinstance(steps_per_call, bool) or not isinstance(steps_per_call, int) or steps_per_call < 1:
+        raise ValueError(f"steps_per_call must be an int >= 1, got {steps_per_call!r}")
