@@ -68,3 +68,28 @@ def test_two_processes_of_two_devices_equal_the_single_device_step(tmp_path):
         assert passed_cases(output) == EXPECTED, f"process {rank}"
     # Only process 0 wrote the checkpoints (replicated state), and both processes resumed from them.
     assert sorted(f.name for f in tmp_path.iterdir()) == ["numba.npz", "sharded.npz"]
+
+
+def test_bad_mesh_arguments_are_named_before_compiling():
+    require_mode("JAX")
+    import jax
+    import numpy as np
+    import pytensor
+    import pytensor.tensor as pt
+    from jax.sharding import Mesh
+
+    import symupdates as su
+
+    w = pytensor.shared(np.zeros(2), name="w")
+    x = pt.matrix("x", dtype="float64", shape=(3, 2))
+    loss = ((x - w) ** 2).mean()
+    updates = su.sgd(loss, [w], learning_rate=0.1)
+    mesh = Mesh(np.array(jax.devices()[:1] * 2), ("data",))  # a batch of 3 does not split in 2
+    with pytest.raises(TypeError, match="mesh"):
+        su.sharded_function([x], loss, updates=updates, mesh=jax.devices())
+    with pytest.raises(ValueError, match="batch_axis"):
+        su.sharded_function([x], loss, updates=updates, mesh=mesh, batch_axis="model")
+    with pytest.raises(ValueError, match="not divisible by 2"):
+        su.sharded_function([x], loss, updates=updates, mesh=mesh)
+    with pytest.raises(ValueError, match="shardings"):
+        su.sharded_function([x], loss, updates=updates, mesh=mesh, shardings={pytensor.shared(1.0): None})
