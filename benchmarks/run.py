@@ -16,6 +16,7 @@ sys.path.insert(0, str(HERE))
 import common  # noqa: E402  first: limits every library to one thread
 import compile_time  # noqa: E402
 import mlp_step  # noqa: E402
+import steps_per_call  # noqa: E402
 import update_step  # noqa: E402
 
 
@@ -82,6 +83,11 @@ def main():
             "vector, the gradients concatenated each step).",
         )
     )
+    report(done=False)
+    # The quick run leaves out the MLP rows and the sharded section (its own subprocess with 4 CPU devices).
+    sections += steps_per_call.run(repeats=5 if args.quick else args.repeats, mlp=not args.quick, log=log)
+    if not args.quick:
+        sections.append(steps_per_call.sharded_table(args.repeats, log=log))
     report(done=False)
     # The cold NUMBA and C builds take minutes: the quick run measures only JAX's.
     sections.append(compile_time.table(compile_time.run(modes=["JAX"] if args.quick else ["NUMBA", "CVM", "JAX"], log=log)))

@@ -6,6 +6,7 @@ OrderedDict of updates, compile one training function, loop over mini-batches.
     python examples/train_mlp.py [--epochs 30] [--learning-rate 0.1] [--batch-size 32] [--seed 0]
                                  [--optimizer adagrad] [--out DIR] [--no-progress]
                                  [--checkpoint PATH] [--resume PATH] [--inspect]
+                                 [--devices N] [--steps-per-call K]
 
 It prints the mean training loss and training accuracy per epoch and, at the end, the accuracy on a
 held-out quarter of the data that was never trained on. ``--optimizer`` takes the name of any update rule
@@ -14,9 +15,15 @@ A tqdm progress bar runs on a terminal (not when the output is piped, nor with `
 the loss and accuracy curves go to ``DIR/train_mlp_<optimizer>.png``. ``--checkpoint PATH`` saves the
 params and the optimizer state at the end; ``--resume PATH`` starts from such a file instead of a fresh
 initialisation.
+
+``--steps-per-call K`` compiles K training steps into one call (``symupdates.steps_function``);
+``--devices N`` trains data-parallel on N CPU devices in JAX mode (``symupdates.sharded_function``; the
+batch size must be divisible by N). Either one uses only whole mini-batches, in whole groups of K: the
+rest of each (reshuffled) epoch is left out.
 """
 
 import argparse
+import os
 import sys
 import warnings
 from pathlib import Path
@@ -65,22 +72,40 @@ def forward(x, params):
     return pt.special.log_softmax(h @ params[-2] + params[-1], axis=-1)
 
 
-def compile_functions(params, rule, mode=None):
-    """A training step (returns loss and accuracy of the batch) and a prediction function."""
-    x = pt.matrix("x", dtype="float32")
-    y = pt.vector("y", dtype="int64")
+def compile_functions(params, rule, mode=None, batch_size=None, devices=1, steps_per_call=1):
+    """A training step (returns loss and accuracy of the batch) and a prediction function. With
+    ``steps_per_call`` > 1 or ``devices`` > 1 the step takes ``steps_per_call`` stacked batches of exactly
+    ``batch_size`` and returns per-step losses and accuracies."""
+    scaled = devices > 1 or steps_per_call > 1
+    x = pt.matrix("x", dtype="float32", shape=(batch_size if scaled else None, None))
+    y = pt.vector("y", dtype="int64", shape=(batch_size if scaled else None,))
     log_probabilities = forward(x, params)
     loss = mean_cross_entropy(log_probabilities, y, n_classes=params[-1].get_value().shape[0])
     accuracy = pt.mean(pt.eq(pt.argmax(log_probabilities, axis=-1), y))
     updates = rule(loss, params)
-    train = pytensor.function([x, y], [loss, accuracy], updates=updates, mode=mode)
-    predict = pytensor.function([x], pt.argmax(log_probabilities, axis=-1), mode=mode)
+    if devices > 1:
+        import jax
+        from jax.sharding import Mesh
+
+        mesh = Mesh(np.array(jax.devices()[:devices]), ("data",))
+        train = symupdates.sharded_function(
+            [x, y], [loss, accuracy], updates=updates, mesh=mesh,
+            steps_per_call=steps_per_call if steps_per_call > 1 else None,
+        )
+    elif steps_per_call > 1:
+        train = symupdates.steps_function([x, y], [loss, accuracy], updates=updates, steps_per_call=steps_per_call, mode=mode)
+    else:
+        train = pytensor.function([x, y], [loss, accuracy], updates=updates, mode=mode)
+    any_batch = pt.matrix("x", dtype="float32")
+    predict = pytensor.function(
+        [any_batch], pt.argmax(forward(any_batch, params), axis=-1), mode="JAX" if devices > 1 else mode
+    )
     return train, predict, updates
 
 
 def train(
     epochs=30, learning_rate=0.1, batch_size=32, seed=0, rule=None, mode=None, log=print, progress=False,
-    checkpoint=None, resume=None, inspect=False,
+    checkpoint=None, resume=None, inspect=False, devices=1, steps_per_call=1,
 ):
     """Train and return ``(per-epoch history, held-out accuracy)``; ``progress`` shows a tqdm bar. Optionally
     start from the checkpoint ``resume`` and save one to ``checkpoint`` (params and optimizer state) at the
@@ -89,7 +114,12 @@ def train(
     rng = np.random.default_rng(seed)
     params = build_model(rng)
     rule = rule or symupdates.adagrad(learning_rate=learning_rate)
-    train_step, predict, updates = compile_functions(params, rule, mode=mode)
+    train_step, predict, updates = compile_functions(params, rule, mode, batch_size, devices, steps_per_call)
+    scaled = devices > 1 or steps_per_call > 1
+    if scaled:
+        n_batches = len(X_train) // batch_size // steps_per_call * steps_per_call
+        log(f"{devices} device(s), {steps_per_call} step(s) per call: {n_batches} batches of {batch_size} "
+            f"per epoch, {len(X_train) - n_batches * batch_size} examples left out of each")
     if resume:
         symupdates.load_state(updates, resume, include_params=True)
         log(f"resumed from {resume}")
@@ -98,13 +128,25 @@ def train(
         log(symupdates.inspect_step(train_step, batch, bandwidth="measure"))
     history = []
     log(f"{'epoch':>5} {'loss':>8} {'accuracy':>8}")
-    bar = tqdm(total=epochs * -(-len(X_train) // batch_size), unit="batch", disable=not progress, leave=False)
+    per_epoch = n_batches // steps_per_call if scaled else -(-len(X_train) // batch_size)
+    bar = tqdm(total=epochs * per_epoch, unit="call", disable=not progress, leave=False)
     if progress:
         log = tqdm.write  # prints above the bar
     for epoch in range(1, epochs + 1):
         order = rng.permutation(len(X_train))
         losses, accuracies, sizes = [], [], []
-        for start in range(0, len(order), batch_size):
+        if scaled:
+            groups = order[: n_batches * batch_size].reshape(-1, steps_per_call, batch_size)
+            for group in groups:
+                if steps_per_call == 1:
+                    loss, accuracy = train_step(X_train[group[0]], y_train[group[0]])
+                else:
+                    loss, accuracy = train_step(X_train[group], y_train[group])
+                losses.extend(np.atleast_1d(np.asarray(loss)))
+                accuracies.extend(np.atleast_1d(np.asarray(accuracy)))
+                sizes.extend([batch_size] * steps_per_call)
+                bar.update()
+        for start in range(0, len(order) if not scaled else 0, batch_size):
             batch = order[start : start + batch_size]
             loss, accuracy = train_step(X_train[batch], y_train[batch])
             losses.append(loss)
@@ -156,13 +198,25 @@ def main(argv=None):
         "--inspect", action="store_true",
         help="print what the compiled step does: fusion, in place, dtypes, bytes moved, time per call",
     )
+    parser.add_argument("--devices", type=int, default=1, metavar="N", help="data-parallel on N CPU devices (JAX mode)")
+    parser.add_argument("--steps-per-call", type=int, default=1, metavar="K", help="K steps per compiled call")
     args = parser.parse_args(argv)
+    if args.inspect and (args.devices > 1 or args.steps_per_call > 1):
+        parser.error("--inspect reports on the one-step function: not with --devices or --steps-per-call")
+    if args.devices > 1:
+        if "jax" in sys.modules:
+            parser.error("--devices: jax was imported before the CPU devices could be set up")
+        # CPU "devices" are slices of this machine's cores: this shows the data-parallel step, not speed.
+        os.environ["XLA_FLAGS"] = f"{os.environ.get('XLA_FLAGS', '')} --xla_force_host_platform_device_count={args.devices}"
+        if args.batch_size % args.devices:
+            parser.error(f"--batch-size {args.batch_size} is not divisible by --devices {args.devices}")
     learning_rate = mlp_learning_rate(args.optimizer) if args.learning_rate is None else args.learning_rate
     rule = optimizer_rules()[args.optimizer](learning_rate=learning_rate)
     progress = not args.no_progress and sys.stderr.isatty()
     history, held_out = train(
         args.epochs, learning_rate, args.batch_size, args.seed, rule=rule, mode=args.mode, progress=progress,
-        checkpoint=args.checkpoint, resume=args.resume, inspect=args.inspect,
+        checkpoint=args.checkpoint, resume=args.resume, inspect=args.inspect, devices=args.devices,
+        steps_per_call=args.steps_per_call,
     )
     plot_history(history, held_out, args.out, f"{args.optimizer} lr={learning_rate:g}")
 

@@ -15,7 +15,8 @@ guard, accumulation, lookahead, averaging), ``schedules`` (hyper-parameters that
 ``checkpoint`` (seeing, saving, loading and resetting optimizer state), ``multiplicative`` (multiplicative
 updates for non-negative parameters, by splitting the gradient graph), ``fast`` (a compiled step without
 per-call checks, for training loops), ``inspection`` (what a compiled step does: fusion, in place,
-dtypes, bytes moved).
+dtypes, bytes moved), ``steps`` (many steps per compiled call), ``parallel`` (data-parallel steps on a JAX
+device mesh).
 """
 
 from types import ModuleType as _ModuleType
@@ -92,6 +93,8 @@ from .schedules import (
     sgdr_schedule,
     warmup_cosine_decay_schedule,
 )
+from .parallel import sharded_function
+from .steps import scan_steps, steps_function
 from .updates import Updates, merge
 from .wrappers import (
     accumulate_gradients,

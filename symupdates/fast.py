@@ -134,9 +134,11 @@ def _traced_with_declared_dtypes(function):
     if traced is None or function.maker.linker.scalar_shape_inputs:
         return None
     dtypes = [getattr(out.type, "dtype", None) for out in function.maker.fgraph.outputs]
+    import jax.numpy as jnp
 
     def declared(*args):
-        return [out if dtype is None else out.astype(dtype) for out, dtype in zip(traced(*args), dtypes)]
+        # jnp.asarray: an output that is a constant of the graph comes back as a Python number.
+        return [out if dtype is None else jnp.asarray(out, dtype) for out, dtype in zip(traced(*args), dtypes)]
 
     return declared
 

@@ -296,3 +296,15 @@ def test_train_mlp_resumes_from_its_checkpoint(tmp_path):
     epoch_1 = r"^\s*1\s+([\d.]+)\s+[\d.]+$"
     loss = [float(re.search(epoch_1, out, flags=re.M).group(1)) for out in (first, resumed)]
     assert loss[1] < loss[0] * 0.8  # the second run continues where the first stopped
+
+
+def test_train_mlp_on_two_devices_trains_as_on_one(tmp_path):
+    """--devices 2 splits each batch over 2 CPU devices (JAX mode); with the same --steps-per-call the
+    batches are the same, so the epoch losses equal those of one device (NUMBA) to the printed digits."""
+    args = ["--epochs", "2", "--steps-per-call", "2", "--optimizer", "adam", "--out", str(tmp_path)]
+    one = run_example("train_mlp.py", *args, cwd=tmp_path)
+    two = run_example("train_mlp.py", *args, "--devices", "2", cwd=tmp_path)
+    epochs = r"^\s*\d\s+([\d.]+)\s+([\d.]+)$"
+    assert "2 device(s), 2 step(s) per call" in two
+    assert re.findall(epochs, two, flags=re.M) == re.findall(epochs, one, flags=re.M)
+    assert len(re.findall(epochs, one, flags=re.M)) == 2
