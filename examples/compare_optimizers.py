@@ -6,8 +6,8 @@ By default Lasagne's rules, PyMC's adagrad_window and a few later ones (``DEFAUL
 every rule of the library (found at run time: each public function with the update-rule signature
 ``(loss_or_grads=None, params=None, learning_rate=...)``), ``--optimizers`` the rules it names. Each trains
 its own copy of the same initial network on the same mini-batches for ``--epochs`` epochs, with the learning
-rate of ``train_mlp.py --optimizer NAME``. The rules run one at a time (compile, train, release) so memory
-stays that of one rule's functions whatever their number.
+rate of ``train_mlp.py --optimizer NAME``. The rules run one at a time (compile, train, release), so the
+memory never holds every rule's functions at once.
 
 Prints a Markdown table (final training loss, held-out accuracy after 3 epochs and at the end) and draws
 held-out accuracy per epoch, one small panel per rule, next to the rules ranked by final accuracy
@@ -18,7 +18,6 @@ import gc
 import sys
 
 import numpy as np
-import pytensor.tensor as pt
 from tqdm import tqdm
 
 from _shared import compiles_on_first_call, mlp_learning_rate, optimizer_rules, parser, save
@@ -34,8 +33,8 @@ COLD_COMPILE_SECONDS = 9  # one rule's training step (CPU seconds, empty PyTenso
 
 
 def train_one(name, rule, epochs, data, seed):
-    """``(final training loss, held-out accuracy per epoch)`` of the MLP trained with ``rule``; the functions
-    are local, so their compiled code is freed when this returns."""
+    """``(final training loss, held-out accuracy per epoch)`` of the MLP trained with ``rule``; its functions
+    are local and go when this returns."""
     X_train, X_test, y_train, y_test = data
     rng = np.random.default_rng(seed)  # as in train_mlp.train: the initial network, then the batch order
     train_step, predict, _ = compile_functions(build_model(rng), rule)
