@@ -93,9 +93,8 @@ def train(
         symupdates.load_state(updates, resume, include_params=True)
         log(f"resumed from {resume}")
     history = []
-    # Shown from the first update after 1 s: the bar appears once the first step has compiled, not before.
-    bar = tqdm(total=epochs * -(-len(X_train) // batch_size), unit="batch", disable=not progress, leave=False,
-               delay=1)
+    total = epochs * -(-len(X_train) // batch_size)
+    bar = None  # started after the first step, whose call compiles it
     if progress:
         log = tqdm.write  # prints above the bar
     for epoch in range(1, epochs + 1):
@@ -107,6 +106,8 @@ def train(
             losses.append(loss)
             accuracies.append(accuracy)
             sizes.append(len(batch))
+            if bar is None:
+                bar = tqdm(total=total, unit="batch", disable=not progress, leave=False)
             bar.update()
         loss = float(np.average(losses, weights=sizes))
         accuracy = float(np.average(accuracies, weights=sizes))
@@ -115,7 +116,8 @@ def train(
             log(f"{'epoch':>5} {'loss':>8} {'accuracy':>8}")
         log(f"{epoch:5d} {loss:8.4f} {accuracy:8.4f}")
         bar.set_postfix(epoch=epoch, loss=f"{loss:.4f}")
-    bar.close()
+    if bar is not None:
+        bar.close()
     if checkpoint:
         symupdates.save_state(updates, checkpoint, include_params=True)
         log(f"checkpoint saved to {checkpoint}")
