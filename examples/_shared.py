@@ -6,6 +6,8 @@ Not part of the library; the examples import it as a sibling module (``python ex
 
 import argparse
 import inspect
+import sys
+import time
 import warnings
 from pathlib import Path
 
@@ -53,12 +55,44 @@ def mlp_learning_rate(name):
     return MLP_LEARNING_RATES.get(name, default_learning_rate(optimizer_rules()[name]))
 
 
-def parser(doc, steps):
-    """An argument parser with the options every example has: ``--out DIR`` and ``--steps N``."""
-    result = argparse.ArgumentParser(description=doc.splitlines()[0])
-    result.add_argument("--out", type=Path, default=Path("."), help="directory for the pictures (default: .)")
-    result.add_argument("--steps", type=int, default=steps, help=f"optimizer steps (default: {steps})")
+def parser(doc, steps=None, epochs=None):
+    """An argument parser that shows every default, with ``--out DIR`` and either ``--steps N`` (optimizer
+    steps) or ``--epochs N`` (passes over the data; ``--steps`` is kept as its old name)."""
+    result = argparse.ArgumentParser(
+        description=doc.splitlines()[0], formatter_class=argparse.ArgumentDefaultsHelpFormatter
+    )
+    result.add_argument("--out", type=Path, default=Path("."), help="directory for the pictures")
+    if epochs is None:
+        result.add_argument("--steps", type=int, default=steps, help="optimizer steps")
+    else:
+        result.add_argument("--epochs", "--steps", type=int, default=epochs, help="passes over the data")
     return result
+
+
+def compiles_on_first_call(function, what, cold_seconds):
+    """``function``, announcing its first call: PyTensor's NUMBA mode compiles a function when it is first
+    called (not in ``pytensor.function``), which takes ``cold_seconds`` with an empty PyTensor cache (CPU
+    seconds, measured as the user time of a run with a fresh ``PYTENSOR_FLAGS=base_compiledir=DIR`` minus
+    that of a second run; longer on a busy machine) and a fraction of a second once the compiled code is
+    cached on disk. The lines go through ``tqdm.write`` so that they print above any progress bar."""
+    from tqdm import tqdm
+
+    first = True
+
+    def call(*args):
+        nonlocal first
+        if not first:
+            return function(*args)
+        tqdm.write(f"compiling {what} (first run: ~{cold_seconds} s, cached afterwards)...", file=sys.stdout)
+        sys.stdout.flush()
+        start = time.perf_counter()
+        result = function(*args)
+        tqdm.write(f"compiled {what} in {time.perf_counter() - start:.1f} s", file=sys.stdout)
+        first = False
+        return result
+
+    call.function = function  # what symupdates.inspect_step reads the compiled graph of
+    return call
 
 
 def save(figure, out, name):
@@ -73,20 +107,20 @@ def save(figure, out, name):
     return path
 
 
-def save_animation(animation, out, name, fps=8):
+def save_animation(animation, out, name, fps=8, dpi=80):
     """Write a matplotlib animation as a GIF with Pillow."""
     import matplotlib.pyplot as plt
     from matplotlib.animation import PillowWriter
 
     out.mkdir(parents=True, exist_ok=True)
     path = out / name
-    animation.save(path, writer=PillowWriter(fps=fps), dpi=60)
+    animation.save(path, writer=PillowWriter(fps=fps), dpi=dpi)
     plt.close(animation._fig)
     print(f"wrote {path}")
     return path
 
 
-def optimize_paths(runs, steps, inputs=(), feed=None):
+def optimize_paths(runs, steps, inputs=(), feed=None, *, cold_seconds):
     """Run each rule from its start point on its own loss, all in one compiled function.
 
     Parameters
@@ -98,6 +132,8 @@ def optimize_paths(runs, steps, inputs=(), feed=None):
     steps : int
     inputs : list of TensorVariable
         Symbolic data the losses use (mini-batches), fed at step ``k`` with ``feed(k)``.
+    cold_seconds : int
+        What compiling the step takes with an empty PyTensor cache, for the message printed before it.
 
     Returns
     -------
@@ -113,13 +149,13 @@ def optimize_paths(runs, steps, inputs=(), feed=None):
         thetas[label] = theta
         updates.update(rule(loss(theta), [theta]))
     step = pytensor.function(list(inputs), [], updates=updates, on_unused_input="ignore")
+    step = compiles_on_first_call(step, f"one step of the {len(runs)} runs", cold_seconds)
     paths = {label: [theta.get_value()] for label, theta in thetas.items()}
     for k in range(steps):
         step(*(feed(k) if feed else ()))
         for label, theta in thetas.items():
             paths[label].append(theta.get_value())
     return {label: np.array(path) for label, path in paths.items()}
-
 
 
 def mean_cross_entropy(log_probabilities, labels, n_classes):

@@ -1,10 +1,14 @@
-"""Make the pictures of the README's gallery in docs/images/ by running the examples with their defaults.
+"""Make the pictures of the README's gallery by running the examples with the options shown in the README.
 
-    python examples/make_gallery.py [--out docs/images]
+    python examples/make_gallery.py [--out DIR] [--overwrite]
+    python examples/make_gallery.py --out docs/images --overwrite    # regenerate the README's pictures
 
-Each example runs in a subprocess (as ``python examples/NAME.py --out TMP``) and the pictures the README
-shows are copied to ``--out``; the other files the examples write (histories, other plots) are dropped.
-Prints what each command printed, so the numbers quoted in the README can be checked against it.
+Each example runs in a subprocess (as ``python examples/NAME.py ... --out TMP``) and the pictures the README
+shows are copied to ``--out``, by default a new directory ``gallery-*`` under the current one; the other
+files the examples write (histories, other plots) are dropped. A picture that already exists in ``--out``
+(e.g. a tracked file in docs/images) is replaced only with ``--overwrite``: without it the script stops
+before running anything. Prints what each command printed, so the numbers quoted in the README can be
+checked against it.
 """
 
 import argparse
@@ -24,7 +28,7 @@ GALLERY = {
         "optimizer_paths_surface.png",
         "optimizer_paths.gif",
     ],
-    ("matrix_factorization.py",): ["matrix_factorization.png"],
+    ("matrix_factorization.py", "--fit-rank", "20", "--l2", "1"): ["matrix_factorization.png"],
     ("linear_regression.py",): ["linear_regression.png"],
     ("train_mlp.py", "--no-progress"): ["train_mlp_adagrad.png"],
     ("compare_optimizers.py",): ["compare_optimizers.png"],
@@ -32,9 +36,21 @@ GALLERY = {
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", type=Path, default=EXAMPLES.parent / "docs" / "images")
+    parser = argparse.ArgumentParser(
+        description=__doc__.splitlines()[0], formatter_class=argparse.ArgumentDefaultsHelpFormatter
+    )
+    parser.add_argument(
+        "--out", type=Path, default=None, help="directory for the pictures (None: a new gallery-* here)"
+    )
+    parser.add_argument(
+        "--overwrite", action="store_true", help="replace pictures that already exist in --out (docs/images)"
+    )
     args = parser.parse_args(argv)
+    if args.out is None:
+        args.out = Path(tempfile.mkdtemp(prefix="gallery-", dir="."))
+    existing = [p for pictures in GALLERY.values() for p in pictures if (args.out / p).exists()]
+    if existing and not args.overwrite:
+        parser.error(f"{args.out} already has {', '.join(existing)}; pass --overwrite to replace them")
     args.out.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as scratch:
         for command, pictures in GALLERY.items():

@@ -36,9 +36,10 @@ from sklearn.model_selection import train_test_split
 from tqdm import tqdm
 
 import symupdates
-from _shared import mlp_learning_rate, mean_cross_entropy, optimizer_rules, save
+from _shared import compiles_on_first_call, mlp_learning_rate, mean_cross_entropy, optimizer_rules, save
 
 warnings.filterwarnings("ignore", message="PyTensor could not link to a BLAS")
+COLD_COMPILE_SECONDS = 23  # the training step (CPU seconds, empty PyTensor cache)
 
 
 def load_data(seed):
@@ -115,6 +116,8 @@ def train(
     params = build_model(rng)
     rule = rule or symupdates.adagrad(learning_rate=learning_rate)
     train_step, predict, updates = compile_functions(params, rule, mode, batch_size, devices, steps_per_call)
+    train_step = compiles_on_first_call(train_step, "the training step", COLD_COMPILE_SECONDS)
+    predict = compiles_on_first_call(predict, "the prediction", 3)
     scaled = devices > 1 or steps_per_call > 1
     if scaled:
         n_batches = len(X_train) // batch_size // steps_per_call * steps_per_call
@@ -127,9 +130,8 @@ def train(
         batch = (X_train[:batch_size], y_train[:batch_size])
         log(symupdates.inspect_step(train_step, batch, bandwidth="measure"))
     history = []
-    log(f"{'epoch':>5} {'loss':>8} {'accuracy':>8}")
     per_epoch = n_batches // steps_per_call if scaled else -(-len(X_train) // batch_size)
-    bar = tqdm(total=epochs * per_epoch, unit="call", disable=not progress, leave=False)
+    bar = None  # started after the first call, which compiles the step
     if progress:
         log = tqdm.write  # prints above the bar
     for epoch in range(1, epochs + 1):
@@ -145,6 +147,8 @@ def train(
                 losses.extend(np.atleast_1d(np.asarray(loss)))
                 accuracies.extend(np.atleast_1d(np.asarray(accuracy)))
                 sizes.extend([batch_size] * steps_per_call)
+                if bar is None:
+                    bar = tqdm(total=epochs * per_epoch, unit="call", disable=not progress, leave=False)
                 bar.update()
         for start in range(0, len(order) if not scaled else 0, batch_size):
             batch = order[start : start + batch_size]
@@ -152,13 +156,18 @@ def train(
             losses.append(loss)
             accuracies.append(accuracy)
             sizes.append(len(batch))
+            if bar is None:
+                bar = tqdm(total=epochs * per_epoch, unit="call", disable=not progress, leave=False)
             bar.update()
         loss = float(np.average(losses, weights=sizes))
         accuracy = float(np.average(accuracies, weights=sizes))
         history.append((epoch, loss, accuracy))
+        if epoch == 1:  # after the compile's messages
+            log(f"{'epoch':>5} {'loss':>8} {'accuracy':>8}")
         log(f"{epoch:5d} {loss:8.4f} {accuracy:8.4f}")
         bar.set_postfix(epoch=epoch, loss=f"{loss:.4f}")
-    bar.close()
+    if bar is not None:
+        bar.close()
     if checkpoint:
         symupdates.save_state(updates, checkpoint, include_params=True)
         log(f"checkpoint saved to {checkpoint}")
@@ -183,15 +192,17 @@ def plot_history(history, held_out, out, title):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--epochs", "--steps", type=int, default=30)
-    parser.add_argument("--learning-rate", type=float, default=None, help="default: suits --optimizer")
-    parser.add_argument("--batch-size", type=int, default=32)
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--mode", default=None, help="PyTensor mode: NUMBA (default), CVM or JAX")
-    parser.add_argument("--optimizer", default="adagrad", choices=sorted(optimizer_rules()))
-    parser.add_argument("--out", type=Path, default=Path("."), help="directory for the plot (default: .)")
-    parser.add_argument("--no-progress", action="store_true", help="no progress bar (none when piped)")
+    parser = argparse.ArgumentParser(
+        description=__doc__.splitlines()[0], formatter_class=argparse.ArgumentDefaultsHelpFormatter
+    )
+    parser.add_argument("--epochs", "--steps", type=int, default=30, help="passes over the training data")
+    parser.add_argument("--learning-rate", type=float, default=None, help="None: one that suits --optimizer")
+    parser.add_argument("--batch-size", type=int, default=32, help="examples per training step")
+    parser.add_argument("--seed", type=int, default=0, help="data split, initial net, batch order")
+    parser.add_argument("--mode", default=None, help="PyTensor mode: None (NUMBA), CVM or JAX")
+    parser.add_argument("--optimizer", default="adagrad", choices=sorted(optimizer_rules()), help="rule")
+    parser.add_argument("--out", type=Path, default=Path("."), help="directory for the plot")
+    parser.add_argument("--no-progress", action="store_true", help="no progress bar (none when piped either)")
     parser.add_argument("--checkpoint", metavar="PATH", help="at the end, save params and optimizer state")
     parser.add_argument("--resume", metavar="PATH", help="start from a checkpoint saved with --checkpoint")
     parser.add_argument(

@@ -202,7 +202,9 @@ def inspect_step(fn, args=None, *, bandwidth=None, repeats=15):
     >>> report.bytes_moved // 1000  # reads w, g, m, v; writes w, m, v: 7 x 4000 bytes, plus scalars
     28
     """
-    function = getattr(fn, "function", fn)
+    function = fn
+    while hasattr(function, "function"):  # fast_function's step, or any wrapper that names what it calls
+        function = function.function
     maker = getattr(function, "maker", None)
     if maker is None or not hasattr(maker, "fgraph"):
         raise TypeError(

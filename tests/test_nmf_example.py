@@ -20,7 +20,11 @@ def example_module():
     """The example's data loading and initialisation (the data, not the algorithm under test)."""
     spec = importlib.util.spec_from_file_location("nmf_example", SCRIPT)
     module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    sys.path.insert(0, str(SCRIPT.parent))  # for its sibling _shared.py, as `python examples/nmf.py` has
+    try:
+        spec.loader.exec_module(module)
+    finally:
+        sys.path.remove(str(SCRIPT.parent))
     return module
 
 
