@@ -74,6 +74,7 @@ from .scalings import (
     scale_by_yogi,
     trace,
 )
+from .sparse import SparseFallbackWarning, sparse
 from .transforms import Transform, add_decayed_weights, apply, chain, scale, scale_by_learning_rate
 from .schedules import (
     Schedule,
