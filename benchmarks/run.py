@@ -16,6 +16,7 @@ sys.path.insert(0, str(HERE))
 import common  # noqa: E402  first: limits every library to one thread
 import compile_time  # noqa: E402
 import mlp_step  # noqa: E402
+import sparse_step  # noqa: E402
 import update_step  # noqa: E402
 
 
@@ -81,6 +82,10 @@ def main():
             "vector, the gradients concatenated each step).",
         )
     )
+    report(done=False)
+    sparse_rows = sparse_step.run(sizes=[10**4, 10**5] if args.quick else sparse_step.SIZES,
+                                  rules=["adagrad"] if args.quick else sparse_step.RULES, log=log)
+    sections.append(sparse_step.table(sparse_rows))
     report(done=False)
     # The cold NUMBA and C builds take minutes: the quick run measures only JAX's.
     sections.append(compile_time.table(compile_time.run(modes=["JAX"] if args.quick else ["NUMBA", "CVM", "JAX"], log=log)))

@@ -13,8 +13,8 @@ and the transforms every rule shares), ``scalings`` (one ``scale_by_*`` per publ
 (norm constraints), ``clipping`` (clipping transforms), ``wrappers`` (per-group rules, flattening, NaN
 guard, accumulation, lookahead, averaging), ``schedules`` (hyper-parameters that change with the step),
 ``checkpoint`` (seeing, saving, loading and resetting optimizer state), ``multiplicative`` (multiplicative
-updates for non-negative parameters, by splitting the gradient graph), ``fast`` (a compiled step without
-per-call checks, for training loops).
+updates for non-negative parameters, by splitting the gradient graph), ``sparse`` (row-sparse steps for
+embedding tables), ``fast`` (a compiled step without per-call checks, for training loops).
 """
 
 from types import ModuleType as _ModuleType

@@ -293,3 +293,15 @@ def test_train_mlp_resumes_from_its_checkpoint(tmp_path):
     epoch_1 = r"^\s*1\s+([\d.]+)\s+[\d.]+$"
     loss = [float(re.search(epoch_1, out, flags=re.M).group(1)) for out in (first, resumed)]
     assert loss[1] < loss[0] * 0.8  # the second run continues where the first stopped
+
+
+def test_recommender_sparse_adagrad_learns_and_equals_dense(tmp_path):
+    """A small run: the held-out RMSE falls towards the noise level, and the dense epoch (same data, same
+    start) ends with the same held-out RMSE as the sparse one, the steps being bit-identical."""
+    run_example("recommender.py", "--users", "300", "--items", "200", "--ratings", "20000", "--epochs", "4",
+                "--batch", "256", "--out", str(tmp_path))
+    saved = np.load(tmp_path / "recommender.npz")
+    rmse = saved["held_out_rmse"]
+    assert rmse[-1] < rmse[0] and rmse[-1] < 3 * saved["noise"]
+    assert saved["dense_held_out_rmse"][0] == rmse[0]
+    assert_pictures(tmp_path, "recommender.png")
