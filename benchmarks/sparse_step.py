@@ -120,10 +120,12 @@ def table(rows):
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--sizes", type=float, nargs="+", default=SIZES, help="table rows (default: %(default)s)")
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--sizes", type=float, nargs="+", default=SIZES, help="rows (default: %(default)s)")
     parser.add_argument("--rules", nargs="+", default=RULES, choices=RULES, help="default: %(default)s")
-    parser.add_argument("--repeats", type=int, default=5, help="timed repeats per peer (default: %(default)s)")
+    parser.add_argument("--repeats", type=int, default=5, help="repeats per peer (default: %(default)s)")
     args = parser.parse_args()
     print(table(run([int(n) for n in args.sizes], args.rules, args.repeats)))
 

@@ -21,7 +21,8 @@ FIXTURES = Path(__file__).resolve().parent.parent / "tests" / "fixtures" / "spar
 TORCH_VERSION = "2.13.0"
 CASES = {
     "torch_SGD_sparse": "torch.optim.SGD(params, lr=0.1)",
-    "torch_Adagrad_sparse": "torch.optim.Adagrad(params, lr=0.1, lr_decay=0.05, initial_accumulator_value=0.1)",
+    "torch_Adagrad_sparse":
+        "torch.optim.Adagrad(params, lr=0.1, lr_decay=0.05, initial_accumulator_value=0.1)",
     "torch_SparseAdam": "torch.optim.SparseAdam(params, lr=0.05, betas=(0.8, 0.95))",
 }
 

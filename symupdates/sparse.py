@@ -187,14 +187,6 @@ class _RowBuilder:
             expr = pt.set_subtensor(var[rows], expr)
         self._parent.set(var, expr, after_param=after_param)
 
-    def map_params(self, hook):
-        raise ValueError("sparse cannot run a rule that changes the params' next values as a whole "
-                         "(lookahead, averaging, flatten)")
-
-    def subset(self, indices):
-        raise ValueError("sparse cannot run a per-group rule (multi_transform, masked); wrap each group's "
-                         "rule in sparse instead")
-
 
 def sparse(inner, *, lazy=False):
     """Run ``inner`` on the rows of each embedding table that the batch looks up, in place.

@@ -46,8 +46,12 @@ def dense_and_sparse(rule, mode=None, lazy=False):
 
 @pytest.mark.parametrize(
     "rule",
-    [su.sgd(learning_rate=0.05), su.adagrad(learning_rate=0.3), su.adagrad(learning_rate=0.3, lr_decay=0.1)],
-    ids=["sgd", "adagrad", "adagrad_lr_decay"],
+    [
+        su.sgd(learning_rate=0.05),
+        su.adagrad(learning_rate=0.3),
+        su.adagrad(learning_rate=su.exponential_decay(0.3, 5, 0.5), lr_decay=0.1),
+    ],
+    ids=["sgd", "adagrad", "adagrad_schedule_lr_decay"],
 )
 def test_sparse_step_is_the_dense_step_bit_for_bit(rule):
     step, tables, ws = dense_and_sparse(rule)
@@ -63,7 +67,8 @@ FIXTURES = Path(__file__).resolve().parent / "fixtures" / "sparse_parity"
 TORCH_SPARSE = {
     "torch_SGD_sparse": su.sparse(su.sgd(learning_rate=0.1)),
     "torch_Adagrad_sparse": su.sparse(su.adagrad(
-        learning_rate=0.1, epsilon=1e-10, lr_decay=0.05, initial_accumulator_value=0.1, epsilon_placement="outside"
+        learning_rate=0.1, epsilon=1e-10, lr_decay=0.05, initial_accumulator_value=0.1,
+        epsilon_placement="outside",
     )),
     "torch_SparseAdam": su.sparse(su.adam(
         learning_rate=0.05, beta1=0.8, beta2=0.95, epsilon=1e-8
@@ -79,16 +84,20 @@ def test_torch_sparse_optimizers_trajectories():
     first = fixtures["torch_SGD_sparse"]
     idx, rows = pt.lvector("idx"), pt.dmatrix("rows")
     tables, updates = {}, {}
-    for name, rule in [*TORCH_SPARSE.items(), ("dense adam", TORCH_SPARSE["torch_SparseAdam"].config["inner"])]:
+    dense_adam = TORCH_SPARSE["torch_SparseAdam"].config["inner"]
+    for name, rule in [*TORCH_SPARSE.items(), ("dense adam", dense_adam)]:
         tables[name] = pytensor.shared(first["initial"].copy(), name=name)
         updates.update(rule((tables[name][idx] * rows).sum(), [tables[name]]))
     step = pytensor.function([idx, rows], [], updates=updates)
     for k, (i, r) in enumerate(zip(first["indices"], first["rows"])):
         step(i, r)
         for name, data in fixtures.items():
-            np.testing.assert_allclose(tables[name].get_value(), data["trajectory"][k], rtol=1e-10, atol=1e-12,
-                                       err_msg=f"{name} at step {k + 1}")
-    assert np.abs(tables["dense adam"].get_value() - fixtures["torch_SparseAdam"]["trajectory"][-1]).max() > 1e-2
+            np.testing.assert_allclose(
+                tables[name].get_value(), data["trajectory"][k], rtol=1e-10, atol=1e-12,
+                err_msg=f"{name} at step {k + 1}",
+            )
+    lazy_end = fixtures["torch_SparseAdam"]["trajectory"][-1]
+    assert np.abs(tables["dense adam"].get_value() - lazy_end).max() > 1e-2
 
 
 def test_rules_that_decay_need_lazy_and_others_are_refused():
@@ -123,6 +132,21 @@ def test_unrecognised_gradients_fall_back_with_a_warning():
     with warnings.catch_warnings():
         warnings.simplefilter("error", su.SparseFallbackWarning)
         su.sparse(su.sgd())(E[idx].sum(), [E])
+
+
+def test_checkpoints_of_sparse_rules_round_trip(tmp_path):
+    """The state is the dense rule's (same names and shapes), saved and loaded as usual."""
+    E = pytensor.shared(np.ones((4, 2)), name="E")
+    loss = (E[pt.lvector("idx")] ** 2).sum()
+    updates = su.sparse(su.adam(), lazy=True)(loss, [E])
+    assert [v.name for v in updates.state] == [v.name for v in su.adam(loss, [E]).state]
+    for k, var in enumerate(updates.state):
+        var.set_value(np.full_like(var.get_value(), k + 1))
+    su.save_state(updates, tmp_path / "state.npz")
+    fresh = su.sparse(su.adam(), lazy=True)(loss, [E])
+    su.load_state(fresh, tmp_path / "state.npz")
+    for k, var in enumerate(fresh.state):
+        np.testing.assert_array_equal(var.get_value(), np.full_like(var.get_value(), k + 1))
 
 
 def test_clip_by_global_norm_sees_the_dense_norm():
