@@ -100,6 +100,38 @@ def test_torch_sparse_optimizers_trajectories():
     assert np.abs(tables["dense adam"].get_value() - lazy_end).max() > 1e-2
 
 
+def test_lazy_rmsprop_and_momentum_move_touched_rows_only():
+    """Lazy RMSprop (Lasagne's) and SGD with torch's momentum against NumPy: the formulas on the touched
+    rows, nothing elsewhere (where the dense rules would decay the state and move the rows)."""
+    init = np.random.default_rng(4).normal(size=(6, 2))
+    idx, rows = pt.lvector("idx"), pt.dmatrix("rows")
+    rules = {
+        "rmsprop": su.rmsprop(learning_rate=0.1, rho=0.8),
+        "momentum": su.sgd(learning_rate=0.1, momentum=0.7),
+    }
+    tables = {name: pytensor.shared(init.copy(), name=name) for name in rules}
+    updates = {}
+    for name, rule in rules.items():
+        updates.update(su.sparse(rule, lazy=True)((tables[name][idx] * rows).sum(), [tables[name]]))
+    step = pytensor.function([idx, rows], [], updates=updates)
+    expected = {name: init.copy() for name in rules}
+    accu, velocity = np.zeros_like(init), np.zeros_like(init)
+    rng = np.random.default_rng(5)
+    for _ in range(12):
+        i, r = rng.integers(0, 4, size=5), rng.normal(size=(5, 2))  # rows 4 and 5 are never touched
+        g = np.zeros_like(init)
+        np.add.at(g, i, r)
+        u = np.unique(i)
+        accu[u] = 0.8 * accu[u] + 0.2 * g[u] ** 2
+        expected["rmsprop"][u] -= 0.1 * g[u] / np.sqrt(accu[u] + 1e-6)
+        velocity[u] = 0.7 * velocity[u] + g[u]
+        expected["momentum"][u] -= 0.1 * velocity[u]
+        step(i, r)
+        for name in rules:
+            np.testing.assert_allclose(tables[name].get_value(), expected[name], rtol=1e-13, atol=1e-15)
+    assert (tables["momentum"].get_value()[4:] == init[4:]).all()
+
+
 def test_rules_that_decay_need_lazy_and_others_are_refused():
     with pytest.raises(ValueError, match="lazy=True"):
         su.sparse(su.adam())
