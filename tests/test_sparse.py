@@ -166,6 +166,23 @@ def test_unrecognised_gradients_fall_back_with_a_warning():
         su.sparse(su.sgd())(E[idx].sum(), [E])
 
 
+def test_sparse_rule_for_one_group_of_multi_transform():
+    """Embeddings sparse, the rest dense: sparse(adagrad) for the table, adam for a dense vector."""
+    E, w = pytensor.shared(np.ones((5, 2)), name="E"), pytensor.shared(np.ones(2), name="w")
+    idx = pt.lvector("idx")
+    loss = (E[idx] @ w).sum() ** 2
+    groups = {"table": su.sparse(su.adagrad(learning_rate=0.1)), "rest": su.adam(learning_rate=0.1)}
+    rule = su.multi_transform(groups, ["table", "rest"])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", su.SparseFallbackWarning)
+        step = pytensor.function([idx], [], updates=rule(loss, [E, w]))
+    step(np.array([1, 1, 3]))
+    # d loss / d E[r] = 2 (sum_k E[idx_k] . w) w count(r), with sum_k E[idx_k] . w = 6
+    g = 2 * 6.0 * np.array([0, 2, 0, 1, 0])[:, None] * np.ones((5, 2))
+    np.testing.assert_allclose(E.get_value(), 1 - 0.1 * g / np.sqrt(g**2 + 1e-6), rtol=1e-14)
+    np.testing.assert_allclose(w.get_value(), 0.9, rtol=1e-6)  # adam's first step: lr * sign(g)
+
+
 def test_checkpoints_of_sparse_rules_round_trip(tmp_path):
     """The state is the dense rule's (same names and shapes), saved and loaded as usual."""
     E = pytensor.shared(np.ones((4, 2)), name="E")
