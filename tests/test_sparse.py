@@ -50,8 +50,9 @@ def dense_and_sparse(rule, mode=None, lazy=False):
         su.sgd(learning_rate=0.05),
         su.adagrad(learning_rate=0.3),
         su.adagrad(learning_rate=su.exponential_decay(0.3, 5, 0.5), lr_decay=0.1),
+        su.sign_sgd(learning_rate=0.01),
     ],
-    ids=["sgd", "adagrad", "adagrad_schedule_lr_decay"],
+    ids=["sgd", "adagrad", "adagrad_schedule_lr_decay", "sign_sgd"],
 )
 def test_sparse_step_is_the_dense_step_bit_for_bit(rule):
     step, tables, ws = dense_and_sparse(rule)
