@@ -17,6 +17,7 @@ import common  # noqa: E402  first: limits every library to one thread
 import compile_time  # noqa: E402
 import mlp_step  # noqa: E402
 import steps_per_call  # noqa: E402
+import sparse_step  # noqa: E402
 import update_step  # noqa: E402
 
 
@@ -88,6 +89,9 @@ def main():
     sections += steps_per_call.run(repeats=5 if args.quick else args.repeats, mlp=not args.quick, log=log)
     if not args.quick:
         sections.append(steps_per_call.sharded_table(args.repeats, log=log))
+    sparse_rows = sparse_step.run(sizes=[10**4, 10**5] if args.quick else sparse_step.SIZES,
+                                  rules=["adagrad"] if args.quick else sparse_step.RULES, log=log)
+    sections.append(sparse_step.table(sparse_rows))
     report(done=False)
     # The cold NUMBA and C builds take minutes: the quick run measures only JAX's.
     sections.append(compile_time.table(compile_time.run(modes=["JAX"] if args.quick else ["NUMBA", "CVM", "JAX"], log=log)))

@@ -13,10 +13,10 @@ and the transforms every rule shares), ``scalings`` (one ``scale_by_*`` per publ
 (norm constraints), ``clipping`` (clipping transforms), ``wrappers`` (per-group rules, flattening, NaN
 guard, accumulation, lookahead, averaging), ``schedules`` (hyper-parameters that change with the step),
 ``checkpoint`` (seeing, saving, loading and resetting optimizer state), ``multiplicative`` (multiplicative
-updates for non-negative parameters, by splitting the gradient graph), ``fast`` (a compiled step without
-per-call checks, for training loops), ``inspection`` (what a compiled step does: fusion, in place,
-dtypes, bytes moved), ``steps`` (many steps per compiled call), ``parallel`` (data-parallel steps on a JAX
-device mesh).
+updates for non-negative parameters, by splitting the gradient graph), ``sparse`` (row-sparse steps for
+embedding tables), ``fast`` (a compiled step without per-call checks, for training loops), ``inspection``
+(what a compiled step does: fusion, in place, dtypes, bytes moved), ``steps`` (many steps per compiled
+call), ``parallel`` (data-parallel steps on a JAX device mesh).
 """
 
 from types import ModuleType as _ModuleType
@@ -77,6 +77,7 @@ from .scalings import (
     scale_by_yogi,
     trace,
 )
+from .sparse import SparseFallbackWarning, sparse
 from .transforms import Transform, add_decayed_weights, apply, chain, scale, scale_by_learning_rate
 from .schedules import (
     Schedule,

@@ -141,7 +141,10 @@ def chain(*transforms):
             steps = t.build(steps, builder)
         return steps
 
-    return Transform(build, "chain", {"transforms": list(transforms)})
+    composed = Transform(build, "chain", {"transforms": list(transforms)})
+    # What it is made of, kept when a named rule replaces name and config (symupdates.sparse reads it).
+    composed.parts = list(transforms)
+    return composed
 
 
 def _elementwise(name, config, step_fn):

@@ -397,3 +397,15 @@ def test_train_mlp_on_two_devices_trains_as_on_one(tmp_path):
     assert "2 device(s), 2 step(s) per call" in two
     assert re.findall(epochs, two, flags=re.M) == re.findall(epochs, one, flags=re.M)
     assert len(re.findall(epochs, one, flags=re.M)) == 2
+
+
+def test_recommender_sparse_adagrad_learns_and_equals_dense(tmp_path):
+    """A small run: the held-out RMSE falls towards the noise level, and the dense epoch (same data, same
+    start) ends with the same held-out RMSE as the sparse one, the steps being bit-identical."""
+    run_example("recommender.py", "--users", "300", "--items", "200", "--ratings", "20000", "--epochs", "4",
+                "--batch", "256", "--out", str(tmp_path))
+    saved = np.load(tmp_path / "recommender.npz")
+    rmse = saved["held_out_rmse"]
+    assert rmse[-1] < rmse[0] and rmse[-1] < 3 * saved["noise"]
+    assert saved["dense_held_out_rmse"][0] == rmse[0]
+    assert_pictures(tmp_path, "recommender.png")
