@@ -10,7 +10,6 @@ import pytest
 from pytensor.compile.mode import Mode, get_mode
 from pytensor.graph.traversal import ancestors, apply_ancestors
 from pytensor.link.vm import VMLinker
-from pytensor.scalar.basic import Composite
 from pytensor.tensor.elemwise import DimShuffle, Elemwise
 
 import symupdates
@@ -65,13 +64,6 @@ def scalar_source(var):
     return var
 
 
-def inner_dtypes(node):
-    """Every dtype in a fused loop: its inputs, outputs and all variables of its scalar inner graph."""
-    scalar_op = node.op.scalar_op
-    inner = scalar_op.fgraph.variables if isinstance(scalar_op, Composite) else []
-    return {v.type.dtype for v in [*node.inputs, *node.outputs, *inner]}
-
-
 # The C backend's rewrites on a VM with Python thunks: the graph CVM runs, without compiling C (minutes).
 CVM_GRAPH = Mode(VMLinker(use_cloop=False, c_thunks=False), get_mode("CVM").provided_optimizer)
 
@@ -79,19 +71,20 @@ CVM_GRAPH = Mode(VMLinker(use_cloop=False, c_thunks=False), get_mode("CVM").prov
 @pytest.mark.parametrize("mode", ["NUMBA", "CVM"])
 def test_each_param_is_one_fused_inplace_float32_loop(mode):
     fn, built = all_rules_in_one_function(CVM_GRAPH if mode == "CVM" else mode)
+    report = symupdates.inspect_step(fn)
     loops, window_work = set(), set()
     for rule, (params, updates) in built.items():
         for param in params:
-            node = loop_node(fn, param)
-            assert isinstance(node.op, Elemwise), f"{rule}: {param.name} is updated by {node.op}"
-            assert node.op.destroy_map, f"{rule}: {param.name}'s update is not in place"
+            record = report.of(param)
+            assert record["fused"], f"{rule}: {param.name} is updated by {record['node']}"
+            assert record["in_place"], f"{rule}: {param.name}'s update is not in place: {record}"
             # float32 arithmetic only; a bool may come in as a condition (radam's rectification switch).
-            assert inner_dtypes(node) - {"bool"} == {"float32"}, f"{rule}: {param.name}'s loop uses {inner_dtypes(node)}"
+            assert set(record["loop_dtypes"]) - {"bool"} == {"float32"}, f"{rule}: {param.name}: {record}"
             # Its state of the param's shape is written by the same loop (adagrad_window's ring buffer
             # has an extra axis and is written in place by a set_subtensor).
             state = [v for v in updates.state if v.type.shape == param.type.shape]
-            assert {loop_node(fn, v) for v in state} <= {node}, rule
-            loops.add(node)
+            assert {report.of(v)["loop"] for v in state} <= {record["loop"]}, rule
+            loops.add(loop_node(fn, param))
         windows = [v for v in updates.state if v.type.ndim and v.type.shape not in {p.type.shape for p in params}]
         window_work |= set(apply_ancestors([loop_node(fn, v).outputs[0] for v in windows]))
         # The bias corrections come from the step counter once per step, shared by both params' loops.
