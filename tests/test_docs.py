@@ -53,7 +53,8 @@ def installed(module):
 @pytest.fixture(scope="module")
 def site(tmp_path_factory):
     """(html directory, sphinx's output) of a build with warnings as errors."""
-    missing = [m for m in ("sphinx", "myst_parser", "sphinx_gallery", "sphinx_rtd_theme", "mathjax") if not installed(m)]
+    extensions = ("sphinx", "myst_parser", "sphinx_gallery", "sphinx_rtd_theme", "mathjax")
+    missing = [m for m in extensions if not installed(m)]
     require(not missing, f"the docs extra is not installed (missing {', '.join(missing)})")
     source = tmp_path_factory.mktemp("checkout")
     ignore = shutil.ignore_patterns("_build", "api", "auto_examples", "__pycache__")
@@ -82,14 +83,16 @@ def test_every_public_name_has_an_api_page(site):
     html, run = site
     index = (html / "api" / "index.html").read_text()
     for name in symupdates.__all__:
-        documented = [p for p in (html / "api" / "generated").glob("symupdates.*.html") if p.stem.endswith("." + name)]
+        pages = (html / "api" / "generated").glob("symupdates.*.html")
+        documented = [p for p in pages if p.stem.endswith("." + name)]
         assert any(f'id="{p.stem}"' in p.read_text() for p in documented), f"no API page documents {name}"
         assert f"{documented[0].stem}.html" in index, f"the API index does not link {name}"
 
 
 @pytest.fixture(scope="module")
 def browser():
-    require(CHROMIUM.exists() and CHROMEDRIVER.exists(), "no headless Chromium: apt-get install chromium chromium-driver")
+    has_chromium = CHROMIUM.exists() and CHROMEDRIVER.exists()
+    require(has_chromium, "no headless Chromium: apt-get install chromium chromium-driver")
     require(installed("selenium"), "selenium is not installed (test extra)")
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service

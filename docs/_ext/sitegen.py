@@ -55,7 +55,7 @@ def relink(text, page):
         label, target = match.groups()
         if re.match(r"[a-z]+:|#", target):
             return match.group(0)
-        if target.startswith("docs/") and (ROOT / target.split("#")[0]).exists() and "/_build/" not in target:
+        if target.startswith("docs/") and not target.startswith("docs/_build/"):  # a missing one warns
             return f"{label}({up}{target[len('docs/'):]})"
         return f"{label[1:-1]} (`{target}`)" if not label.startswith("!") else match.group(0)
 
@@ -82,7 +82,11 @@ def readme_section(title, page, page_title):
 def include_readme(app, docname, source):
     page_title = re.search(r"^# (.*)$", source[0], re.M)
     page_title = page_title and page_title.group(1).strip()
-    source[0] = README_MARKER.sub(lambda m: readme_section(m.group(1).strip(), docname, page_title), source[0])
+
+    def section(match):
+        return readme_section(match.group(1).strip(), docname, page_title)
+
+    source[0] = README_MARKER.sub(section, source[0])
 
 
 def defining_module(package, name):
@@ -119,8 +123,8 @@ def api_index(package):
         "API reference",
         "=============",
         "",
-        f"Every public name of ``{package.__name__}`` (its ``__all__``), grouped by the module that defines it.",
-        f"All are imported as ``{package.__name__}.NAME``.",
+        f"Every public name of ``{package.__name__}`` (its ``__all__``), grouped by the module that defines"
+        f" it. All are imported as ``{package.__name__}.NAME``.",
         "",
     ]
     for module in order:
@@ -167,7 +171,7 @@ def gallery_page(app, docname, source):
         return
     label = re.search(r"^\.\. _sphx_glr_\S+:\n\n(.+)$", source[0], re.M)
     if label is None:
-        raise ValueError(f"{docname}: no docstring after sphinx-gallery's label (has its page format changed?)")
+        raise ValueError(f"{docname}: no docstring after sphinx-gallery's label (a new page format?)")
     title_end = label.end(1)
     source[0] = source[0][:title_end] + "\n" + "=" * len(label.group(1)) + source[0][title_end:]
     pictures = gallery_pictures().get(docname.split("/", 1)[1] + ".py", [])
