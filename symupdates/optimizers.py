@@ -583,11 +583,15 @@ def adadelta(loss_or_grads=None, params=None, learning_rate=1.0, rho=0.95, epsil
 
 def adam(loss_or_grads=None, params=None, learning_rate=0.001, beta1=0.9, beta2=0.999, epsilon=1e-8, *,
          epsilon_placement="hat"):
-    """Adam.
+    r"""Adam.
 
-    ``t' = t + 1``; ``a_t = learning_rate * sqrt(1 - beta2^t') / (1 - beta1^t')``;
-    ``m' = beta1 * m + (1 - beta1) * g``; ``v' = beta2 * v + (1 - beta2) * g^2``;
-    ``p' = p - a_t * m' / (sqrt(v') + epsilon)``
+    .. math::
+
+        t' = t + 1, \quad a_t = \mathrm{learning\_rate} \frac{\sqrt{1 - \beta_2^{t'}}}{1 - \beta_1^{t'}}
+
+        m' = \beta_1 m + (1 - \beta_1) g, \quad v' = \beta_2 v + (1 - \beta_2) g^2
+
+        p' = p - a_t \frac{m'}{\sqrt{v'} + \epsilon}
 
     Parameters
     ----------

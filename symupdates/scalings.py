@@ -40,9 +40,9 @@ __all__ = [
 ]
 
 
-# Where a rule adds epsilon to the root of its second-moment estimate ``v``. Frameworks disagree, and the
-# choice changes the numbers whenever ``sqrt(v)`` is not much larger than epsilon (early steps, small
-# gradients). One keyword, ``epsilon_placement``, selects the form in every rule that has the choice:
+#: Where a rule adds epsilon to the root of its second-moment estimate ``v``. Frameworks disagree, and the
+#: choice changes the numbers whenever ``sqrt(v)`` is not much larger than epsilon (early steps, small
+#: gradients). One keyword, ``epsilon_placement``, selects the form in every rule that has the choice:
 EPSILON_PLACEMENTS = {
     "inside": "sqrt(v + epsilon): Lasagne's adagrad, rmsprop and adadelta; optax's adagrad",
     "outside": "sqrt(v) + epsilon, v bias-corrected if the rule corrects it: torch and optax adam, "

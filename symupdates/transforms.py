@@ -35,6 +35,9 @@ __all__ = [
 class Transform:
     """A symbolic gradient transformation.
 
+    Calling a transform with ``(loss_or_grads, params)`` returns the updates dict (see ``apply``), so a
+    transform is used exactly like a partially applied rule such as ``symupdates.adam(learning_rate=0.01)``.
+
     Parameters
     ----------
     build : callable
@@ -44,9 +47,6 @@ class Transform:
         A short description, used in ``repr`` and in checkpoints.
     config : dict, optional
         The hyper-parameters it was made with.
-
-    Calling a transform with ``(loss_or_grads, params)`` returns the updates dict (see ``apply``), so a
-    transform is used exactly like a partially applied rule such as ``symupdates.adam(learning_rate=0.01)``.
     """
 
     def __init__(self, build, name, config=None):
