@@ -9,6 +9,9 @@ import pytest
 # pip-installed PyTensor warns at every C compilation that it found no BLAS; our graphs are elementwise.
 warnings.filterwarnings("ignore", message="PyTensor could not link to a BLAS")
 
+# Run as a script by test_parallel.py in processes with several JAX devices; not a module to collect.
+collect_ignore = ["parallel_cases.py"]
+
 # Shapes every rule is checked on, all at once (one compiled function updates them together).
 SHAPES = [(), (3,), (2, 3), (2, 1, 3, 2)]
 
