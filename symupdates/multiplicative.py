@@ -33,9 +33,9 @@ from pytensor.tensor.subtensor import (
 )
 
 from .gradients import get_or_compute_grads, param_label
-from .hyperparams import check_hyper, typed
+from .hyperparams import NONNEGATIVE, check_hyper, typed
 from .optimizers import _both_or_neither
-from .updates import UpdateBuilder
+from .builder import UpdateBuilder
 
 __all__ = ["SplitError", "split_gradient", "multiplicative"]
 
@@ -430,8 +430,8 @@ def multiplicative(
     >>> all(b <= a for a, b in zip(losses, losses[1:])), bool((W.get_value() >= 0).all())
     (True, True)
     """
-    check_hyper(power, "power", nonnegative=True)
-    check_hyper(epsilon, "epsilon", nonnegative=True)
+    check_hyper(power, "power", NONNEGATIVE)
+    check_hyper(epsilon, "epsilon", NONNEGATIVE)
     if not isinstance(alternating, bool):
         raise TypeError(f"alternating must be True or False, got {alternating!r}")
     nonnegative = _check_nonnegative(nonnegative)

@@ -14,7 +14,7 @@ from collections.abc import Mapping
 
 import numpy as np
 
-from .hyperparams import check_hyper, typed
+from .hyperparams import NONNEGATIVE, check_hyper, typed
 from .scalings import (
     scale_by_adadelta,
     scale_by_adafactor,
@@ -37,7 +37,8 @@ from .scalings import (
     trace,
 )
 from .transforms import add_decayed_weights, chain, scale, scale_by_learning_rate, with_options
-from .updates import UpdateBuilder, Updates, as_update, describe
+from .builder import UpdateBuilder, as_update
+from .updates import Updates, describe
 
 __all__ = [
     "sgd",
@@ -430,7 +431,7 @@ def adagrad(loss_or_grads=None, params=None, learning_rate=1.0, epsilon=1e-6, *,
     scaling = scale_by_rss(
         epsilon, initial_accumulator_value=initial_accumulator_value, epsilon_placement=epsilon_placement
     )
-    decay = [] if _is_zero(check_hyper(lr_decay, "lr_decay", nonnegative=True)) else [
+    decay = [] if _is_zero(check_hyper(lr_decay, "lr_decay", NONNEGATIVE)) else [
         scale_by_inverse_time(lr_decay, name="adagrad")
     ]
     config = with_options({"learning_rate": learning_rate, **scaling.config}, lr_decay=(lr_decay, 0.0))
@@ -949,7 +950,7 @@ def rprop(loss_or_grads=None, params=None, learning_rate=1e-2, etaminus=0.5, eta
     >>> [v.name for v in symupdates.rprop((w ** 2).sum(), [w])]
     ['w.rprop.prev', 'w.rprop.step_size', 'w']
     """
-    check_hyper(learning_rate, "learning_rate", nonnegative=True, symbolic=False)  # rprop's first step size
+    check_hyper(learning_rate, "learning_rate", NONNEGATIVE.numbers_only())  # rprop's first step size
     scaling = scale_by_rprop(learning_rate, etaminus, etaplus, min_step, max_step)
     config = {"learning_rate": learning_rate, **scaling.config}
     config.pop("initial_step")

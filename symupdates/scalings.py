@@ -13,7 +13,7 @@ import functools
 import numpy as np
 import pytensor.tensor as pt
 
-from .hyperparams import check_hyper, typed
+from .hyperparams import NONNEGATIVE, check_hyper, typed
 from .transforms import Transform, with_options
 
 __all__ = [
@@ -102,8 +102,8 @@ def scale_by_rss(epsilon=1e-6, *, initial_accumulator_value=0.0, epsilon_placeme
     >>> su.scale_by_rss()
     scale_by_rss(epsilon=1e-06)
     """
-    check_hyper(epsilon, "epsilon", nonnegative=True)
-    check_hyper(initial_accumulator_value, "initial_accumulator_value", nonnegative=True, symbolic=False)
+    check_hyper(epsilon, "epsilon", NONNEGATIVE)
+    check_hyper(initial_accumulator_value, "initial_accumulator_value", NONNEGATIVE.numbers_only())
     check_placement(epsilon_placement, ("inside", "outside"))
 
     def build(steps, builder):
@@ -158,7 +158,7 @@ def scale_by_rms(rho=0.9, epsilon=1e-6, *, epsilon_placement="inside", name="rms
     scale_by_rms(rho=0.95, epsilon=1e-06)
     """
     check_hyper(rho, "rho")
-    check_hyper(epsilon, "epsilon", nonnegative=True)
+    check_hyper(epsilon, "epsilon", NONNEGATIVE)
     check_placement(epsilon_placement, ("inside", "outside"))
 
     def build(steps, builder):
@@ -207,7 +207,7 @@ def scale_by_adadelta(rho=0.95, epsilon=1e-6, *, name="adadelta"):
     scale_by_adadelta(rho=0.95, epsilon=1e-06)
     """
     check_hyper(rho, "rho")
-    check_hyper(epsilon, "epsilon", nonnegative=True)
+    check_hyper(epsilon, "epsilon", NONNEGATIVE)
 
     def build(steps, builder):
         out = []
@@ -250,7 +250,7 @@ def _adam_moments(builder, name, i, g, b1, b2, one):
 def _check_betas(beta1, beta2, epsilon):
     check_hyper(beta1, "beta1")
     check_hyper(beta2, "beta2")
-    check_hyper(epsilon, "epsilon", nonnegative=True)
+    check_hyper(epsilon, "epsilon", NONNEGATIVE)
 
 
 def adam_corrections(count, beta1, beta2, placement):
@@ -476,7 +476,7 @@ def scale_by_window_rss(n_win=10, epsilon=0.1, *, name="adagrad_window"):
     """
     if isinstance(n_win, bool) or not isinstance(n_win, int) or n_win < 1:
         raise ValueError(f"n_win must be an integer >= 1, got {n_win!r}")
-    check_hyper(epsilon, "epsilon", nonnegative=True)
+    check_hyper(epsilon, "epsilon", NONNEGATIVE)
 
     def build(steps, builder):
         out = []
@@ -612,7 +612,7 @@ def scale_by_nadam(beta1=0.9, beta2=0.999, epsilon=1e-8, momentum_decay=4e-3, *,
     scale_by_nadam(beta1=0.9, beta2=0.999, epsilon=1e-08, momentum_decay=0.004)
     """
     _check_betas(beta1, beta2, epsilon)
-    check_hyper(momentum_decay, "momentum_decay", nonnegative=True)
+    check_hyper(momentum_decay, "momentum_decay", NONNEGATIVE)
 
     def build(steps, builder):
         _, t = builder.counter(name)
@@ -813,10 +813,10 @@ def scale_by_rprop(initial_step=1e-2, etaminus=0.5, etaplus=1.2, min_step=1e-6, 
     >>> su.scale_by_rprop(0.1)
     scale_by_rprop(initial_step=0.1, etaminus=0.5, etaplus=1.2, min_step=1e-06, max_step=50.0)
     """
-    check_hyper(initial_step, "initial_step", nonnegative=True, symbolic=False)
+    check_hyper(initial_step, "initial_step", NONNEGATIVE.numbers_only())
     for value, label in [(etaminus, "etaminus"), (etaplus, "etaplus"), (min_step, "min_step"),
                          (max_step, "max_step")]:
-        check_hyper(value, label, nonnegative=True)
+        check_hyper(value, label, NONNEGATIVE)
 
     def build(steps, builder):
         def step(i, g, dt):
@@ -875,7 +875,7 @@ def scale_by_yogi(beta1=0.9, beta2=0.999, epsilon=1e-3, initial_accumulator_valu
     scale_by_yogi(beta1=0.9, beta2=0.999, epsilon=0.001, initial_accumulator_value=1e-06)
     """
     _check_betas(beta1, beta2, epsilon)
-    check_hyper(initial_accumulator_value, "initial_accumulator_value", nonnegative=True, symbolic=False)
+    check_hyper(initial_accumulator_value, "initial_accumulator_value", NONNEGATIVE.numbers_only())
 
     def build(steps, builder):
         _, t = builder.counter(name)
@@ -987,7 +987,7 @@ def scale_by_trust_ratio(trust_coefficient=1.0, epsilon=0.0):
     scale_by_trust_ratio(trust_coefficient=0.001, epsilon=0.0)
     """
     check_hyper(trust_coefficient, "trust_coefficient")
-    check_hyper(epsilon, "epsilon", nonnegative=True)
+    check_hyper(epsilon, "epsilon", NONNEGATIVE)
 
     def build(steps, builder):
         def step(i, s, dt):
@@ -1037,7 +1037,7 @@ def scale_by_novograd(beta2=0.25, epsilon=1e-6, *, name="novograd"):
     scale_by_novograd(beta2=0.25, epsilon=1e-06)
     """
     check_hyper(beta2, "beta2")
-    check_hyper(epsilon, "epsilon", nonnegative=True)
+    check_hyper(epsilon, "epsilon", NONNEGATIVE)
 
     def build(steps, builder):
         count, _ = builder.counter(name)
@@ -1106,12 +1106,12 @@ def scale_by_adafactor(learning_rate=1e-2, decay_rate=0.8, clipping_threshold=1.
     >>> su.scale_by_adafactor()
     scale_by_adafactor(learning_rate=0.01, decay_rate=0.8, clipping_threshold=1.0, epsilon1=None, epsilon2=0.001)
     """
-    check_hyper(learning_rate, "learning_rate", nonnegative=True)
+    check_hyper(learning_rate, "learning_rate", NONNEGATIVE)
     check_hyper(decay_rate, "decay_rate")
     check_hyper(clipping_threshold, "clipping_threshold")
     if epsilon1 is not None:
-        check_hyper(epsilon1, "epsilon1", nonnegative=True)
-    check_hyper(epsilon2, "epsilon2", nonnegative=True)
+        check_hyper(epsilon1, "epsilon1", NONNEGATIVE)
+    check_hyper(epsilon2, "epsilon2", NONNEGATIVE)
 
     def build(steps, builder):
         _, t = builder.counter(name)
@@ -1171,7 +1171,7 @@ def scale_by_inverse_time(decay, *, name="lr_decay"):
     >>> su.scale_by_inverse_time(0.01)
     scale_by_inverse_time(decay=0.01)
     """
-    check_hyper(decay, "decay", nonnegative=True)
+    check_hyper(decay, "decay", NONNEGATIVE)
 
     def build(steps, builder):
         count, _ = builder.counter(name)

@@ -20,7 +20,7 @@ import pytensor.tensor as pt
 
 from .hyperparams import check_hyper, typed
 from .transforms import Transform
-from .updates import _FlatBuilder
+from .builder import _FlatBuilder
 
 __all__ = [
     "multi_transform",
