@@ -82,17 +82,19 @@ class UpdateBuilder:
         self._owner[var] = owner
         return var
 
-    def slot(self, index, tag, slot, *, value=0.0, extra_shape=(), reduced_axis=None):
+    def slot(self, index, tag, slot, *, value=0.0, extra_shape=(), reduced_axis=None, at_end=False):
         """A state variable for ``params[index]``: its shape (plus ``extra_shape``; with size 1 along
         ``reduced_axis`` if given, for a row or column statistic) and dtype, filled with ``value``,
-        named ``"<param>.<tag>.<slot>"``."""
+        named ``"<param>.<tag>.<slot>"``. It is laid out with its param, or with ``at_end=True`` after
+        all params, in registration order (Lasagne's momentum velocities)."""
         param = self.params[index]
         shape = list(param.get_value(borrow=True).shape) + list(extra_shape)
         static_shape = list(param.type.shape) + list(extra_shape)
         if reduced_axis is not None:
             shape[reduced_axis] = static_shape[reduced_axis] = 1
         initial = np.broadcast_to(np.asarray(value, dtype=param.dtype), tuple(shape))
-        return self._share(initial, f"{self.keys[index]}.{tag}.{slot}", tuple(static_shape), index)
+        owner = None if at_end else index
+        return self._share(initial, f"{self.keys[index]}.{tag}.{slot}", tuple(static_shape), owner)
 
     def scalar(self, name, value, dtype, *, owner=None):
         """A scalar state variable named ``name``; with ``owner=i`` it is laid out with ``params[i]``."""
