@@ -6,7 +6,8 @@ param, shared counters last) as an ``Updates`` dict. ``subset`` views it through
 rules) and ``_FlatBuilder`` through params of one dtype joined into one vector (``flatten``).
 
 The API a transform uses: ``params`` and ``keys`` (names for state), ``slot`` (per-param state), ``scalar``,
-``counter``, ``set`` (next value of a state variable), ``monitor``, ``schedule_value``, ``map_params``,
+``counter``, ``set`` (next value of a state variable), ``monitor``, ``hyperparam``, ``schedule_value``,
+``map_params``,
 ``mark``/``gate`` (skipped steps), ``subset``.
 """
 
@@ -61,6 +62,7 @@ class UpdateBuilder:
         self.keys = param_keys(self.params)
         self.state = []
         self.monitors = {}
+        self.hyperparams = {}
         self._names = set(taken_names)
         self._owner = {}
         self._entries = []
@@ -117,6 +119,12 @@ class UpdateBuilder:
         """Expose ``expr`` in ``Updates.monitors`` under ``name`` (``name#2`` if taken)."""
         self.monitors[_free_name(name, self.monitors)] = expr
 
+    def hyperparam(self, name, var):
+        """List the shared hyper-parameter ``var`` in ``Updates.hyperparams`` under ``name`` (``name#2`` if
+        taken by another variable)."""
+        if not any(v is var for v in self.hyperparams.values()):
+            self.hyperparams[_free_name(name, self.hyperparams)] = var
+
     def schedule_value(self, schedule):
         """The float64 value of ``schedule`` for this step, built once per rule. Time-based schedules
         share one int64 counter ``"schedule.t"`` (0 at the first step) that the updates increment."""
@@ -158,7 +166,7 @@ class UpdateBuilder:
                 for var, expr, owner, after in self._entries[start:]
             ]
             param_values = [pt.switch(condition, v, p) for v, p in zip(param_values, self.params)]
-        updates = Updates(params=self.params, state=self.state, monitors=self.monitors)
+        updates = Updates(params=self.params, state=self.state, monitors=self.monitors, hyperparams=self.hyperparams)
         for index, (param, value) in enumerate(zip(self.params, param_values)):
             for var, expr, owner, after in self._entries:
                 if owner == index and not after:

@@ -174,6 +174,7 @@ def _with_velocity(updates, params, momentum, tag):
         state=getattr(updates, "state", ()),
         rule=rule,
         monitors=getattr(updates, "monitors", None),
+        hyperparams=getattr(updates, "hyperparams", None),
     )
     builder = UpdateBuilder(params, taken_names=[v.name for v in result.state])
     for i, p in enumerate(params):
