@@ -49,12 +49,14 @@ def main():
     args = parser.parse_args()
     start, differing = time.time(), []
     for name in args.rules.split(","):
-        constant, injected = (final_params(getattr(su, name), inject, MODES[args.mode], args.dtype, args.steps)
-                              for inject in (False, True))
+        constant, injected = (
+            final_params(getattr(su, name), inject, MODES[args.mode], args.dtype, args.steps)
+            for inject in (False, True)
+        )
         if not all(np.array_equal(a, b) for a, b in zip(constant, injected)):
             differing.append(name)
-            print(f"{name}: max |difference| {max(float(np.max(np.abs(a - b))) for a, b in zip(constant, injected)):.3g}",
-                  flush=True)
+            largest = max(float(np.max(np.abs(a - b))) for a, b in zip(constant, injected))
+            print(f"{name}: max |difference| {largest:.3g}", flush=True)
     print(f"mode {args.mode}, {args.dtype}: {len(differing)} of {len(args.rules.split(','))} rules differ "
           f"{differing} ({time.time() - start:.0f} s)")
 

@@ -1,14 +1,14 @@
 """The builder that transforms write into while a rule is built.
 
-``UpdateBuilder`` creates named state next to the rule that owns it, records each state update together with
-the param it belongs to, and finally lays the updates out in Lasagne's key order (each param's state before the
-param, shared counters last) as an ``Updates`` dict. ``subset`` views it through some of its params (per-group
-rules) and ``_FlatBuilder`` through params of one dtype joined into one vector (``flatten``).
+``UpdateBuilder`` creates named state next to the rule that owns it, records each state update together
+with the param it belongs to, and finally lays the updates out in Lasagne's key order (each param's state
+before the param, shared counters last) as an ``Updates`` dict. ``subset`` views it through some of its
+params (per-group rules) and ``_FlatBuilder`` through params of one dtype joined into one vector
+(``flatten``).
 
 The API a transform uses: ``params`` and ``keys`` (names for state), ``slot`` (per-param state), ``scalar``,
 ``counter``, ``set`` (next value of a state variable), ``monitor``, ``hyperparam``, ``schedule_value``,
-``map_params``,
-``mark``/``gate`` (skipped steps), ``subset``.
+``map_params``, ``mark``/``gate`` (skipped steps), ``subset``.
 """
 
 from collections import Counter
@@ -166,7 +166,9 @@ class UpdateBuilder:
                 for var, expr, owner, after in self._entries[start:]
             ]
             param_values = [pt.switch(condition, v, p) for v, p in zip(param_values, self.params)]
-        updates = Updates(params=self.params, state=self.state, monitors=self.monitors, hyperparams=self.hyperparams)
+        updates = Updates(
+            params=self.params, state=self.state, monitors=self.monitors, hyperparams=self.hyperparams
+        )
         for index, (param, value) in enumerate(zip(self.params, param_values)):
             for var, expr, owner, after in self._entries:
                 if owner == index and not after:

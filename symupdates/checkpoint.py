@@ -1,8 +1,8 @@
 """Optimizer state you can see, save and resume.
 
 A checkpoint is an ordinary ``.npz`` archive: one array per state variable under ``"state/<state name>"``
-(the deterministic names ``"W.adam.m"``, ``"adam.t"``), one per shared hyper-parameter (``inject_hyperparams``)
-under ``"hyperparams/<key>"``, optionally one per param under ``"params/<name>"``,
+(the deterministic names ``"W.adam.m"``, ``"adam.t"``), one per shared hyper-parameter
+(``inject_hyperparams``) under ``"hyperparams/<key>"``, optionally one per param under ``"params/<name>"``,
 and a ``"symupdates.json"`` entry, a uint8 array holding UTF-8 JSON: the format name and version, the rule
 that built the updates (``Updates.rule``) and the shape and dtype of every entry. ``np.load(path,
 allow_pickle=False)`` reads it; ``load_state`` reads it without pickle, checks everything against the live
@@ -195,8 +195,9 @@ def load_state(updates, path, *, cast=False, include_params=None):
     -----
     Hyper-parameter values given as numbers may differ from the saved ones (resuming with a lower
     learning rate is common); they are in the returned metadata. Those made shared by
-    ``inject_hyperparams`` (``updates.hyperparams``) are saved as ``"hyperparams/<key>"`` and restored. torch's ``load_state_dict`` matches optimizer state by
-    parameter position, checking only the group sizes, and restores the saved hyper-parameters instead.
+    ``inject_hyperparams`` (``updates.hyperparams``) are saved as ``"hyperparams/<key>"`` and restored.
+    torch's ``load_state_dict`` matches optimizer state by parameter position, checking only the group
+    sizes, and restores the saved hyper-parameters instead.
 
     Examples
     --------

@@ -505,7 +505,8 @@ def rmsprop(loss_or_grads=None, params=None, learning_rate=1.0, rho=0.9, epsilon
     >>> [v.name for v in symupdates.rmsprop((w ** 2).sum(), [w], learning_rate=0.01)]
     ['w.rmsprop.accu', 'w']
     """
-    return chain(scale_by_rms(rho, epsilon, epsilon_placement=epsilon_placement), scale_by_learning_rate(learning_rate))
+    scaling = scale_by_rms(rho, epsilon, epsilon_placement=epsilon_placement)
+    return chain(scaling, scale_by_learning_rate(learning_rate))
 
 
 @rule(learning_rate=NONNEGATIVE, rho=UNIT_INTERVAL, epsilon=NONNEGATIVE)
@@ -1077,7 +1078,8 @@ def lamb(loss_or_grads=None, params=None, learning_rate=1e-3, beta1=0.9, beta2=0
     ['w.adam.m', 'w.adam.v', 'w', 'adam.t']
     """
     scaling = scale_by_adam(beta1, beta2, epsilon, epsilon_placement="outside")
-    return chain(scaling, *_decay(weight_decay), scale_by_trust_ratio(), scale_by_learning_rate(learning_rate))
+    trust = scale_by_trust_ratio()
+    return chain(scaling, *_decay(weight_decay), trust, scale_by_learning_rate(learning_rate))
 
 
 @rule(learning_rate=NONNEGATIVE, momentum=UNIT_INTERVAL, weight_decay=NONNEGATIVE, epsilon=NONNEGATIVE)
@@ -1232,4 +1234,5 @@ def novograd(loss_or_grads=None, params=None, learning_rate=1e-3, beta1=0.9, bet
     ['w.novograd.nu', 'w.novograd.velocity', 'w', 'novograd.t']
     """
     scaling = scale_by_novograd(beta2, epsilon)
-    return chain(scaling, *_decay(weight_decay), trace(beta1, name="novograd"), scale_by_learning_rate(learning_rate))
+    momentum = trace(beta1, name="novograd")
+    return chain(scaling, *_decay(weight_decay), momentum, scale_by_learning_rate(learning_rate))

@@ -45,8 +45,8 @@ class Updates(OrderedDict):
                        hyperparams=self.hyperparams)
 
     def __reduce__(self):
-        attributes = {"params": self.params, "state": self.state, "rule": self.rule, "monitors": self.monitors,
-                      "hyperparams": self.hyperparams}
+        attributes = {"params": self.params, "state": self.state, "rule": self.rule,
+                      "monitors": self.monitors, "hyperparams": self.hyperparams}
         return (type(self), (list(self.items()),), attributes)
 
 

@@ -73,10 +73,11 @@ def test_values_that_fill_initial_state_must_be_numbers(rule, name):
 # Documented domains, by argument name: every public rule and transform with such an argument refuses a
 # number outside it, naming the argument. (A rule that forgets to declare a domain fails here.)
 DOMAINS = {
-    **{name: ("in [0, 1)", [1.0, -0.1, 1.5]) for name in ("beta1", "beta2", "rho", "momentum", "decay_in_unit")},
+    **{name: ("in [0, 1)", [1.0, -0.1, 1.5])
+       for name in ("beta1", "beta2", "rho", "momentum", "decay_in_unit")},
     **{name: ("a finite number >= 0", [-0.5, float("inf")])
-       for name in ("learning_rate", "epsilon", "epsilon1", "epsilon2", "weight_decay", "lr_decay", "max_norm",
-                    "momentum_decay", "initial_accumulator_value", "min_step", "max_step", "power")},
+       for name in ("learning_rate", "epsilon", "epsilon1", "epsilon2", "weight_decay", "lr_decay",
+                    "max_norm", "momentum_decay", "initial_accumulator_value", "min_step", "max_step", "power")},
 }
 # trace's, parameter_ema's decay is a momentum-like rate; scale_by_inverse_time's is a decay of the rate.
 UNIT_DECAYS = {"trace", "parameter_ema"}
@@ -96,9 +97,8 @@ def _declared_with(names):
     return found
 
 
-def _required(public):
-    inner = symupdates.sgd()
-    return {"inner": inner, "transforms": {"a": inner}, "param_labels": ["a"], "decay": 0.5,
+# Values for the arguments without a default.
+REQUIRED = {"inner": symupdates.sgd(), "transforms": {"a": symupdates.sgd()}, "param_labels": ["a"], "decay": 0.5,
             "min_value": -1.0, "max_value": 1.0, "factor": 1.0, "max_norm": 1.0, "weight_decay": 0.0}
 
 
@@ -106,10 +106,11 @@ def _required(public):
 def test_numbers_outside_a_documented_domain_name_the_argument(public, arg, key):
     fn = getattr(symupdates, public)
     params = fn.declaration.signature.parameters
-    base = {k: v for k, v in _required(public).items() if k in params and params[k].default is params[k].empty}
+    base = {k: v for k, v in REQUIRED.items() if k in params and params[k].default is params[k].empty}
     text, values = DOMAINS[key]
     for value in values:
-        with pytest.raises(ValueError, match=f"^{arg} must be {re.escape(text)}, got {re.escape(repr(value))}$"):
+        message = f"^{arg} must be {re.escape(text)}, got {re.escape(repr(value))}$"
+        with pytest.raises(ValueError, match=message):
             fn(**{**base, arg: value})
     # Symbolic values are not range-checked: their value is only known when the step runs.
     if fn.declaration.domains[arg].symbolic:

@@ -152,7 +152,8 @@ def test_rules_are_declared_once_with_the_shared_parameters_block():
                                              (su.nesterov_momentum, su.apply_nesterov_momentum)])
 def test_momentum_rules_are_transforms_with_lasagnes_numbers_and_key_order(rule, apply_rule):
     made = rule(learning_rate=0.1, momentum=0.5)
-    assert isinstance(made, su.Transform) and repr(made) == f"{rule.__name__}(learning_rate=0.1, momentum=0.5)"
+    assert isinstance(made, su.Transform)
+    assert repr(made) == f"{rule.__name__}(learning_rate=0.1, momentum=0.5)"
     grads = gradient_sequence(make_params("float32"), 4, seed=3)
     by_chain, by_dict = make_params("float32"), make_params("float32")
     got = run(su.chain(su.scale(1.0), made), by_chain, grads)
@@ -161,7 +162,8 @@ def test_momentum_rules_are_transforms_with_lasagnes_numbers_and_key_order(rule,
         assert a.tobytes() == b.tobytes()
     updates = made([pt.ones_like(p) for p in by_chain], by_chain)
     tag = rule.__name__
-    assert [v.name for v in updates] == [p.name for p in by_chain] + [f"{p.name}.{tag}.velocity" for p in by_chain]
+    velocities = [f"{p.name}.{tag}.velocity" for p in by_chain]
+    assert [v.name for v in updates] == [p.name for p in by_chain] + velocities
 
 
 def test_partial_application_needs_both_or_neither():
