@@ -7,8 +7,9 @@ Drop-in for ``lasagne.updates`` and ``pymc.variational.updates``::
     train_fn = pytensor.function([x, y], loss, updates=updates)
 
 Module layout: ``gradients`` (gradients and their checks), ``hyperparams`` (hyper-parameter checks and
-typing), ``updates`` (the returned dict and the state builder), ``transforms`` (the composition machinery
-and the transforms every rule shares), ``scalings`` (one ``scale_by_*`` per published rule),
+typing), ``updates`` (the returned dict), ``builder`` (the state builder transforms write into),
+``transforms`` (the composition machinery, how a rule is declared, ``inject_hyperparams``, and the
+transforms every rule shares), ``scalings`` (one ``scale_by_*`` per published rule),
 ``optimizers`` (the public rules: Lasagne's and PyMC's, then torch.optim's and optax's), ``constraints``
 (norm constraints), ``clipping`` (clipping transforms), ``wrappers`` (per-group rules, flattening, NaN
 guard, accumulation, lookahead, averaging), ``schedules`` (hyper-parameters that change with the step),
@@ -78,7 +79,15 @@ from .scalings import (
     trace,
 )
 from .sparse import SparseFallbackWarning, sparse
-from .transforms import Transform, add_decayed_weights, apply, chain, scale, scale_by_learning_rate
+from .transforms import (
+    Transform,
+    add_decayed_weights,
+    apply,
+    chain,
+    inject_hyperparams,
+    scale,
+    scale_by_learning_rate,
+)
 from .schedules import (
     Schedule,
     constant_schedule,

@@ -1,5 +1,47 @@
 """Gradient transformations: small symbolic building blocks that every rule is a chain of.
 
+How to declare a rule or a transform (the one way, used by every module)::
+
+    @rule(learning_rate=NONNEGATIVE, beta1=UNIT_INTERVAL, beta2=UNIT_INTERVAL, epsilon=NONNEGATIVE)
+    def adam(loss_or_grads=None, params=None, learning_rate=1e-3, beta1=0.9, beta2=0.999, epsilon=1e-8):
+        '''Adam. <equations>
+
+        Parameters
+        ----------
+        {rule_parameters}
+        learning_rate : float, symbolic scalar or Schedule
+        ...
+        '''
+        return chain(scale_by_adam(beta1, beta2, epsilon), scale_by_learning_rate(learning_rate))
+
+    @transform(rho=UNIT_INTERVAL, epsilon=NONNEGATIVE)
+    def scale_by_rms(rho=0.9, epsilon=1e-6, *, name="rmsprop"):
+        '''<docstring>'''
+        def build(steps, builder):      # state through builder.slot / builder.set (symupdates.builder)
+            ...
+            return new_steps
+        return build
+
+The decorators do, in one place, what every rule needs:
+
+* **config capture**: the returned ``Transform`` is named after the function and its ``config`` holds the
+  hyper-parameters it was called with: every positional-or-keyword one, and each keyword-only one that
+  differs from its default (so a rule made with its defaults has a repr as short as Lasagne's signature;
+  ``name``, the tag in state names, is never part of it);
+* **checks**: each hyper-parameter given a ``Domain`` (``symupdates.hyperparams``) in the decorator, and
+  each one whose default is a float, is checked with ``check_hyper`` (a clear error naming the argument;
+  symbolic values are not range-checked) before the body runs;
+* **schedules** (``@transform`` only): a ``Schedule`` hyper-parameter is replaced by its value at this step
+  when the transform is built, so the body and ``typed`` only ever see numbers and symbolic scalars;
+* **partial application** (``@rule`` only): ``loss_or_grads`` and ``params`` come first and default to
+  None; with both omitted the rule returns its ``Transform`` (which goes into ``chain``, ``flatten``, ...),
+  with both given, the updates, and with one of them, a clear error. A body may also return any callable
+  taking ``(loss_or_grads, params)`` (``multiplicative`` does);
+* **docstrings**: a line ``{rule_parameters}`` in the docstring becomes the shared ``loss_or_grads`` /
+  ``params`` block (``RULE_PARAMETERS``), indented like the placeholder;
+* **injection**: ``inject_hyperparams(adam)(learning_rate=...)`` makes every numeric hyper-parameter a
+  shared variable, listed in ``updates.hyperparams``, settable after compiling.
+
 A ``Transform`` maps one step per parameter to a new step, creating the state it needs through an
 ``UpdateBuilder`` (optax's ``GradientTransformation``, with PyTensor shared variables as state). Steps are
 *added* to the params, so a chain ends with ``scale_by_learning_rate`` (which multiplies by ``-lr``)::
@@ -16,16 +58,26 @@ machinery (``Transform``, ``apply``, ``chain``) and the transforms every rule sh
 ``scale_by_learning_rate``, ``add_decayed_weights``).
 """
 
+import functools
+import inspect
+import numbers
+
+import numpy as np
+import pytensor
 import pytensor.tensor as pt
 
+from .builder import UpdateBuilder
 from .gradients import check_params, get_or_compute_grads
-from .hyperparams import check_hyper, typed
-from .updates import UpdateBuilder, describe
+from .hyperparams import NONNEGATIVE, REAL, Schedule, check_hyper, typed
+from .updates import describe
 
 __all__ = [
     "Transform",
     "apply",
     "chain",
+    "rule",
+    "transform",
+    "inject_hyperparams",
     "scale",
     "scale_by_learning_rate",
     "add_decayed_weights",
@@ -101,9 +153,8 @@ def apply(transform, loss_or_grads, params):
     grads = [pt.as_tensor_variable(g) for g in grads]
     grads = [g if g.dtype == p.dtype else pt.cast(g, p.dtype) for g, p in zip(grads, params)]
     builder = UpdateBuilder(params)
-    with builder.active():
-        steps = transform.build(list(grads), builder)
-        updates = builder.finish([p + s for p, s in zip(params, steps)])
+    steps = transform.build(list(grads), builder)
+    updates = builder.finish([p + s for p, s in zip(params, steps)])
     updates.rule = describe(transform)
     return updates
 
@@ -147,24 +198,245 @@ def chain(*transforms):
     return composed
 
 
-def _elementwise(name, config, step_fn):
-    """A stateless transform applying ``step_fn(step, dtype)`` to each step."""
+RULE_PARAMETERS = """\
+loss_or_grads : scalar TensorVariable or list of TensorVariable, optional
+    A scalar loss, or one gradient expression per param.
+params : list of SharedVariable, optional
+    The parameters to update. Omit both this and ``loss_or_grads`` to get the rule as a ``Transform``
+    taking ``(loss_or_grads, params)``."""
 
-    def build(steps, builder):
-        return [step_fn(s, p.dtype) for s, p in zip(steps, builder.params)]
+_DOC_FRAGMENTS = {"{rule_parameters}": RULE_PARAMETERS}
 
-    return Transform(build, name, config)
-
-
-
-def with_options(config, **options):
-    """``config`` plus each keyword-only ``name=(value, default)`` whose value is not the default, so that
-    the repr of a rule made with its defaults stays as short as Lasagne's signature."""
-    config = dict(config)
-    config.update({k: v for k, (v, default) in options.items() if not (type(v) is type(default) and v == default)})
-    return config
+# Not hyper-parameters: what a rule is applied to, and the tag a transform gives its state.
+_NOT_HYPER = ("loss_or_grads", "params", "name")
 
 
+def _fill_docstring(doc):
+    """``doc`` with each placeholder line replaced by its fragment, indented like the placeholder."""
+    if not doc:
+        return doc
+    lines = []
+    for line in doc.splitlines():
+        fragment = _DOC_FRAGMENTS.get(line.strip())
+        if fragment is None:
+            lines.append(line)
+        else:
+            indent = line[: len(line) - len(line.lstrip())]
+            lines.extend(indent + text if text else text for text in fragment.splitlines())
+    return "\n".join(lines)
+
+
+def _is_default(value, default):
+    return type(value) is type(default) and value == default
+
+
+class _Declaration:
+    """What ``rule`` and ``transform`` know about a declared function: its signature and its domains."""
+
+    def __init__(self, fn, domains):
+        self.fn = fn
+        self.name = fn.__name__
+        self.signature = inspect.signature(fn)
+        unknown = set(domains) - set(self.signature.parameters)
+        if unknown:
+            raise TypeError(f"{self.name} declares domains for unknown arguments {sorted(unknown)}")
+        self.domains = {
+            key: domains.get(key, REAL)
+            for key, param in self.signature.parameters.items()
+            if key not in _NOT_HYPER
+            and (key in domains or (isinstance(param.default, float) and not isinstance(param.default, bool)))
+        }
+
+    def bind(self, args, kwargs):
+        """The call's arguments by name, defaults filled in, each hyper-parameter checked."""
+        try:
+            bound = self.signature.bind(*args, **kwargs)
+        except TypeError:
+            self.fn(*args, **kwargs)  # raises Python's own message ("adam() takes from 0 to 6 ...")
+            raise
+        bound.apply_defaults()
+        arguments = dict(bound.arguments)
+        for key, domain in self.domains.items():
+            # None is accepted where it is the default (it means "computed", e.g. adafactor's epsilon1).
+            if not (arguments[key] is None and self.signature.parameters[key].default is None):
+                check_hyper(arguments[key], key, domain)
+        return arguments
+
+    def config(self, arguments):
+        config = {}
+        for key, param in self.signature.parameters.items():
+            if key in _NOT_HYPER:
+                continue
+            if param.kind is param.KEYWORD_ONLY and _is_default(arguments[key], param.default):
+                continue
+            config[key] = arguments[key]
+        return config
+
+    def injectable(self):
+        """The hyper-parameters that may be symbolic (``inject_hyperparams`` makes them shared)."""
+        return [key for key, domain in self.domains.items() if domain.symbolic]
+
+
+def _declare(fn, domains, decorator, make):
+    """``decorator`` applied to ``fn`` (or, without ``fn``, waiting for it): ``make(declaration)`` as a
+    function with ``fn``'s name, signature and filled-in docstring."""
+    if fn is None:
+        return functools.partial(decorator, **domains)
+    declaration = _Declaration(fn, domains)
+    declared = functools.wraps(fn)(make(declaration))
+    declared.__doc__ = _fill_docstring(fn.__doc__)
+    declared.declaration = declaration
+    return declared
+
+
+def transform(fn=None, /, **domains):
+    """Declare a transform: ``fn(hyper-parameters) -> build(steps, builder) -> steps``.
+
+    Used as ``@transform`` or ``@transform(rho=UNIT_INTERVAL, epsilon=NONNEGATIVE)`` (a ``Domain`` per
+    hyper-parameter with one); see this module's docstring. The decorated function returns a ``Transform``
+    named after ``fn`` whose ``config`` holds the hyper-parameters it was called with.
+    """
+    return _declare(fn, domains, transform, _declared_transform)
+
+
+def _declared_transform(declaration):
+    fn = declaration.fn
+
+    def declared(*args, **kwargs):
+        arguments = declaration.bind(args, kwargs)
+        build = fn(**arguments)
+        if any(isinstance(v, Schedule) for v in arguments.values()):
+            # Rebuilt with each schedule's value at this step, made once per rule by the builder.
+            def build(steps, builder):
+                resolved = {
+                    k: builder.schedule_value(v) if isinstance(v, Schedule) else v
+                    for k, v in arguments.items()
+                }
+                return fn(**resolved)(steps, builder)
+
+        return Transform(build, declaration.name, declaration.config(arguments))
+
+    return declared
+
+
+def rule(fn=None, /, **domains):
+    """Declare a rule: ``fn(loss_or_grads=None, params=None, hyper-parameters) -> Transform``.
+
+    Used as ``@rule`` or ``@rule(beta1=UNIT_INTERVAL, ...)``; see this module's docstring. The decorated
+    function applies the rule to ``(loss_or_grads, params)``, or returns it (both omitted): a ``Transform``
+    named after ``fn`` whose ``config`` holds the hyper-parameters it was called with. ``fn`` may also
+    return another callable taking ``(loss_or_grads, params)``, returned as it is.
+    """
+    return _declare(fn, domains, rule, _declared_rule)
+
+
+def _declared_rule(declaration):
+    def declared(*args, **kwargs):
+        arguments = declaration.bind(args, kwargs)
+        loss_or_grads, params = arguments["loss_or_grads"], arguments["params"]
+        if (loss_or_grads is None) != (params is None):
+            missing = "loss_or_grads" if loss_or_grads is None else "params"
+            raise ValueError(
+                f"{missing} is missing: provide both `loss_or_grads` and `params` to get updates, or neither "
+                "to get a callable that takes them"
+            )
+        made = declaration.fn(**{**arguments, "loss_or_grads": None, "params": None})
+        if isinstance(made, Transform):
+            made.name, made.config = declaration.name, declaration.config(arguments)
+        return made if params is None else made(loss_or_grads, params)
+
+    return declared
+
+
+def inject_hyperparams(declared):
+    """A rule or transform whose numeric hyper-parameters are shared variables, settable after compiling.
+
+    ``inject_hyperparams(adam)`` takes the same arguments as ``adam``. Each hyper-parameter given (or left
+    at its default) as a number becomes a float64 scalar shared variable holding it, listed in the updates'
+    ``hyperparams`` under its argument name; ``var.set_value(v)`` changes the next step without
+    recompiling. The numbers are bit-identical to the same value given as a constant: the shared float64
+    is cast to each param's dtype in the graph, as the constant is typed to it (``hyperparams.typed``).
+
+    Parameters
+    ----------
+    declared : callable
+        A rule or transform declared with ``rule`` or ``transform`` (every public one is).
+
+    Returns
+    -------
+    callable
+        With ``declared``'s signature, returning what it returns (a ``Transform``, or the updates of a rule
+        given ``loss_or_grads`` and ``params``).
+
+    Notes
+    -----
+    Opt-in, as ``optax.inject_hyperparams``: a number is folded into the compiled step (``1 - beta1``
+    once at compile time, the fused loop reading a literal) while a shared variable is read at every
+    call, so rules built from numbers stay as fast as before. Not injected: symbolic values and schedules
+    (already symbolic), hyper-parameters that fill the initial state (``initial_accumulator_value``,
+    rprop's ``learning_rate``), integers that shape the state (``n_win``, ``every_k``), options and
+    ``None`` (adafactor's ``epsilon1``). An option left at 0 (``weight_decay``, sgd's ``momentum``) is
+    then built into the graph, with its state, so it can be turned on later; with 0 the numbers are the
+    same. Checkpoints save and restore the shared values (``"hyperparams/<key>"``).
+
+    Bit-identity holds in the graph PyTensor's rewrites make, for every rule (the rules write each
+    hyper-parameter first in sums, where the rewrites put a constant, so both graphs associate alike;
+    ``tests/test_transforms.py`` runs them with the Python linker), and in the compiled NUMBA step of the
+    rules tested there (sgd, momentum, adam). A compiler may still treat a literal and a runtime scalar
+    differently: with PyTensor's default ``numba__fastmath=True`` rmsprop's float32 params differed in
+    the last bit after a few steps (``python benchmarks/inject_bits.py NUMBA``), and the C backend
+    (``mode="CVM"``) differs for several rules.
+
+    Examples
+    --------
+    >>> import numpy as np, pytensor, symupdates as su
+    >>> w = pytensor.shared(np.ones(2), name="w")
+    >>> updates = su.inject_hyperparams(su.sgd)((w ** 2).sum(), [w], learning_rate=0.1)
+    >>> sorted(updates.hyperparams)
+    ['learning_rate', 'momentum', 'weight_decay']
+    >>> step = pytensor.function([], [], updates=updates)
+    >>> _ = step(); w.get_value()
+    array([0.8, 0.8])
+    >>> updates.hyperparams["learning_rate"].set_value(0.25)
+    >>> _ = step(); w.get_value()                 # 0.8 - 0.25 * 1.6
+    array([0.4, 0.4])
+    """
+    declaration = getattr(declared, "declaration", None)
+    if declaration is None:
+        raise TypeError(
+            f"inject_hyperparams needs a rule or transform declared with rule/transform, got {declared!r}"
+        )
+
+    @functools.wraps(declared)
+    def injected(*args, **kwargs):
+        arguments = declaration.bind(args, kwargs)
+        shared = {}
+        for key in declaration.injectable():
+            value = arguments[key]
+            if isinstance(value, numbers.Real | np.ndarray) and not isinstance(value, bool):
+                shared[key] = arguments[key] = pytensor.shared(np.float64(value), name=key)
+        applied_to = [arguments.pop(k, None) for k in ("loss_or_grads", "params")]
+        made = declared(**arguments)
+        if not isinstance(made, Transform):
+            raise TypeError(f"inject_hyperparams needs a rule that is a Transform; {declaration.name} is not")
+
+        def build(steps, builder):
+            for key, var in shared.items():
+                builder.hyperparam(key, var)
+            return made.build(steps, builder)
+
+        result = Transform(build, made.name, made.config)
+        return result if applied_to[1] is None and applied_to[0] is None else result(*applied_to)
+
+    return injected
+
+
+def is_zero(value):
+    """True for the number 0 (an option that is off adds nothing to the graph); False for symbols."""
+    return isinstance(value, numbers.Number) and value == 0
+
+
+@transform
 def scale(factor):
     """Multiply every step by ``factor``: ``s' = factor * s``.
 
@@ -186,10 +458,14 @@ def scale(factor):
     >>> su.scale(-0.1)
     scale(factor=-0.1)
     """
-    check_hyper(factor, "factor")
-    return _elementwise("scale", {"factor": factor}, lambda s, dtype: typed(factor, dtype) * s)
+
+    def build(steps, builder):
+        return [typed(factor, p.dtype) * s for s, p in zip(steps, builder.params)]
+
+    return build
 
 
+@transform(learning_rate=NONNEGATIVE)
 def scale_by_learning_rate(learning_rate):
     """Turn directions into descent steps: ``s' = -learning_rate * s``.
 
@@ -215,15 +491,15 @@ def scale_by_learning_rate(learning_rate):
     >>> su.scale_by_learning_rate(0.01)
     scale_by_learning_rate(learning_rate=0.01)
     """
-    check_hyper(learning_rate, "learning_rate")
 
     def build(steps, builder):
         builder.monitor("learning_rate", typed(learning_rate, "float64"))
         return [-(typed(learning_rate, p.dtype) * s) for s, p in zip(steps, builder.params)]
 
-    return Transform(build, "scale_by_learning_rate", {"learning_rate": learning_rate})
+    return build
 
 
+@transform(weight_decay=NONNEGATIVE)
 def add_decayed_weights(weight_decay, *, mask=None):
     """Add ``weight_decay * p`` to each step: ``s' = s + weight_decay * p``.
 
@@ -266,7 +542,6 @@ def add_decayed_weights(weight_decay, *, mask=None):
     >>> _ = step(); w.get_value()     # 1 - 0.1 * (2 * 1 + 0.5 * 1)
     array([0.75, 0.75])
     """
-    check_hyper(weight_decay, "weight_decay")
     if mask is not None and not callable(mask):
         if isinstance(mask, str) or not all(isinstance(m, bool) for m in mask):
             raise TypeError("mask must be None, a sequence of bools (one per param) or a callable")
@@ -286,5 +561,4 @@ def add_decayed_weights(weight_decay, *, mask=None):
             for s, p, keep in zip(steps, builder.params, chosen)
         ]
 
-    config = with_options({"weight_decay": weight_decay}, mask=(mask, None))
-    return Transform(build, "add_decayed_weights", config)
+    return build
