@@ -12,7 +12,9 @@ and the transforms every rule shares), ``scalings`` (one ``scale_by_*`` per publ
 ``optimizers`` (the public rules: Lasagne's and PyMC's, then torch.optim's and optax's), ``constraints``
 (norm constraints), ``clipping`` (clipping transforms), ``wrappers`` (per-group rules, flattening, NaN
 guard, accumulation, lookahead, averaging), ``schedules`` (hyper-parameters that change with the step),
-``checkpoint`` (seeing, saving, loading and resetting optimizer state), ``multiplicative`` (multiplicative
+``orthogonal`` (muon), ``schedule_free`` (schedule-free rules and their evaluation params),
+``parameter_free`` (prodigy, D-Adaptation), ``sharpness`` (sam), ``checkpoint`` (seeing, saving, loading and
+resetting optimizer state), ``multiplicative`` (multiplicative
 updates for non-negative parameters, by splitting the gradient graph), ``fast`` (a compiled step without
 per-call checks, for training loops).
 """
@@ -75,6 +77,10 @@ from .scalings import (
     trace,
 )
 from .transforms import Transform, add_decayed_weights, apply, chain, scale, scale_by_learning_rate
+from .orthogonal import muon, newton_schulz, scale_by_muon
+from .parameter_free import dadapt_adamw, prodigy, scale_by_dadapt_adamw, scale_by_prodigy
+from .schedule_free import schedule_free, schedule_free_adamw, schedule_free_eval_parameters, schedule_free_sgd
+from .sharpness import sam
 from .schedules import (
     Schedule,
     constant_schedule,

@@ -100,6 +100,8 @@ def apply(transform, loss_or_grads, params):
     grads = [pt.as_tensor_variable(g) for g in grads]
     grads = [g if g.dtype == p.dtype else pt.cast(g, p.dtype) for g, p in zip(grads, params)]
     builder = UpdateBuilder(params)
+    # A rule that evaluates the loss elsewhere (sam) needs the loss itself, not only its gradients.
+    builder.loss = None if isinstance(loss_or_grads, list | tuple) else loss_or_grads
     with builder.active():
         steps = transform.build(list(grads), builder)
         updates = builder.finish([p + s for p, s in zip(params, steps)])
