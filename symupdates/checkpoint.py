@@ -17,7 +17,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from .updates import param_keys
+from .builder import param_keys
 
 __all__ = ["CheckpointError", "StateEntry", "load_state", "reset_state", "save_state", "state_of"]
 

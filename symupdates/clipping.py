@@ -10,7 +10,7 @@ import operator
 
 import pytensor.tensor as pt
 
-from .hyperparams import check_hyper, typed
+from .hyperparams import NONNEGATIVE, check_hyper, typed
 from .transforms import Transform
 
 __all__ = ["clip_by_value", "clip_by_norm", "clip_by_global_norm"]
@@ -93,7 +93,7 @@ def clip_by_norm(max_norm):
     >>> updates[w].eval()
     array([-0.6, -0.8])
     """
-    check_hyper(max_norm, "max_norm", nonnegative=True)
+    check_hyper(max_norm, "max_norm", NONNEGATIVE)
 
     def build(steps, builder):
         return [s * _shrink(pt.cast(pt.sqrt(_sum_squares(s)), p.dtype), max_norm, p.dtype)
@@ -132,7 +132,7 @@ def clip_by_global_norm(max_norm):
     >>> updates[a].eval(), updates[b].eval(), updates.monitors["global_norm"].eval()
     (array([-0.6]), array([-0.8]), array(5.))
     """
-    check_hyper(max_norm, "max_norm", nonnegative=True)
+    check_hyper(max_norm, "max_norm", NONNEGATIVE)
 
     def build(steps, builder):
         norm = pt.sqrt(functools.reduce(operator.add, [_sum_squares(s) for s in steps]))

@@ -3,7 +3,7 @@
 import pytensor.tensor as pt
 from pytensor.graph.basic import Variable
 
-from .hyperparams import check_hyper, typed
+from .hyperparams import NONNEGATIVE, check_hyper, typed
 
 __all__ = ["norm_constraint", "total_norm_constraint"]
 
@@ -54,7 +54,7 @@ def norm_constraint(tensor_var, max_norm, norm_axes=None, epsilon=1e-7):
     """
     tensor_var = pt.as_tensor_variable(tensor_var)
     check_hyper(max_norm, "max_norm")
-    check_hyper(epsilon, "epsilon", nonnegative=True)
+    check_hyper(epsilon, "epsilon", NONNEGATIVE)
     ndim = tensor_var.ndim
     if norm_axes is not None:
         sum_over = tuple(norm_axes)
@@ -109,7 +109,7 @@ def total_norm_constraint(tensor_vars, max_norm, epsilon=1e-7, return_norm=False
     if isinstance(tensor_vars, Variable) or not isinstance(tensor_vars, list | tuple) or not tensor_vars:
         raise TypeError("tensor_vars must be a non-empty list of tensor expressions")
     check_hyper(max_norm, "max_norm")
-    check_hyper(epsilon, "epsilon", nonnegative=True)
+    check_hyper(epsilon, "epsilon", NONNEGATIVE)
     tensor_vars = [pt.as_tensor_variable(t) for t in tensor_vars]
     norm = pt.sqrt(sum(pt.sum(t**2) for t in tensor_vars))
     dtype = norm.dtype

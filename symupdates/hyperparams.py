@@ -1,8 +1,11 @@
 """Hyper-parameters: validated once when a rule is built, then typed per parameter dtype.
 
-A hyper-parameter may be a Python or NumPy number, or a symbolic scalar (a shared variable changes the next
-step without recompiling). Numbers become constants of the parameter's dtype and symbolic scalars are cast to
-it, so a float32 network never computes in float64 and every update keeps its shared variable's type.
+A hyper-parameter may be a Python or NumPy number, a symbolic scalar (a shared variable changes the next step
+without recompiling) or a ``Schedule``. Numbers are checked against the hyper-parameter's ``Domain`` (declared
+with the rule, see ``symupdates.transforms.transform``); symbolic values are not. Numbers become constants of
+the parameter's dtype and symbolic scalars are cast to it, so a float32 network never computes in float64 and
+every update keeps its shared variable's type. Schedules are resolved to symbolic scalars by the transform
+that uses them, before ``typed`` sees them.
 """
 
 import numbers
@@ -11,9 +14,7 @@ import numpy as np
 import pytensor.tensor as pt
 from pytensor.graph.basic import Variable
 
-from .updates import active_builder
-
-__all__ = ["Schedule", "check_hyper", "typed"]
+__all__ = ["Schedule", "Domain", "NONNEGATIVE", "POSITIVE", "UNIT_INTERVAL", "check_hyper", "typed"]
 
 
 class Schedule:
@@ -57,15 +58,48 @@ class Schedule:
         return f"{self.name}({args})"
 
 
-def check_hyper(value, name, *, nonnegative=False, symbolic=True):
+class Domain:
+    """The numbers a hyper-parameter may take, e.g. ``UNIT_INTERVAL`` for a decay rate.
+
+    Parameters
+    ----------
+    text : str
+        How the error message says it, after "must be": ``"in [0, 1)"``.
+    contains : callable
+        ``contains(number) -> bool``.
+    symbolic : bool
+        False for values that fill optimizer state when it is created (an initial accumulator, rprop's first
+        step size): they must be numbers, neither symbolic nor a ``Schedule``.
+    """
+
+    def __init__(self, text, contains, *, symbolic=True):
+        self.text = text
+        self.contains = contains
+        self.symbolic = symbolic
+
+    def numbers_only(self):
+        """The same domain, for a value that must be a number (it fills the initial state)."""
+        return Domain(self.text, self.contains, symbolic=False)
+
+    def __repr__(self):
+        return f"Domain({self.text!r})"
+
+
+REAL = Domain("a real number", lambda v: True)
+NONNEGATIVE = Domain("a finite number >= 0", lambda v: np.isfinite(v) and v >= 0)
+POSITIVE = Domain("a finite number > 0", lambda v: np.isfinite(v) and v > 0)
+UNIT_INTERVAL = Domain("in [0, 1)", lambda v: 0 <= v < 1)
+
+
+def check_hyper(value, name, domain=REAL):
     """Validate a hyper-parameter and return it unchanged.
 
     Raises ``TypeError`` for anything that is not a real number, a real symbolic scalar or a ``Schedule``
-    (strings, None, booleans, complex numbers) and ``ValueError`` for arrays or non-scalar expressions, and,
-    with ``nonnegative=True``, for a negative or non-finite number. With ``symbolic=False`` only numbers are
-    accepted: for values that fill optimizer state when it is created. The message names the argument.
+    (strings, None, booleans, complex numbers), ``ValueError`` for arrays or non-scalar expressions and for a
+    number outside ``domain`` (a ``Domain``; symbolic values are not checked), and ``TypeError`` for a
+    symbolic value or ``Schedule`` where ``domain.symbolic`` is False. The message names the argument.
     """
-    if not symbolic and isinstance(value, Schedule | Variable):
+    if not domain.symbolic and isinstance(value, Schedule | Variable):
         raise TypeError(f"{name} must be a number (it sets the initial optimizer state), got {value!r}")
     if isinstance(value, Schedule):
         return value
@@ -85,19 +119,18 @@ def check_hyper(value, name, *, nonnegative=False, symbolic=True):
         value = value[()]
     if not isinstance(value, numbers.Real):
         raise TypeError(f"{name} must be a real number or a symbolic scalar, got {type(value).__name__}")
-    if nonnegative and not (np.isfinite(value) and value >= 0):
-        raise ValueError(f"{name} must be a finite number >= 0, got {value!r}")
+    if not domain.contains(value):
+        raise ValueError(f"{name} must be {domain.text}, got {value!r}")
     return value
 
 
 def typed(value, dtype):
-    """``value`` as a scalar of ``dtype``: a typed constant for numbers, a cast for symbolic scalars, and
-    for a ``Schedule`` its value at this step in the rule being built."""
+    """``value`` as a scalar of ``dtype``: a typed constant for numbers, a cast for symbolic scalars."""
     if isinstance(value, Schedule):
-        builder = active_builder()
-        if builder is None:
-            raise ValueError(f"the schedule {value!r} can only be used inside a transform or rule")
-        value = builder.schedule_value(value)
+        raise ValueError(
+            f"the schedule {value!r} can only be used inside a transform or rule (one declared with "
+            "symupdates.transforms.transform resolves it at each step)"
+        )
     if isinstance(value, Variable):
         return value if value.dtype == dtype else pt.cast(value, dtype)
     return pt.constant(np.asarray(value, dtype=dtype))

@@ -33,9 +33,9 @@ from pytensor.tensor.subtensor import (
 )
 
 from .gradients import get_or_compute_grads, param_label
-from .hyperparams import check_hyper, typed
-from .optimizers import _both_or_neither
-from .updates import UpdateBuilder
+from .builder import UpdateBuilder
+from .hyperparams import NONNEGATIVE, typed
+from .transforms import rule
 
 __all__ = ["SplitError", "split_gradient", "multiplicative"]
 
@@ -343,6 +343,7 @@ def split_gradient(expr, nonnegative=()):
     )
 
 
+@rule(power=NONNEGATIVE, epsilon=NONNEGATIVE)
 def multiplicative(
     loss_or_grads=None, params=None, nonnegative=(), power=1.0, epsilon=1e-12, alternating=False
 ):
@@ -430,15 +431,12 @@ def multiplicative(
     >>> all(b <= a for a, b in zip(losses, losses[1:])), bool((W.get_value() >= 0).all())
     (True, True)
     """
-    check_hyper(power, "power", nonnegative=True)
-    check_hyper(epsilon, "epsilon", nonnegative=True)
     if not isinstance(alternating, bool):
         raise TypeError(f"alternating must be True or False, got {alternating!r}")
     nonnegative = _check_nonnegative(nonnegative)
-    rule = functools.partial(
+    return functools.partial(
         _multiplicative_rule, nonnegative=nonnegative, power=power, epsilon=epsilon, alternating=alternating
     )
-    return rule if _both_or_neither(loss_or_grads, params) else rule(loss_or_grads, params)
 
 
 def _is_pairs(loss_or_grads):

@@ -5,17 +5,20 @@ docs/optimizers.md lists them with their torch/optax equivalents).
 
 Each rule returns an ``Updates`` dict (an ``OrderedDict``) ``{shared variable: next value}`` for
 ``pytensor.function(..., updates=...)``. Called with only hyper-parameters (both ``loss_or_grads`` and
-``params`` omitted), a rule returns a callable taking ``(loss_or_grads, params)``, as in PyMC; for the rules
-built from transforms that callable is the ``Transform`` itself, so it can also go into a ``chain``.
+``params`` omitted), a rule returns its ``Transform``: a callable taking ``(loss_or_grads, params)`` as in
+PyMC, that also goes into ``chain``, ``flatten`` and the wrappers. Every rule is declared with
+``symupdates.transforms.rule``: its signature (with the domain of each hyper-parameter), its docstring with
+the equations, and one ``chain(...)``.
 """
 
-import functools
 from collections.abc import Mapping
 
 import numpy as np
 
-from .hyperparams import check_hyper, typed
+from .builder import UpdateBuilder, as_update
+from .hyperparams import NONNEGATIVE, UNIT_INTERVAL, check_hyper, typed
 from .scalings import (
+    ADAM_DOMAINS,
     scale_by_adadelta,
     scale_by_adafactor,
     scale_by_adam,
@@ -36,8 +39,8 @@ from .scalings import (
     scale_by_yogi,
     trace,
 )
-from .transforms import add_decayed_weights, chain, scale, scale_by_learning_rate, with_options
-from .updates import UpdateBuilder, Updates, as_update, describe
+from .transforms import add_decayed_weights, chain, is_zero, rule, scale, scale_by_learning_rate, transform
+from .updates import Updates, describe
 
 __all__ = [
     "sgd",
@@ -67,33 +70,15 @@ __all__ = [
     "novograd",
 ]
 
-
-def _both_or_neither(loss_or_grads, params):
-    """True when both are omitted (partial application); raise when only one is."""
-    if loss_or_grads is None and params is None:
-        return True
-    if loss_or_grads is None or params is None:
-        missing = "loss_or_grads" if loss_or_grads is None else "params"
-        raise ValueError(
-            f"{missing} is missing: provide both `loss_or_grads` and `params` to get updates, or neither "
-            "to get a callable that takes them"
-        )
-    return False
+_ADAM = {"learning_rate": NONNEGATIVE, **ADAM_DOMAINS}
 
 
-def _is_zero(value):
-    """True for the number 0 (an option that is off adds nothing to the graph); False for symbols."""
-    return not hasattr(value, "owner") and value == 0
+def _decay(weight_decay):
+    """``[add_decayed_weights(weight_decay)]``, or nothing for a weight decay of 0."""
+    return [] if is_zero(weight_decay) else [add_decayed_weights(weight_decay)]
 
 
-def _optimizer(name, config, loss_or_grads, params, *transforms):
-    """A named chain of ``transforms``, applied to ``(loss_or_grads, params)`` unless both are omitted."""
-    partial = _both_or_neither(loss_or_grads, params)
-    rule = chain(*transforms)
-    rule.name, rule.config = name, config
-    return rule if partial else rule(loss_or_grads, params)
-
-
+@rule(learning_rate=NONNEGATIVE, momentum=UNIT_INTERVAL, weight_decay=NONNEGATIVE)
 def sgd(loss_or_grads=None, params=None, learning_rate=1e-3, *, momentum=0.0, nesterov=False, weight_decay=0.0):
     """Stochastic gradient descent, optionally with torch's momentum, Nesterov and weight decay.
 
@@ -103,10 +88,7 @@ def sgd(loss_or_grads=None, params=None, learning_rate=1e-3, *, momentum=0.0, ne
 
     Parameters
     ----------
-    loss_or_grads : scalar TensorVariable or list of TensorVariable, optional
-        A scalar loss, or one gradient expression per param.
-    params : list of SharedVariable, optional
-        The parameters to update. Omit both this and ``loss_or_grads`` to get a callable.
+    {rule_parameters}
     learning_rate : float or symbolic scalar
         A shared variable can be changed between calls without recompiling.
     momentum : float or symbolic scalar, keyword-only
@@ -142,22 +124,27 @@ def sgd(loss_or_grads=None, params=None, learning_rate=1e-3, *, momentum=0.0, ne
     >>> _ = step(); w.get_value()
     array([ 0.8, -1.6])
     """
-    check_hyper(momentum, "momentum")
-    check_hyper(weight_decay, "weight_decay")
     if not isinstance(nesterov, bool):
         raise TypeError(f"nesterov must be a bool, got {nesterov!r}")
-    if nesterov and _is_zero(momentum):
+    if nesterov and is_zero(momentum):
         raise ValueError("nesterov=True needs a momentum other than 0")
-    transforms = [] if _is_zero(weight_decay) else [add_decayed_weights(weight_decay)]
-    if not _is_zero(momentum):
-        transforms.append(trace(momentum, nesterov=nesterov, name="sgd"))
-    config = with_options(
-        {"learning_rate": learning_rate},
-        momentum=(momentum, 0.0), nesterov=(nesterov, False), weight_decay=(weight_decay, 0.0),
-    )
-    return _optimizer(
-        "sgd", config, loss_or_grads, params, *transforms, scale_by_learning_rate(learning_rate)
-    )
+    velocity = [] if is_zero(momentum) else [trace(momentum, nesterov=nesterov, name="sgd")]
+    return chain(*_decay(weight_decay), *velocity, scale_by_learning_rate(learning_rate))
+
+
+def _classical(mu, v, target, p):
+    """Lasagne's momentum: ``x = mu * v + target``; ``v' = x - p``; ``p' = x``."""
+    x = mu * v + target
+    return x - p, x
+
+
+def _nesterov(mu, v, target, p):
+    """Lasagne's Nesterov momentum: ``x = mu * v + target - p``; ``v' = x``; ``p' = mu * x + target``."""
+    x = mu * v + target - p
+    return x, mu * x + target
+
+
+_NEXT_VALUES = {"momentum": _classical, "nesterov_momentum": _nesterov}
 
 
 def _momentum_params(updates, params):
@@ -175,8 +162,9 @@ def _momentum_params(updates, params):
     return params
 
 
-def _with_velocity(updates, params, momentum, tag, next_values):
-    check_hyper(momentum, "momentum")
+def _with_velocity(updates, params, momentum, tag):
+    check_hyper(momentum, "momentum", UNIT_INTERVAL)
+    next_values = _NEXT_VALUES[tag]
     params = _momentum_params(updates, params)
     inner = getattr(updates, "rule", None)
     rule = {"name": f"apply_{tag}", "config": describe({"momentum": momentum, "updates": inner})}
@@ -195,6 +183,32 @@ def _with_velocity(updates, params, momentum, tag, next_values):
         result[p] = as_update(p, p_new)
     result.state.extend(builder.state)
     return result
+
+
+@transform(momentum=UNIT_INTERVAL)
+def _lasagne_velocity(momentum, *, tag):
+    """Lasagne's momentum on parameter steps, as a transform (``tag``: "momentum" or "nesterov_momentum").
+
+    It leaves the steps alone and rewrites each param's next value ``target = p + s`` with a velocity
+    ``"<param>.<tag>.velocity"`` laid out after all params, exactly as ``apply_momentum`` and
+    ``apply_nesterov_momentum`` do to an updates dict (same arithmetic, same key order).
+    """
+    next_values = _NEXT_VALUES[tag]
+
+    def build(steps, builder):
+        def with_velocity(values):
+            out = []
+            for i, (target, p) in enumerate(zip(values, builder.params)):
+                velocity = builder.slot(i, tag, "velocity", at_end=True)
+                velocity_new, p_new = next_values(typed(momentum, p.dtype), velocity, target, p)
+                builder.set(velocity, velocity_new)
+                out.append(p_new)
+            return out
+
+        builder.map_params(with_velocity)
+        return steps
+
+    return build
 
 
 def apply_momentum(updates, params=None, momentum=0.9):
@@ -236,11 +250,10 @@ def apply_momentum(updates, params=None, momentum=0.9):
     >>> [v.name for v in updates]
     ['w', 'w.momentum.velocity']
     """
-    return _with_velocity(
-        updates, params, momentum, "momentum", lambda mu, v, target, p: ((mu * v + target) - p, mu * v + target)
-    )
+    return _with_velocity(updates, params, momentum, "momentum")
 
 
+@rule(learning_rate=NONNEGATIVE, momentum=UNIT_INTERVAL)
 def momentum(loss_or_grads=None, params=None, learning_rate=1e-3, momentum=0.9):
     """Stochastic gradient descent with classical momentum.
 
@@ -249,15 +262,13 @@ def momentum(loss_or_grads=None, params=None, learning_rate=1e-3, momentum=0.9):
 
     Parameters
     ----------
-    loss_or_grads : scalar TensorVariable or list of TensorVariable, optional
-    params : list of SharedVariable, optional
-        Omit both to get a callable taking ``(loss_or_grads, params)``.
+    {rule_parameters}
     learning_rate : float or symbolic scalar
     momentum : float or symbolic scalar
 
     Returns
     -------
-    Updates or callable
+    Updates or Transform
         Key order ``p1, p2, ..., v1, v2, ...``.
 
     Notes
@@ -278,15 +289,7 @@ def momentum(loss_or_grads=None, params=None, learning_rate=1e-3, momentum=0.9):
     >>> len(updates)
     2
     """
-    check_hyper(momentum, "momentum")
-    if _both_or_neither(loss_or_grads, params):
-        check_hyper(learning_rate, "learning_rate")
-        return functools.partial(_momentum_rule, learning_rate=learning_rate, momentum=momentum)
-    return _momentum_rule(loss_or_grads, params, learning_rate, momentum)
-
-
-def _momentum_rule(loss_or_grads, params, learning_rate, momentum):
-    return apply_momentum(sgd(loss_or_grads, params, learning_rate), params, momentum=momentum)
+    return chain(scale_by_learning_rate(learning_rate), _lasagne_velocity(momentum, tag="momentum"))
 
 
 def apply_nesterov_momentum(updates, params=None, momentum=0.9):
@@ -326,14 +329,10 @@ def apply_nesterov_momentum(updates, params=None, momentum=0.9):
     >>> [v.name for v in updates]
     ['w', 'w.nesterov_momentum.velocity']
     """
-
-    def next_values(mu, v, target, p):
-        x = mu * v + target - p
-        return x, mu * x + target
-
-    return _with_velocity(updates, params, momentum, "nesterov_momentum", next_values)
+    return _with_velocity(updates, params, momentum, "nesterov_momentum")
 
 
+@rule(learning_rate=NONNEGATIVE, momentum=UNIT_INTERVAL)
 def nesterov_momentum(loss_or_grads=None, params=None, learning_rate=1e-3, momentum=0.9):
     """Stochastic gradient descent with Nesterov momentum.
 
@@ -342,15 +341,13 @@ def nesterov_momentum(loss_or_grads=None, params=None, learning_rate=1e-3, momen
 
     Parameters
     ----------
-    loss_or_grads : scalar TensorVariable or list of TensorVariable, optional
-    params : list of SharedVariable, optional
-        Omit both to get a callable taking ``(loss_or_grads, params)``.
+    {rule_parameters}
     learning_rate : float or symbolic scalar
     momentum : float or symbolic scalar
 
     Returns
     -------
-    Updates or callable
+    Updates or Transform
         Key order ``p1, p2, ..., v1, v2, ...``.
 
     Notes
@@ -369,17 +366,13 @@ def nesterov_momentum(loss_or_grads=None, params=None, learning_rate=1e-3, momen
     >>> [v.name for v in updates]
     ['w', 'w.nesterov_momentum.velocity']
     """
-    check_hyper(momentum, "momentum")
-    if _both_or_neither(loss_or_grads, params):
-        check_hyper(learning_rate, "learning_rate")
-        return functools.partial(_nesterov_rule, learning_rate=learning_rate, momentum=momentum)
-    return _nesterov_rule(loss_or_grads, params, learning_rate, momentum)
+    return chain(scale_by_learning_rate(learning_rate), _lasagne_velocity(momentum, tag="nesterov_momentum"))
 
 
-def _nesterov_rule(loss_or_grads, params, learning_rate, momentum):
-    return apply_nesterov_momentum(sgd(loss_or_grads, params, learning_rate), params, momentum=momentum)
-
-
+@rule(
+    learning_rate=NONNEGATIVE, epsilon=NONNEGATIVE, lr_decay=NONNEGATIVE,
+    initial_accumulator_value=NONNEGATIVE.numbers_only(),
+)
 def adagrad(loss_or_grads=None, params=None, learning_rate=1.0, epsilon=1e-6, *, lr_decay=0.0,
             initial_accumulator_value=0.0, epsilon_placement="inside"):
     """Adagrad.
@@ -391,9 +384,7 @@ def adagrad(loss_or_grads=None, params=None, learning_rate=1.0, epsilon=1e-6, *,
 
     Parameters
     ----------
-    loss_or_grads : scalar TensorVariable or list of TensorVariable, optional
-    params : list of SharedVariable, optional
-        Omit both to get a callable (a ``Transform``) taking ``(loss_or_grads, params)``.
+    {rule_parameters}
     learning_rate : float or symbolic scalar
     epsilon : float or symbolic scalar, >= 0
         Added inside the square root.
@@ -430,15 +421,11 @@ def adagrad(loss_or_grads=None, params=None, learning_rate=1.0, epsilon=1e-6, *,
     scaling = scale_by_rss(
         epsilon, initial_accumulator_value=initial_accumulator_value, epsilon_placement=epsilon_placement
     )
-    decay = [] if _is_zero(check_hyper(lr_decay, "lr_decay", nonnegative=True)) else [
-        scale_by_inverse_time(lr_decay, name="adagrad")
-    ]
-    config = with_options({"learning_rate": learning_rate, **scaling.config}, lr_decay=(lr_decay, 0.0))
-    return _optimizer(
-        "adagrad", config, loss_or_grads, params, scaling, *decay, scale_by_learning_rate(learning_rate)
-    )
+    decay = [] if is_zero(lr_decay) else [scale_by_inverse_time(lr_decay, name="adagrad")]
+    return chain(scaling, *decay, scale_by_learning_rate(learning_rate))
 
 
+@rule(learning_rate=NONNEGATIVE, epsilon=NONNEGATIVE)
 def adagrad_window(loss_or_grads=None, params=None, learning_rate=0.001, epsilon=0.1, n_win=10):
     """Adagrad over a window of the last ``n_win`` squared gradients (PyMC).
 
@@ -447,9 +434,7 @@ def adagrad_window(loss_or_grads=None, params=None, learning_rate=0.001, epsilon
 
     Parameters
     ----------
-    loss_or_grads : scalar TensorVariable or list of TensorVariable, optional
-    params : list of SharedVariable, optional
-        Omit both to get a callable (a ``Transform``) taking ``(loss_or_grads, params)``.
+    {rule_parameters}
     learning_rate : float or symbolic scalar
     epsilon : float or symbolic scalar, >= 0
     n_win : int
@@ -476,17 +461,10 @@ def adagrad_window(loss_or_grads=None, params=None, learning_rate=0.001, epsilon
     >>> [v.name for v in symupdates.adagrad_window((w ** 2).sum(), [w], n_win=3)]
     ['w.adagrad_window.accu', 'w.adagrad_window.index', 'w']
     """
-    config = {"learning_rate": learning_rate, "epsilon": epsilon, "n_win": n_win}
-    return _optimizer(
-        "adagrad_window",
-        config,
-        loss_or_grads,
-        params,
-        scale_by_window_rss(n_win, epsilon),
-        scale_by_learning_rate(learning_rate),
-    )
+    return chain(scale_by_window_rss(n_win, epsilon), scale_by_learning_rate(learning_rate))
 
 
+@rule(learning_rate=NONNEGATIVE, rho=UNIT_INTERVAL, epsilon=NONNEGATIVE)
 def rmsprop(loss_or_grads=None, params=None, learning_rate=1.0, rho=0.9, epsilon=1e-6, *,
             epsilon_placement="inside"):
     """RMSProp.
@@ -495,9 +473,7 @@ def rmsprop(loss_or_grads=None, params=None, learning_rate=1.0, rho=0.9, epsilon
 
     Parameters
     ----------
-    loss_or_grads : scalar TensorVariable or list of TensorVariable, optional
-    params : list of SharedVariable, optional
-        Omit both to get a callable (a ``Transform``) taking ``(loss_or_grads, params)``.
+    {rule_parameters}
     learning_rate : float or symbolic scalar
     rho : float or symbolic scalar
         Decay of the running average of squared gradients.
@@ -528,11 +504,10 @@ def rmsprop(loss_or_grads=None, params=None, learning_rate=1.0, rho=0.9, epsilon
     >>> [v.name for v in symupdates.rmsprop((w ** 2).sum(), [w], learning_rate=0.01)]
     ['w.rmsprop.accu', 'w']
     """
-    scaling = scale_by_rms(rho, epsilon, epsilon_placement=epsilon_placement)
-    config = {"learning_rate": learning_rate, **scaling.config}
-    return _optimizer("rmsprop", config, loss_or_grads, params, scaling, scale_by_learning_rate(learning_rate))
+    return chain(scale_by_rms(rho, epsilon, epsilon_placement=epsilon_placement), scale_by_learning_rate(learning_rate))
 
 
+@rule(learning_rate=NONNEGATIVE, rho=UNIT_INTERVAL, epsilon=NONNEGATIVE)
 def adadelta(loss_or_grads=None, params=None, learning_rate=1.0, rho=0.95, epsilon=1e-6):
     """Adadelta.
 
@@ -541,9 +516,7 @@ def adadelta(loss_or_grads=None, params=None, learning_rate=1.0, rho=0.95, epsil
 
     Parameters
     ----------
-    loss_or_grads : scalar TensorVariable or list of TensorVariable, optional
-    params : list of SharedVariable, optional
-        Omit both to get a callable (a ``Transform``) taking ``(loss_or_grads, params)``.
+    {rule_parameters}
     learning_rate : float or symbolic scalar
         The paper has none (1.0).
     rho : float or symbolic scalar
@@ -569,17 +542,10 @@ def adadelta(loss_or_grads=None, params=None, learning_rate=1.0, rho=0.95, epsil
     >>> [v.name for v in symupdates.adadelta((w ** 2).sum(), [w])]
     ['w.adadelta.accu', 'w', 'w.adadelta.delta_accu']
     """
-    config = {"learning_rate": learning_rate, "rho": rho, "epsilon": epsilon}
-    return _optimizer(
-        "adadelta",
-        config,
-        loss_or_grads,
-        params,
-        scale_by_adadelta(rho, epsilon),
-        scale_by_learning_rate(learning_rate),
-    )
+    return chain(scale_by_adadelta(rho, epsilon), scale_by_learning_rate(learning_rate))
 
 
+@rule(**_ADAM)
 def adam(loss_or_grads=None, params=None, learning_rate=0.001, beta1=0.9, beta2=0.999, epsilon=1e-8, *,
          epsilon_placement="hat"):
     """Adam.
@@ -590,9 +556,7 @@ def adam(loss_or_grads=None, params=None, learning_rate=0.001, beta1=0.9, beta2=
 
     Parameters
     ----------
-    loss_or_grads : scalar TensorVariable or list of TensorVariable, optional
-    params : list of SharedVariable, optional
-        Omit both to get a callable (a ``Transform``) taking ``(loss_or_grads, params)``.
+    {rule_parameters}
     learning_rate : float or symbolic scalar
     beta1, beta2 : float or symbolic scalar
     epsilon : float or symbolic scalar, >= 0
@@ -622,10 +586,10 @@ def adam(loss_or_grads=None, params=None, learning_rate=0.001, beta1=0.9, beta2=
     ['w.adam.m', 'w.adam.v', 'w', 'adam.t']
     """
     scaling = scale_by_adam(beta1, beta2, epsilon, epsilon_placement=epsilon_placement)
-    config = {"learning_rate": learning_rate, **scaling.config}
-    return _optimizer("adam", config, loss_or_grads, params, scaling, scale_by_learning_rate(learning_rate))
+    return chain(scaling, scale_by_learning_rate(learning_rate))
 
 
+@rule(**_ADAM)
 def adamax(loss_or_grads=None, params=None, learning_rate=0.002, beta1=0.9, beta2=0.999, epsilon=1e-8, *,
          epsilon_placement="outside"):
     """Adamax, the infinity-norm variant of Adam.
@@ -635,9 +599,7 @@ def adamax(loss_or_grads=None, params=None, learning_rate=0.002, beta1=0.9, beta
 
     Parameters
     ----------
-    loss_or_grads : scalar TensorVariable or list of TensorVariable, optional
-    params : list of SharedVariable, optional
-        Omit both to get a callable (a ``Transform``) taking ``(loss_or_grads, params)``.
+    {rule_parameters}
     learning_rate : float or symbolic scalar
     beta1, beta2 : float or symbolic scalar
     epsilon : float or symbolic scalar, >= 0
@@ -666,10 +628,10 @@ def adamax(loss_or_grads=None, params=None, learning_rate=0.002, beta1=0.9, beta
     ['w.adamax.m', 'w.adamax.u', 'w', 'adamax.t']
     """
     scaling = scale_by_adamax(beta1, beta2, epsilon, epsilon_placement=epsilon_placement)
-    config = {"learning_rate": learning_rate, **scaling.config}
-    return _optimizer("adamax", config, loss_or_grads, params, scaling, scale_by_learning_rate(learning_rate))
+    return chain(scaling, scale_by_learning_rate(learning_rate))
 
 
+@rule(**_ADAM)
 def amsgrad(loss_or_grads=None, params=None, learning_rate=0.001, beta1=0.9, beta2=0.999, epsilon=1e-8, *,
          epsilon_placement="hat"):
     """AMSGrad: Adam with a non-decreasing second moment.
@@ -679,9 +641,7 @@ def amsgrad(loss_or_grads=None, params=None, learning_rate=0.001, beta1=0.9, bet
 
     Parameters
     ----------
-    loss_or_grads : scalar TensorVariable or list of TensorVariable, optional
-    params : list of SharedVariable, optional
-        Omit both to get a callable (a ``Transform``) taking ``(loss_or_grads, params)``.
+    {rule_parameters}
     learning_rate : float or symbolic scalar
     beta1, beta2 : float or symbolic scalar
     epsilon : float or symbolic scalar, >= 0
@@ -710,23 +670,10 @@ def amsgrad(loss_or_grads=None, params=None, learning_rate=0.001, beta1=0.9, bet
     ['w.amsgrad.m', 'w.amsgrad.v', 'w.amsgrad.vhat', 'w', 'amsgrad.t']
     """
     scaling = scale_by_amsgrad(beta1, beta2, epsilon, epsilon_placement=epsilon_placement)
-    config = {"learning_rate": learning_rate, **scaling.config}
-    return _optimizer("amsgrad", config, loss_or_grads, params, scaling, scale_by_learning_rate(learning_rate))
+    return chain(scaling, scale_by_learning_rate(learning_rate))
 
 
-# -- beyond Lasagne ---------------------------------------------------------------------------------------
-
-
-def _decay(weight_decay):
-    """``add_decayed_weights(weight_decay)``, or nothing for the number 0."""
-    check_hyper(weight_decay, "weight_decay")
-    return [] if _is_zero(weight_decay) else [add_decayed_weights(weight_decay)]
-
-
-def _config(learning_rate, scaling, **extra):
-    return {"learning_rate": learning_rate, **scaling.config, **extra}
-
-
+@rule(momentum_decay=NONNEGATIVE, **_ADAM)
 def nadam(loss_or_grads=None, params=None, learning_rate=2e-3, beta1=0.9, beta2=0.999, epsilon=1e-8,
           momentum_decay=4e-3):
     """NAdam: Adam with Nesterov momentum and Dozat's momentum schedule.
@@ -737,9 +684,7 @@ def nadam(loss_or_grads=None, params=None, learning_rate=2e-3, beta1=0.9, beta2=
 
     Parameters
     ----------
-    loss_or_grads : scalar TensorVariable or list of TensorVariable, optional
-    params : list of SharedVariable, optional
-        Omit both to get a ``Transform`` taking ``(loss_or_grads, params)``.
+    {rule_parameters}
     learning_rate : float or symbolic scalar
         2e-3 (torch).
     beta1, beta2 : float or symbolic scalar
@@ -767,11 +712,10 @@ def nadam(loss_or_grads=None, params=None, learning_rate=2e-3, beta1=0.9, beta2=
     >>> [v.name for v in symupdates.nadam((w ** 2).sum(), [w])]
     ['w.nadam.m', 'w.nadam.v', 'w', 'nadam.t', 'nadam.mu_product']
     """
-    scaling = scale_by_nadam(beta1, beta2, epsilon, momentum_decay)
-    return _optimizer("nadam", _config(learning_rate, scaling), loss_or_grads, params, scaling,
-                      scale_by_learning_rate(learning_rate))
+    return chain(scale_by_nadam(beta1, beta2, epsilon, momentum_decay), scale_by_learning_rate(learning_rate))
 
 
+@rule(weight_decay=NONNEGATIVE, **_ADAM)
 def adamw(loss_or_grads=None, params=None, learning_rate=1e-3, beta1=0.9, beta2=0.999, epsilon=1e-8,
           weight_decay=1e-2, *, epsilon_placement="outside"):
     """AdamW: Adam with decoupled weight decay.
@@ -782,9 +726,7 @@ def adamw(loss_or_grads=None, params=None, learning_rate=1e-3, beta1=0.9, beta2=
 
     Parameters
     ----------
-    loss_or_grads : scalar TensorVariable or list of TensorVariable, optional
-    params : list of SharedVariable, optional
-        Omit both to get a ``Transform`` taking ``(loss_or_grads, params)``.
+    {rule_parameters}
     learning_rate : float or symbolic scalar
     beta1, beta2 : float or symbolic scalar
     epsilon : float or symbolic scalar, >= 0
@@ -817,13 +759,10 @@ def adamw(loss_or_grads=None, params=None, learning_rate=1e-3, beta1=0.9, beta2=
     ['w.adam.m', 'w.adam.v', 'w', 'adam.t']
     """
     scaling = scale_by_adam(beta1, beta2, epsilon, epsilon_placement=epsilon_placement)
-    config = {"learning_rate": learning_rate, "beta1": beta1, "beta2": beta2, "epsilon": epsilon,
-              "weight_decay": weight_decay}
-    config = with_options(config, epsilon_placement=(epsilon_placement, "outside"))
-    return _optimizer("adamw", config, loss_or_grads, params, scaling, *_decay(weight_decay),
-                      scale_by_learning_rate(learning_rate))
+    return chain(scaling, *_decay(weight_decay), scale_by_learning_rate(learning_rate))
 
 
+@rule(**_ADAM)
 def radam(loss_or_grads=None, params=None, learning_rate=1e-3, beta1=0.9, beta2=0.999, epsilon=1e-8, *,
           epsilon_placement="hat"):
     """RAdam: rectified Adam, plain momentum SGD until the variance of the adaptive rate is tractable.
@@ -833,9 +772,7 @@ def radam(loss_or_grads=None, params=None, learning_rate=1e-3, beta1=0.9, beta2=
 
     Parameters
     ----------
-    loss_or_grads : scalar TensorVariable or list of TensorVariable, optional
-    params : list of SharedVariable, optional
-        Omit both to get a ``Transform`` taking ``(loss_or_grads, params)``.
+    {rule_parameters}
     learning_rate : float or symbolic scalar
     beta1, beta2 : float or symbolic scalar
     epsilon : float or symbolic scalar, >= 0
@@ -863,11 +800,10 @@ def radam(loss_or_grads=None, params=None, learning_rate=1e-3, beta1=0.9, beta2=
     ['w.radam.m', 'w.radam.v', 'w', 'radam.t']
     """
     scaling = scale_by_radam(beta1, beta2, epsilon, epsilon_placement=epsilon_placement)
-    config = _config(learning_rate, scaling)
-    config.pop("threshold")
-    return _optimizer("radam", config, loss_or_grads, params, scaling, scale_by_learning_rate(learning_rate))
+    return chain(scaling, scale_by_learning_rate(learning_rate))
 
 
+@rule(learning_rate=NONNEGATIVE, beta1=UNIT_INTERVAL, beta2=UNIT_INTERVAL, weight_decay=NONNEGATIVE)
 def lion(loss_or_grads=None, params=None, learning_rate=1e-4, beta1=0.9, beta2=0.99, weight_decay=0.0):
     """Lion (EvoLved Sign Momentum).
 
@@ -876,9 +812,7 @@ def lion(loss_or_grads=None, params=None, learning_rate=1e-4, beta1=0.9, beta2=0
 
     Parameters
     ----------
-    loss_or_grads : scalar TensorVariable or list of TensorVariable, optional
-    params : list of SharedVariable, optional
-        Omit both to get a ``Transform`` taking ``(loss_or_grads, params)``.
+    {rule_parameters}
     learning_rate : float or symbolic scalar
         1e-4: the paper advises 3-10x less than AdamW's, since every element moves by the full rate.
     beta1, beta2 : float or symbolic scalar
@@ -905,11 +839,13 @@ def lion(loss_or_grads=None, params=None, learning_rate=1e-4, beta1=0.9, beta2=0
     >>> [v.name for v in symupdates.lion((w ** 2).sum(), [w])]
     ['w.lion.m', 'w']
     """
-    scaling = scale_by_lion(beta1, beta2)
-    return _optimizer("lion", _config(learning_rate, scaling, weight_decay=weight_decay), loss_or_grads, params,
-                      scaling, *_decay(weight_decay), scale_by_learning_rate(learning_rate))
+    return chain(scale_by_lion(beta1, beta2), *_decay(weight_decay), scale_by_learning_rate(learning_rate))
 
 
+@rule(
+    learning_rate=NONNEGATIVE.numbers_only(), etaminus=NONNEGATIVE, etaplus=NONNEGATIVE, min_step=NONNEGATIVE,
+    max_step=NONNEGATIVE,
+)
 def rprop(loss_or_grads=None, params=None, learning_rate=1e-2, etaminus=0.5, etaplus=1.2, min_step=1e-6,
           max_step=50.0):
     """Rprop: resilient backpropagation, sign-based steps with per-element adaptive sizes.
@@ -920,9 +856,7 @@ def rprop(loss_or_grads=None, params=None, learning_rate=1e-2, etaminus=0.5, eta
 
     Parameters
     ----------
-    loss_or_grads : scalar TensorVariable or list of TensorVariable, optional
-    params : list of SharedVariable, optional
-        Omit both to get a ``Transform`` taking ``(loss_or_grads, params)``.
+    {rule_parameters}
     learning_rate : float
         The initial step size (a number: it fills the state).
     etaminus, etaplus : float or symbolic scalar
@@ -949,21 +883,16 @@ def rprop(loss_or_grads=None, params=None, learning_rate=1e-2, etaminus=0.5, eta
     >>> [v.name for v in symupdates.rprop((w ** 2).sum(), [w])]
     ['w.rprop.prev', 'w.rprop.step_size', 'w']
     """
-    check_hyper(learning_rate, "learning_rate", nonnegative=True, symbolic=False)  # rprop's first step size
-    scaling = scale_by_rprop(learning_rate, etaminus, etaplus, min_step, max_step)
-    config = {"learning_rate": learning_rate, **scaling.config}
-    config.pop("initial_step")
-    return _optimizer("rprop", config, loss_or_grads, params, scaling, scale(-1))
+    return chain(scale_by_rprop(learning_rate, etaminus, etaplus, min_step, max_step), scale(-1))
 
 
+@rule(learning_rate=NONNEGATIVE)
 def sign_sgd(loss_or_grads=None, params=None, learning_rate=1e-3):
     """signSGD: ``p' = p - learning_rate * sign(g)``.
 
     Parameters
     ----------
-    loss_or_grads : scalar TensorVariable or list of TensorVariable, optional
-    params : list of SharedVariable, optional
-        Omit both to get a ``Transform`` taking ``(loss_or_grads, params)``.
+    {rule_parameters}
     learning_rate : float or symbolic scalar
 
     Returns
@@ -987,10 +916,10 @@ def sign_sgd(loss_or_grads=None, params=None, learning_rate=1e-3):
     >>> _ = step(); w.get_value()
     array([ 1.5, -2.5])
     """
-    return _optimizer("sign_sgd", {"learning_rate": learning_rate}, loss_or_grads, params, scale_by_sign(),
-                      scale_by_learning_rate(learning_rate))
+    return chain(scale_by_sign(), scale_by_learning_rate(learning_rate))
 
 
+@rule(learning_rate=NONNEGATIVE, momentum=UNIT_INTERVAL)
 def signum(loss_or_grads=None, params=None, learning_rate=1e-3, momentum=0.9):
     """Signum: signSGD on a momentum of the gradients.
 
@@ -998,9 +927,7 @@ def signum(loss_or_grads=None, params=None, learning_rate=1e-3, momentum=0.9):
 
     Parameters
     ----------
-    loss_or_grads : scalar TensorVariable or list of TensorVariable, optional
-    params : list of SharedVariable, optional
-        Omit both to get a ``Transform`` taking ``(loss_or_grads, params)``.
+    {rule_parameters}
     learning_rate : float or symbolic scalar
     momentum : float or symbolic scalar
         0.9, the paper's.
@@ -1026,10 +953,10 @@ def signum(loss_or_grads=None, params=None, learning_rate=1e-3, momentum=0.9):
     >>> [v.name for v in symupdates.signum((w ** 2).sum(), [w])]
     ['w.signum.velocity', 'w']
     """
-    return _optimizer("signum", {"learning_rate": learning_rate, "momentum": momentum}, loss_or_grads, params,
-                      trace(momentum, name="signum"), scale_by_sign(), scale_by_learning_rate(learning_rate))
+    return chain(trace(momentum, name="signum"), scale_by_sign(), scale_by_learning_rate(learning_rate))
 
 
+@rule(initial_accumulator_value=NONNEGATIVE.numbers_only(), **_ADAM)
 def yogi(loss_or_grads=None, params=None, learning_rate=1e-2, beta1=0.9, beta2=0.999, epsilon=1e-3,
          initial_accumulator_value=1e-6):
     """Yogi: Adam with an additive, sign-controlled second-moment update.
@@ -1039,9 +966,7 @@ def yogi(loss_or_grads=None, params=None, learning_rate=1e-2, beta1=0.9, beta2=0
 
     Parameters
     ----------
-    loss_or_grads : scalar TensorVariable or list of TensorVariable, optional
-    params : list of SharedVariable, optional
-        Omit both to get a ``Transform`` taking ``(loss_or_grads, params)``.
+    {rule_parameters}
     learning_rate : float or symbolic scalar
         1e-2, the paper's.
     beta1, beta2 : float or symbolic scalar
@@ -1069,10 +994,10 @@ def yogi(loss_or_grads=None, params=None, learning_rate=1e-2, beta1=0.9, beta2=0
     ['w.yogi.m', 'w.yogi.v', 'w', 'yogi.t']
     """
     scaling = scale_by_yogi(beta1, beta2, epsilon, initial_accumulator_value)
-    return _optimizer("yogi", _config(learning_rate, scaling), loss_or_grads, params, scaling,
-                      scale_by_learning_rate(learning_rate))
+    return chain(scaling, scale_by_learning_rate(learning_rate))
 
 
+@rule(**_ADAM)
 def adabelief(loss_or_grads=None, params=None, learning_rate=1e-3, beta1=0.9, beta2=0.999, epsilon=1e-16):
     """AdaBelief: Adam whose second moment is the variance of ``g`` around its running mean.
 
@@ -1081,9 +1006,7 @@ def adabelief(loss_or_grads=None, params=None, learning_rate=1e-3, beta1=0.9, be
 
     Parameters
     ----------
-    loss_or_grads : scalar TensorVariable or list of TensorVariable, optional
-    params : list of SharedVariable, optional
-        Omit both to get a ``Transform`` taking ``(loss_or_grads, params)``.
+    {rule_parameters}
     learning_rate : float or symbolic scalar
     beta1, beta2 : float or symbolic scalar
     epsilon : float or symbolic scalar, >= 0
@@ -1109,11 +1032,10 @@ def adabelief(loss_or_grads=None, params=None, learning_rate=1e-3, beta1=0.9, be
     >>> [v.name for v in symupdates.adabelief((w ** 2).sum(), [w])]
     ['w.adabelief.m', 'w.adabelief.s', 'w', 'adabelief.t']
     """
-    scaling = scale_by_belief(beta1, beta2, epsilon)
-    return _optimizer("adabelief", _config(learning_rate, scaling), loss_or_grads, params, scaling,
-                      scale_by_learning_rate(learning_rate))
+    return chain(scale_by_belief(beta1, beta2, epsilon), scale_by_learning_rate(learning_rate))
 
 
+@rule(weight_decay=NONNEGATIVE, **_ADAM)
 def lamb(loss_or_grads=None, params=None, learning_rate=1e-3, beta1=0.9, beta2=0.999, epsilon=1e-6,
          weight_decay=0.0):
     """LAMB: Adam steps plus decoupled weight decay, rescaled per layer by a trust ratio.
@@ -1123,9 +1045,7 @@ def lamb(loss_or_grads=None, params=None, learning_rate=1e-3, beta1=0.9, beta2=0
 
     Parameters
     ----------
-    loss_or_grads : scalar TensorVariable or list of TensorVariable, optional
-    params : list of SharedVariable, optional
-        Omit both to get a ``Transform`` taking ``(loss_or_grads, params)``.
+    {rule_parameters}
     learning_rate : float or symbolic scalar
     beta1, beta2 : float or symbolic scalar
     epsilon : float or symbolic scalar, >= 0
@@ -1156,12 +1076,10 @@ def lamb(loss_or_grads=None, params=None, learning_rate=1e-3, beta1=0.9, beta2=0
     ['w.adam.m', 'w.adam.v', 'w', 'adam.t']
     """
     scaling = scale_by_adam(beta1, beta2, epsilon, epsilon_placement="outside")
-    config = {"learning_rate": learning_rate, "beta1": beta1, "beta2": beta2, "epsilon": epsilon,
-              "weight_decay": weight_decay}
-    return _optimizer("lamb", config, loss_or_grads, params, scaling, *_decay(weight_decay),
-                      scale_by_trust_ratio(), scale_by_learning_rate(learning_rate))
+    return chain(scaling, *_decay(weight_decay), scale_by_trust_ratio(), scale_by_learning_rate(learning_rate))
 
 
+@rule(learning_rate=NONNEGATIVE, momentum=UNIT_INTERVAL, weight_decay=NONNEGATIVE, epsilon=NONNEGATIVE)
 def lars(loss_or_grads=None, params=None, learning_rate=0.1, momentum=0.9, weight_decay=0.0,
          trust_coefficient=1e-3, epsilon=0.0, *, nesterov=False):
     """LARS: momentum SGD with a layer-wise trust ratio.
@@ -1172,9 +1090,7 @@ def lars(loss_or_grads=None, params=None, learning_rate=0.1, momentum=0.9, weigh
 
     Parameters
     ----------
-    loss_or_grads : scalar TensorVariable or list of TensorVariable, optional
-    params : list of SharedVariable, optional
-        Omit both to get a ``Transform`` taking ``(loss_or_grads, params)``.
+    {rule_parameters}
     learning_rate : float or symbolic scalar
         0.1 (the paper scales it with the batch size; optax has no default).
     momentum : float or symbolic scalar
@@ -1207,17 +1123,15 @@ def lars(loss_or_grads=None, params=None, learning_rate=0.1, momentum=0.9, weigh
     >>> [v.name for v in symupdates.lars((w ** 2).sum(), [w])]
     ['w.lars.velocity', 'w']
     """
-    config = with_options(
-        {"learning_rate": learning_rate, "momentum": momentum, "weight_decay": weight_decay,
-         "trust_coefficient": trust_coefficient, "epsilon": epsilon},
-        nesterov=(nesterov, False),
+    return chain(
+        *_decay(weight_decay),
+        scale_by_trust_ratio(trust_coefficient, epsilon),
+        trace(momentum, nesterov=nesterov, name="lars"),
+        scale_by_learning_rate(learning_rate),
     )
-    return _optimizer("lars", config, loss_or_grads, params, *_decay(weight_decay),
-                      scale_by_trust_ratio(trust_coefficient, epsilon),
-                      trace(momentum, nesterov=nesterov, name="lars"),
-                      scale_by_learning_rate(learning_rate))
 
 
+@rule(learning_rate=NONNEGATIVE, epsilon1=NONNEGATIVE, epsilon2=NONNEGATIVE, weight_decay=NONNEGATIVE)
 def adafactor(loss_or_grads=None, params=None, learning_rate=1e-2, decay_rate=0.8, clipping_threshold=1.0,
               epsilon1=None, epsilon2=1e-3, weight_decay=0.0):
     """Adafactor: factored second moments (a row and a column statistic per matrix), relative steps.
@@ -1229,9 +1143,7 @@ def adafactor(loss_or_grads=None, params=None, learning_rate=1e-2, decay_rate=0.
 
     Parameters
     ----------
-    loss_or_grads : scalar TensorVariable or list of TensorVariable, optional
-    params : list of SharedVariable, optional
-        Omit both to get a ``Transform`` taking ``(loss_or_grads, params)``.
+    {rule_parameters}
     learning_rate : float or symbolic scalar
         Cap of the relative step size (torch's ``lr=1e-2``).
     decay_rate : float or symbolic scalar
@@ -1268,12 +1180,14 @@ def adafactor(loss_or_grads=None, params=None, learning_rate=1e-2, decay_rate=0.
     ['w.adafactor.row', 'w.adafactor.col', 'w', 'adafactor.t']
     """
     scaling = scale_by_adafactor(learning_rate, decay_rate, clipping_threshold, epsilon1, epsilon2)
-    check_hyper(weight_decay, "weight_decay")
-    decay = [] if _is_zero(weight_decay) else [add_decayed_weights(learning_rate * weight_decay)]
-    return _optimizer("adafactor", {**scaling.config, "weight_decay": weight_decay}, loss_or_grads, params,
-                      scaling, *decay, scale(-1))
+    # Decoupled and multiplied by the learning rate: torch's ``p -= lr * weight_decay * p``.
+    return chain(scaling, *_decay(learning_rate * weight_decay), scale(-1))
 
 
+@rule(
+    learning_rate=NONNEGATIVE, beta1=UNIT_INTERVAL, beta2=UNIT_INTERVAL, epsilon=NONNEGATIVE,
+    weight_decay=NONNEGATIVE,
+)
 def novograd(loss_or_grads=None, params=None, learning_rate=1e-3, beta1=0.9, beta2=0.25, epsilon=1e-6,
              weight_decay=0.0):
     """NovoGrad: layer-wise second moments, momentum on normalised gradients.
@@ -1283,9 +1197,7 @@ def novograd(loss_or_grads=None, params=None, learning_rate=1e-3, beta1=0.9, bet
 
     Parameters
     ----------
-    loss_or_grads : scalar TensorVariable or list of TensorVariable, optional
-    params : list of SharedVariable, optional
-        Omit both to get a ``Transform`` taking ``(loss_or_grads, params)``.
+    {rule_parameters}
     learning_rate : float or symbolic scalar
     beta1 : float or symbolic scalar
         Momentum (0.9).
@@ -1319,7 +1231,4 @@ def novograd(loss_or_grads=None, params=None, learning_rate=1e-3, beta1=0.9, bet
     ['w.novograd.nu', 'w.novograd.velocity', 'w', 'novograd.t']
     """
     scaling = scale_by_novograd(beta2, epsilon)
-    config = {"learning_rate": learning_rate, "beta1": beta1, "beta2": beta2, "epsilon": epsilon,
-              "weight_decay": weight_decay}
-    return _optimizer("novograd", config, loss_or_grads, params, scaling, *_decay(weight_decay),
-                      trace(beta1, name="novograd"), scale_by_learning_rate(learning_rate))
+    return chain(scaling, *_decay(weight_decay), trace(beta1, name="novograd"), scale_by_learning_rate(learning_rate))

@@ -9,9 +9,8 @@ import math
 
 import pytensor.tensor as pt
 
-from .hyperparams import check_hyper, typed
-from .optimizers import _optimizer
-from .transforms import Transform, add_decayed_weights, scale_by_learning_rate
+from .hyperparams import NONNEGATIVE, UNIT_INTERVAL, check_hyper, typed
+from .transforms import add_decayed_weights, chain, rule, scale_by_learning_rate, transform
 
 __all__ = ["newton_schulz", "scale_by_muon", "muon"]
 
@@ -62,12 +61,11 @@ def newton_schulz(matrix, coefficients=MUON_COEFFICIENTS, steps=5, epsilon=1e-7,
     return x.T if transpose else x
 
 
-def _check_muon(momentum, nesterov, ns_coefficients, epsilon, ns_steps, adjust_lr_fn):
-    check_hyper(momentum, "momentum")
-    check_hyper(epsilon, "epsilon", nonnegative=True)
+def _check_muon(nesterov, ns_coefficients, ns_steps, adjust_lr_fn):
+    """The checks of muon's arguments that are not numeric hyper-parameters."""
     if not isinstance(nesterov, bool):
         raise TypeError(f"nesterov must be a bool, got {nesterov!r}")
-    if len(ns_coefficients) != 3 or isinstance(ns_coefficients, str):
+    if isinstance(ns_coefficients, str) or len(ns_coefficients) != 3:
         raise ValueError(f"ns_coefficients must be three numbers (a, b, c), got {ns_coefficients!r}")
     for x in ns_coefficients:
         check_hyper(x, "ns_coefficients")
@@ -77,6 +75,10 @@ def _check_muon(momentum, nesterov, ns_coefficients, epsilon, ns_steps, adjust_l
         raise ValueError(f"adjust_lr_fn must be None, 'original' or 'match_rms_adamw', got {adjust_lr_fn!r}")
 
 
+MUON_DOMAINS = {"momentum": UNIT_INTERVAL, "epsilon": NONNEGATIVE}
+
+
+@transform(**MUON_DOMAINS)
 def scale_by_muon(momentum=0.95, nesterov=True, ns_coefficients=MUON_COEFFICIENTS, epsilon=1e-7, ns_steps=5,
                   adjust_lr_fn=None, *, name="muon"):
     """Muon's scaling: momentum, then orthogonalization by Newton-Schulz, then a shape-dependent factor.
@@ -119,7 +121,7 @@ def scale_by_muon(momentum=0.95, nesterov=True, ns_coefficients=MUON_COEFFICIENT
     >>> su.scale_by_muon()
     scale_by_muon(momentum=0.95, nesterov=True, ns_coefficients=(3.4445, -4.775, 2.0315), epsilon=1e-07, ns_steps=5, adjust_lr_fn=None)
     """
-    _check_muon(momentum, nesterov, ns_coefficients, epsilon, ns_steps, adjust_lr_fn)
+    _check_muon(nesterov, ns_coefficients, ns_steps, adjust_lr_fn)
     adjust = ADJUST_LR_FNS[adjust_lr_fn or "original"]
 
     def build(steps, builder):
@@ -140,11 +142,10 @@ def scale_by_muon(momentum=0.95, nesterov=True, ns_coefficients=MUON_COEFFICIENT
             out.append(typed(adjust(rows, cols), p.dtype) * ortho)
         return out
 
-    config = {"momentum": momentum, "nesterov": nesterov, "ns_coefficients": tuple(ns_coefficients),
-              "epsilon": epsilon, "ns_steps": ns_steps, "adjust_lr_fn": adjust_lr_fn}
-    return Transform(build, "scale_by_muon", config)
+    return build
 
 
+@rule(learning_rate=NONNEGATIVE, weight_decay=NONNEGATIVE, **MUON_DOMAINS)
 def muon(loss_or_grads=None, params=None, learning_rate=1e-3, weight_decay=0.1, momentum=0.95, nesterov=True,
          ns_coefficients=MUON_COEFFICIENTS, epsilon=1e-7, ns_steps=5, adjust_lr_fn=None):
     """Muon: momentum orthogonalized by Newton-Schulz, for 2-D weights (torch.optim.Muon's algorithm).
@@ -156,9 +157,8 @@ def muon(loss_or_grads=None, params=None, learning_rate=1e-3, weight_decay=0.1, 
 
     Parameters
     ----------
-    loss_or_grads : scalar TensorVariable or list of TensorVariable, optional
-    params : list of 2-D SharedVariable, optional
-        Omit both to get a callable (a ``Transform``) taking ``(loss_or_grads, params)``.
+    {rule_parameters}
+        Every param must be 2-D.
     learning_rate : float or symbolic scalar
     weight_decay : float or symbolic scalar
         Decoupled weight decay (multiplied by the learning rate, as torch's AdamW and Muon).
@@ -212,8 +212,8 @@ def muon(loss_or_grads=None, params=None, learning_rate=1e-3, weight_decay=0.1, 
     ...
     ValueError: muon only updates 2-D params, got params[0] (b) of ndim 1; route the others to another rule with multi_transform
     """
-    scaling = scale_by_muon(momentum, nesterov, ns_coefficients, epsilon, ns_steps, adjust_lr_fn)
-    check_hyper(weight_decay, "weight_decay")
-    config = {"learning_rate": learning_rate, "weight_decay": weight_decay, **scaling.config}
-    return _optimizer("muon", config, loss_or_grads, params, scaling, add_decayed_weights(weight_decay),
-                      scale_by_learning_rate(learning_rate))
+    return chain(
+        scale_by_muon(momentum, nesterov, ns_coefficients, epsilon, ns_steps, adjust_lr_fn),
+        add_decayed_weights(weight_decay),
+        scale_by_learning_rate(learning_rate),
+    )

@@ -7,9 +7,8 @@ so each step has a reduction between the moment updates and the param updates.
 
 import pytensor.tensor as pt
 
-from .hyperparams import check_hyper, typed
-from .optimizers import _optimizer
-from .transforms import Transform, scale
+from .hyperparams import NONNEGATIVE, POSITIVE, UNIT_INTERVAL, typed
+from .transforms import chain, rule, scale, transform
 
 __all__ = ["scale_by_prodigy", "prodigy", "scale_by_dadapt_adamw", "dadapt_adamw"]
 
@@ -30,17 +29,12 @@ def _bias_correction(t, beta1, beta2):
     return pt.sqrt(1 - _f64(beta2) ** tf) / (1 - _f64(beta1) ** tf)
 
 
-def _check(learning_rate, beta1, beta2, epsilon, estim_lr0, weight_decay):
-    check_hyper(learning_rate, "learning_rate")
-    check_hyper(beta1, "beta1")
-    check_hyper(beta2, "beta2")
-    check_hyper(epsilon, "epsilon", nonnegative=True)
-    check_hyper(estim_lr0, "estim_lr0", symbolic=False)
-    if not estim_lr0 > 0:
-        raise ValueError(f"estim_lr0 must be > 0, got {estim_lr0!r}")
-    check_hyper(weight_decay, "weight_decay")
+# estim_lr0 is the initial value of the state d.
+DOMAINS = {"learning_rate": NONNEGATIVE, "beta1": UNIT_INTERVAL, "beta2": UNIT_INTERVAL, "epsilon": NONNEGATIVE,
+           "estim_lr0": POSITIVE.numbers_only(), "weight_decay": NONNEGATIVE}
 
 
+@transform(beta3=UNIT_INTERVAL, **DOMAINS)
 def scale_by_prodigy(learning_rate=1.0, beta1=0.9, beta2=0.999, beta3=None, epsilon=1e-8, estim_lr0=1e-6,
                      estim_lr_coef=1.0, weight_decay=0.0, safeguard_warmup=False, *, name="prodigy"):
     """Prodigy's scaling (the step before its sign flip, learning rate and distance estimate included).
@@ -79,10 +73,6 @@ def scale_by_prodigy(learning_rate=1.0, beta1=0.9, beta2=0.999, beta3=None, epsi
     >>> su.scale_by_prodigy()
     scale_by_prodigy(learning_rate=1.0, beta1=0.9, beta2=0.999, beta3=None, epsilon=1e-08, estim_lr0=1e-06, estim_lr_coef=1.0, weight_decay=0.0, safeguard_warmup=False)
     """
-    _check(learning_rate, beta1, beta2, epsilon, estim_lr0, weight_decay)
-    check_hyper(estim_lr_coef, "estim_lr_coef")
-    if beta3 is not None:
-        check_hyper(beta3, "beta3")
     if not isinstance(safeguard_warmup, bool):
         raise TypeError(f"safeguard_warmup must be a bool, got {safeguard_warmup!r}")
 
@@ -119,12 +109,10 @@ def scale_by_prodigy(learning_rate=1.0, beta1=0.9, beta2=0.999, beta3=None, epsi
             out.append(pt.cast(lam, dt) * (step + typed(weight_decay, dt) * p))
         return out
 
-    config = {"learning_rate": learning_rate, "beta1": beta1, "beta2": beta2, "beta3": beta3, "epsilon": epsilon,
-              "estim_lr0": estim_lr0, "estim_lr_coef": estim_lr_coef, "weight_decay": weight_decay,
-              "safeguard_warmup": safeguard_warmup}
-    return Transform(build, "scale_by_prodigy", config)
+    return build
 
 
+@rule(beta3=UNIT_INTERVAL, **DOMAINS)
 def prodigy(loss_or_grads=None, params=None, learning_rate=1.0, beta1=0.9, beta2=0.999, beta3=None,
             epsilon=1e-8, estim_lr0=1e-6, estim_lr_coef=1.0, weight_decay=0.0, safeguard_warmup=False):
     """Prodigy: Adam whose step size is a running estimate ``d`` of the distance to the solution.
@@ -135,9 +123,7 @@ def prodigy(loss_or_grads=None, params=None, learning_rate=1.0, beta1=0.9, beta2
 
     Parameters
     ----------
-    loss_or_grads : scalar TensorVariable or list of TensorVariable, optional
-    params : list of SharedVariable, optional
-        Omit both to get a callable (a ``Transform``) taking ``(loss_or_grads, params)``.
+    {rule_parameters}
     learning_rate : float or symbolic scalar
         A multiplier of the estimated step size (1 is the method's point; a schedule's shape goes here).
     beta1, beta2 : float or symbolic scalar
@@ -180,9 +166,10 @@ def prodigy(loss_or_grads=None, params=None, learning_rate=1.0, beta1=0.9, beta2
     """
     scaling = scale_by_prodigy(learning_rate, beta1, beta2, beta3, epsilon, estim_lr0, estim_lr_coef,
                                weight_decay, safeguard_warmup)
-    return _optimizer("prodigy", dict(scaling.config), loss_or_grads, params, scaling, scale(-1))
+    return chain(scaling, scale(-1))
 
 
+@transform(**DOMAINS)
 def scale_by_dadapt_adamw(learning_rate=1.0, beta1=0.9, beta2=0.999, epsilon=1e-8, estim_lr0=1e-6,
                           weight_decay=0.0, *, name="dadapt_adamw"):
     """D-Adaptation AdamW's scaling (the step before its sign flip, learning rate and estimate included).
@@ -216,8 +203,6 @@ def scale_by_dadapt_adamw(learning_rate=1.0, beta1=0.9, beta2=0.999, epsilon=1e-
     >>> su.scale_by_dadapt_adamw()
     scale_by_dadapt_adamw(learning_rate=1.0, beta1=0.9, beta2=0.999, epsilon=1e-08, estim_lr0=1e-06, weight_decay=0.0)
     """
-    _check(learning_rate, beta1, beta2, epsilon, estim_lr0, weight_decay)
-
     def build(steps, builder):
         _, t = builder.counter(name)
         d = builder.scalar(f"{name}.d", estim_lr0, F64)
@@ -249,11 +234,10 @@ def scale_by_dadapt_adamw(learning_rate=1.0, beta1=0.9, beta2=0.999, epsilon=1e-
             for (m_new, v_new), p in zip(moments, params)
         ]
 
-    config = {"learning_rate": learning_rate, "beta1": beta1, "beta2": beta2, "epsilon": epsilon,
-              "estim_lr0": estim_lr0, "weight_decay": weight_decay}
-    return Transform(build, "scale_by_dadapt_adamw", config)
+    return build
 
 
+@rule(**DOMAINS)
 def dadapt_adamw(loss_or_grads=None, params=None, learning_rate=1.0, beta1=0.9, beta2=0.999, epsilon=1e-8,
                  estim_lr0=1e-6, weight_decay=0.0):
     """D-Adaptation AdamW: Adam on ``lam * g`` with ``lam`` set by a running lower bound ``d`` of the
@@ -265,9 +249,7 @@ def dadapt_adamw(loss_or_grads=None, params=None, learning_rate=1.0, beta1=0.9, 
 
     Parameters
     ----------
-    loss_or_grads : scalar TensorVariable or list of TensorVariable, optional
-    params : list of SharedVariable, optional
-        Omit both to get a callable (a ``Transform``) taking ``(loss_or_grads, params)``.
+    {rule_parameters}
     learning_rate : float or symbolic scalar
         A multiplier of the estimated step size.
     beta1, beta2 : float or symbolic scalar
@@ -299,5 +281,4 @@ def dadapt_adamw(loss_or_grads=None, params=None, learning_rate=1.0, beta1=0.9, 
     >>> [v.name for v in su.dadapt_adamw((w ** 2).sum(), [w])]
     ['w.dadapt_adamw.m', 'w.dadapt_adamw.v', 'w.dadapt_adamw.s', 'w', 'dadapt_adamw.t', 'dadapt_adamw.numerator', 'dadapt_adamw.d']
     """
-    scaling = scale_by_dadapt_adamw(learning_rate, beta1, beta2, epsilon, estim_lr0, weight_decay)
-    return _optimizer("dadapt_adamw", dict(scaling.config), loss_or_grads, params, scaling, scale(-1))
+    return chain(scale_by_dadapt_adamw(learning_rate, beta1, beta2, epsilon, estim_lr0, weight_decay), scale(-1))

@@ -1,11 +1,15 @@
-"""Scalings: one small transform per published rule, carrying its equations.
+"""Scalings: one small transform per published rule, carrying its equations, grouped by family.
 
 Each ``scale_by_*`` (and ``trace``) maps gradients to ascent directions; the public optimizers in
-``optimizers`` chain them with ``add_decayed_weights`` and ``scale_by_learning_rate``. First the scalings
-of Lasagne's rules, in Lasagne's form (epsilon placement, bias-correction form), then those of the rules
-beyond Lasagne (torch.optim, optax). Rules whose state is per element compile to one fused loop per
-parameter; ``scale_by_window_rss``, ``scale_by_trust_ratio``, ``scale_by_novograd`` and
-``scale_by_adafactor`` need per-tensor reductions (window sums, norms, row and column means).
+``optimizers`` chain them with ``add_decayed_weights`` and ``scale_by_learning_rate``. The families:
+accumulated squared gradients (Adagrad, its window, RMSProp, Adadelta, Adagrad's learning-rate decay),
+bias-corrected moment estimates (Adam and its variants: AMSGrad, Adamax, NAdam, RAdam, Yogi, AdaBelief),
+momentum and signs (trace, sign, Lion, Rprop), and per-tensor norms (trust ratio, NovoGrad, Adafactor).
+Lasagne's rules keep Lasagne's form (epsilon placement, bias-correction form). Rules whose state is per
+element compile to one fused loop per parameter; ``scale_by_window_rss``, ``scale_by_trust_ratio``,
+``scale_by_novograd`` and ``scale_by_adafactor`` need per-tensor reductions (window sums, norms, row and
+column means). Each is declared with ``symupdates.transforms.transform`` (config, checks and schedules in
+one place) and loops over the params the one way, ``per_param``.
 """
 
 import functools
@@ -13,32 +17,31 @@ import functools
 import numpy as np
 import pytensor.tensor as pt
 
-from .hyperparams import check_hyper, typed
-from .transforms import Transform, with_options
+from .hyperparams import NONNEGATIVE, UNIT_INTERVAL, typed
+from .transforms import transform
 
 __all__ = [
+    "EPSILON_PLACEMENTS",
     "scale_by_rss",
+    "scale_by_window_rss",
     "scale_by_rms",
     "scale_by_adadelta",
+    "scale_by_inverse_time",
     "scale_by_adam",
-    "scale_by_adamax",
     "scale_by_amsgrad",
-    "scale_by_window_rss",
-    "EPSILON_PLACEMENTS",
-    "trace",
-    "scale_by_sign",
+    "scale_by_adamax",
     "scale_by_nadam",
     "scale_by_radam",
-    "scale_by_lion",
-    "scale_by_rprop",
     "scale_by_yogi",
     "scale_by_belief",
+    "trace",
+    "scale_by_sign",
+    "scale_by_lion",
+    "scale_by_rprop",
     "scale_by_trust_ratio",
     "scale_by_novograd",
     "scale_by_adafactor",
-    "scale_by_inverse_time",
 ]
-
 
 # Where a rule adds epsilon to the root of its second-moment estimate ``v``. Frameworks disagree, and the
 # choice changes the numbers whenever ``sqrt(v)`` is not much larger than epsilon (early steps, small
@@ -50,7 +53,6 @@ EPSILON_PLACEMENTS = {
     "hat": "sqrt(v) + epsilon with v NOT bias-corrected, the correction applied to the quotient "
     "(Kingma and Ba's 'epsilon hat'): Lasagne's and TF1's adam, torch's radam",
 }
-
 
 def check_placement(value, allowed):
     """Raise a ValueError naming ``epsilon_placement`` unless ``value`` is one of ``allowed``."""
@@ -64,6 +66,27 @@ def root(v, epsilon, placement):
     return pt.sqrt(v + epsilon) if placement == "inside" else pt.sqrt(v) + epsilon
 
 
+def per_param(steps, builder, step):
+    """``[step(i, g, dtype) for each param i]``: the one loop of every scaling (``g`` is param i's step)."""
+    return [step(i, g, p.dtype) for i, (g, p) in enumerate(zip(steps, builder.params))]
+
+
+def _bias_corrections(count, formula):
+    """``correction(dtype)``: ``formula(count as dtype, dtype)``, built once per dtype."""
+    cache = {}
+
+    def correction(dtype):
+        if dtype not in cache:
+            cache[dtype] = formula(pt.cast(count, dtype), dtype)
+        return cache[dtype]
+
+    return correction
+
+
+# -- Accumulated squared gradients: Adagrad, its window, RMSProp, Adadelta --------------------------------
+
+
+@transform(epsilon=NONNEGATIVE, initial_accumulator_value=NONNEGATIVE.numbers_only())
 def scale_by_rss(epsilon=1e-6, *, initial_accumulator_value=0.0, epsilon_placement="inside", name="adagrad"):
     """Adagrad's scaling by the root of the sum of squared gradients.
 
@@ -102,27 +125,72 @@ def scale_by_rss(epsilon=1e-6, *, initial_accumulator_value=0.0, epsilon_placeme
     >>> su.scale_by_rss()
     scale_by_rss(epsilon=1e-06)
     """
-    check_hyper(epsilon, "epsilon", nonnegative=True)
-    check_hyper(initial_accumulator_value, "initial_accumulator_value", nonnegative=True, symbolic=False)
     check_placement(epsilon_placement, ("inside", "outside"))
 
     def build(steps, builder):
-        out = []
-        for i, (g, p) in enumerate(zip(steps, builder.params)):
+        def step(i, g, dt):
             accu = builder.slot(i, name, "accu", value=initial_accumulator_value)
             accu_new = accu + g**2
             builder.set(accu, accu_new)
-            out.append(g / root(accu_new, typed(epsilon, p.dtype), epsilon_placement))
-        return out
+            return g / root(accu_new, typed(epsilon, dt), epsilon_placement)
 
-    config = with_options(
-        {"epsilon": epsilon},
-        initial_accumulator_value=(initial_accumulator_value, 0.0),
-        epsilon_placement=(epsilon_placement, "inside"),
-    )
-    return Transform(build, "scale_by_rss", config)
+        return per_param(steps, builder, step)
+
+    return build
 
 
+@transform(epsilon=NONNEGATIVE)
+def scale_by_window_rss(n_win=10, epsilon=0.1, *, name="adagrad_window"):
+    """Adagrad over a window: scale by the root of the sum of the last ``n_win`` squared gradients.
+
+    A ring buffer ``w`` of shape ``param.shape + (n_win,)`` and a write index ``i`` per param:
+    ``w'[..., i] = g^2``; ``i' = (i + 1) mod n_win``; ``s' = g / sqrt(sum(w', axis=-1) + epsilon)``.
+
+    Parameters
+    ----------
+    n_win : int >= 1
+        How many of the most recent squared gradients (the current one included) are summed.
+    epsilon : float or symbolic scalar, >= 0
+    name : str
+        The tag in state names: ``"<param>.<name>.accu"`` and ``"<param>.<name>.index"``.
+
+    Returns
+    -------
+    Transform
+
+    Notes
+    -----
+    As PyMC's ``adagrad_window`` (same key order: buffer, index, param); the index is an int64 here
+    rather than a float cast to int32.
+
+    References
+    ----------
+    PyMC, ``pymc.variational.updates.adagrad_window``.
+
+    Examples
+    --------
+    >>> import symupdates as su
+    >>> su.scale_by_window_rss(n_win=5)
+    scale_by_window_rss(n_win=5, epsilon=0.1)
+    """
+    if isinstance(n_win, bool) or not isinstance(n_win, int) or n_win < 1:
+        raise ValueError(f"n_win must be an integer >= 1, got {n_win!r}")
+
+    def build(steps, builder):
+        def step(i, g, dt):
+            window = builder.slot(i, name, "accu", extra_shape=(n_win,))
+            index = builder.scalar(f"{builder.keys[i]}.{name}.index", 0, "int64", owner=i)
+            window_new = pt.set_subtensor(window[..., index], g**2)
+            builder.set(window, window_new)
+            builder.set(index, pt.switch(index + 1 < n_win, index + 1, 0))
+            return g / pt.sqrt(window_new.sum(axis=-1, acc_dtype=dt) + typed(epsilon, dt))
+
+        return per_param(steps, builder, step)
+
+    return build
+
+
+@transform(rho=UNIT_INTERVAL, epsilon=NONNEGATIVE)
 def scale_by_rms(rho=0.9, epsilon=1e-6, *, epsilon_placement="inside", name="rmsprop"):
     """RMSProp's scaling by a running root mean square of the gradients.
 
@@ -157,24 +225,22 @@ def scale_by_rms(rho=0.9, epsilon=1e-6, *, epsilon_placement="inside", name="rms
     >>> su.scale_by_rms(rho=0.95)
     scale_by_rms(rho=0.95, epsilon=1e-06)
     """
-    check_hyper(rho, "rho")
-    check_hyper(epsilon, "epsilon", nonnegative=True)
     check_placement(epsilon_placement, ("inside", "outside"))
 
     def build(steps, builder):
-        out = []
-        for i, (g, p) in enumerate(zip(steps, builder.params)):
-            r, one = typed(rho, p.dtype), typed(1, p.dtype)
+        def step(i, g, dt):
+            r, one = typed(rho, dt), typed(1, dt)
             accu = builder.slot(i, name, "accu")
             accu_new = r * accu + (one - r) * g**2
             builder.set(accu, accu_new)
-            out.append(g / root(accu_new, typed(epsilon, p.dtype), epsilon_placement))
-        return out
+            return g / root(accu_new, typed(epsilon, dt), epsilon_placement)
 
-    config = with_options({"rho": rho, "epsilon": epsilon}, epsilon_placement=(epsilon_placement, "inside"))
-    return Transform(build, "scale_by_rms", config)
+        return per_param(steps, builder, step)
+
+    return build
 
 
+@transform(rho=UNIT_INTERVAL, epsilon=NONNEGATIVE)
 def scale_by_adadelta(rho=0.95, epsilon=1e-6, *, name="adadelta"):
     """Adadelta's unit-correcting scaling.
 
@@ -206,38 +272,59 @@ def scale_by_adadelta(rho=0.95, epsilon=1e-6, *, name="adadelta"):
     >>> su.scale_by_adadelta()
     scale_by_adadelta(rho=0.95, epsilon=1e-06)
     """
-    check_hyper(rho, "rho")
-    check_hyper(epsilon, "epsilon", nonnegative=True)
 
     def build(steps, builder):
-        out = []
-        for i, (g, p) in enumerate(zip(steps, builder.params)):
-            r, one, eps = typed(rho, p.dtype), typed(1, p.dtype), typed(epsilon, p.dtype)
+        def step(i, g, dt):
+            r, one, eps = typed(rho, dt), typed(1, dt), typed(epsilon, dt)
             accu = builder.slot(i, name, "accu")
             delta_accu = builder.slot(i, name, "delta_accu")
             accu_new = r * accu + (one - r) * g**2
             delta = g * pt.sqrt(delta_accu + eps) / pt.sqrt(accu_new + eps)
             builder.set(accu, accu_new)
             builder.set(delta_accu, r * delta_accu + (one - r) * delta**2, after_param=True)
-            out.append(delta)
-        return out
+            return delta
 
-    return Transform(build, "scale_by_adadelta", {"rho": rho, "epsilon": epsilon})
+        return per_param(steps, builder, step)
+
+    return build
 
 
-def _bias_corrections(count, formula):
-    """Per-dtype scalars computed once per step from the step counter, shared by all params."""
-    cache = {}
+@transform(decay=NONNEGATIVE)
+def scale_by_inverse_time(decay, *, name="lr_decay"):
+    """torch's Adagrad ``lr_decay``: ``s' = s / (1 + (t - 1) * decay)`` at step ``t`` (1, 2, ...).
 
-    def correction(dtype):
-        if dtype not in cache:
-            cache[dtype] = formula(pt.cast(count, dtype), dtype)
-        return cache[dtype]
+    Parameters
+    ----------
+    decay : float or symbolic scalar, >= 0
+    name : str
+        Tag of the int64 step counter ``"<name>.t"``.
 
-    return correction
+    Returns
+    -------
+    Transform
+
+    Examples
+    --------
+    >>> import symupdates as su
+    >>> su.scale_by_inverse_time(0.01)
+    scale_by_inverse_time(decay=0.01)
+    """
+
+    def build(steps, builder):
+        count, _ = builder.counter(name)
+        factor = _bias_corrections(
+            count, lambda tf, dt: typed(1, dt) / (typed(1, dt) + tf * typed(decay, dt))
+        )
+        return per_param(steps, builder, lambda i, s, dt: s * factor(dt))
+
+    return build
+
+
+# -- Bias-corrected moment estimates: Adam, AMSGrad, Adamax, NAdam, RAdam, Yogi, AdaBelief -------------------
 
 
 def _adam_moments(builder, name, i, g, b1, b2, one):
+    """Adam's first and second moment slots ``m``, ``v`` of param ``i``, updated; returns ``m', v'``."""
     m = builder.slot(i, name, "m")
     v = builder.slot(i, name, "v")
     m_new = b1 * m + (one - b1) * g
@@ -245,12 +332,6 @@ def _adam_moments(builder, name, i, g, b1, b2, one):
     builder.set(m, m_new)
     builder.set(v, v_new)
     return m_new, v_new
-
-
-def _check_betas(beta1, beta2, epsilon):
-    check_hyper(beta1, "beta1")
-    check_hyper(beta2, "beta2")
-    check_hyper(epsilon, "epsilon", nonnegative=True)
 
 
 def adam_corrections(count, beta1, beta2, placement):
@@ -273,28 +354,30 @@ def adam_quotient(m, v, epsilon, correction, placement):
     return first * m / root(v / second, epsilon, placement)
 
 
-def _adam_family(name, label, beta1, beta2, epsilon, epsilon_placement, second_moment):
-    """Shared skeleton of adam, amsgrad: a step counter, bias corrections computed once per dtype,
-    moments per param, and ``second_moment`` for the rule's own estimate of ``v``."""
-    _check_betas(beta1, beta2, epsilon)
+def _adam_family(name, beta1, beta2, epsilon, epsilon_placement, second_moment):
+    """The build of Adam-like rules: Adam's moments, ``second_moment(builder, i, v')`` as the second
+    moment used, and Adam's quotient with the bias corrections of ``epsilon_placement``."""
     check_placement(epsilon_placement, tuple(EPSILON_PLACEMENTS))
 
     def build(steps, builder):
         _, t = builder.counter(name)
         correction = adam_corrections(t, beta1, beta2, epsilon_placement)
-        out = []
-        for i, (g, p) in enumerate(zip(steps, builder.params)):
-            dt = p.dtype
+
+        def step(i, g, dt):
             b1, b2, one, eps = typed(beta1, dt), typed(beta2, dt), typed(1, dt), typed(epsilon, dt)
             m_new, v_new = _adam_moments(builder, name, i, g, b1, b2, one)
             v_used = second_moment(builder, i, v_new)
-            out.append(adam_quotient(m_new, v_used, eps, correction(dt), epsilon_placement))
-        return out
+            return adam_quotient(m_new, v_used, eps, correction(dt), epsilon_placement)
 
-    config = {"beta1": beta1, "beta2": beta2, "epsilon": epsilon}
-    return Transform(build, label, with_options(config, epsilon_placement=(epsilon_placement, "hat")))
+        return per_param(steps, builder, step)
+
+    return build
 
 
+ADAM_DOMAINS = {"beta1": UNIT_INTERVAL, "beta2": UNIT_INTERVAL, "epsilon": NONNEGATIVE}
+
+
+@transform(**ADAM_DOMAINS)
 def scale_by_adam(beta1=0.9, beta2=0.999, epsilon=1e-8, *, epsilon_placement="hat", name="adam"):
     """Adam's scaling, in Lasagne's (and the paper's section 2 "efficient") form.
 
@@ -334,9 +417,10 @@ def scale_by_adam(beta1=0.9, beta2=0.999, epsilon=1e-8, *, epsilon_placement="ha
     >>> su.scale_by_adam(beta2=0.99)
     scale_by_adam(beta1=0.9, beta2=0.99, epsilon=1e-08)
     """
-    return _adam_family(name, "scale_by_adam", beta1, beta2, epsilon, epsilon_placement, lambda b, i, v: v)
+    return _adam_family(name, beta1, beta2, epsilon, epsilon_placement, lambda b, i, v: v)
 
 
+@transform(**ADAM_DOMAINS)
 def scale_by_amsgrad(beta1=0.9, beta2=0.999, epsilon=1e-8, *, epsilon_placement="hat", name="amsgrad"):
     """AMSGrad's scaling: Adam with the running maximum of the second moment.
 
@@ -371,15 +455,16 @@ def scale_by_amsgrad(beta1=0.9, beta2=0.999, epsilon=1e-8, *, epsilon_placement=
     scale_by_amsgrad(beta1=0.9, beta2=0.999, epsilon=1e-08)
     """
 
-    def direction(builder, i, v_new):
+    def second_moment(builder, i, v_new):
         vhat = builder.slot(i, name, "vhat")
         vhat_new = pt.maximum(vhat, v_new)
         builder.set(vhat, vhat_new)
         return vhat_new
 
-    return _adam_family(name, "scale_by_amsgrad", beta1, beta2, epsilon, epsilon_placement, direction)
+    return _adam_family(name, beta1, beta2, epsilon, epsilon_placement, second_moment)
 
 
+@transform(**ADAM_DOMAINS)
 def scale_by_adamax(beta1=0.9, beta2=0.999, epsilon=1e-8, *, epsilon_placement="outside", name="adamax"):
     """Adamax's scaling by the infinity norm of past gradients.
 
@@ -410,7 +495,6 @@ def scale_by_adamax(beta1=0.9, beta2=0.999, epsilon=1e-8, *, epsilon_placement="
     >>> su.scale_by_adamax()
     scale_by_adamax(beta1=0.9, beta2=0.999, epsilon=1e-08)
     """
-    _check_betas(beta1, beta2, epsilon)
     check_placement(epsilon_placement, ("outside", "inside"))
 
     def build(steps, builder):
@@ -418,9 +502,8 @@ def scale_by_adamax(beta1=0.9, beta2=0.999, epsilon=1e-8, *, epsilon_placement="
         correction = _bias_corrections(
             t, lambda tf, dtype: typed(1, dtype) / (typed(1, dtype) - typed(beta1, dtype) ** tf)
         )
-        out = []
-        for i, (g, p) in enumerate(zip(steps, builder.params)):
-            dt = p.dtype
+
+        def step(i, g, dt):
             b1, b2, one = typed(beta1, dt), typed(beta2, dt), typed(1, dt)
             m = builder.slot(i, name, "m")
             u = builder.slot(i, name, "u")
@@ -429,151 +512,17 @@ def scale_by_adamax(beta1=0.9, beta2=0.999, epsilon=1e-8, *, epsilon_placement="
             if epsilon_placement == "inside":
                 u_new = pt.maximum(b2 * u, pt.abs(g) + typed(epsilon, dt))
                 builder.set(u, u_new)
-                out.append(correction(dt) * m_new / u_new)
-            else:
-                u_new = pt.maximum(b2 * u, pt.abs(g))
-                builder.set(u, u_new)
-                out.append(correction(dt) * m_new / (u_new + typed(epsilon, dt)))
-        return out
+                return correction(dt) * m_new / u_new
+            u_new = pt.maximum(b2 * u, pt.abs(g))
+            builder.set(u, u_new)
+            return correction(dt) * m_new / (u_new + typed(epsilon, dt))
 
-    config = {"beta1": beta1, "beta2": beta2, "epsilon": epsilon}
-    config = with_options(config, epsilon_placement=(epsilon_placement, "outside"))
-    return Transform(build, "scale_by_adamax", config)
+        return per_param(steps, builder, step)
+
+    return build
 
 
-def scale_by_window_rss(n_win=10, epsilon=0.1, *, name="adagrad_window"):
-    """Adagrad over a window: scale by the root of the sum of the last ``n_win`` squared gradients.
-
-    A ring buffer ``w`` of shape ``param.shape + (n_win,)`` and a write index ``i`` per param:
-    ``w'[..., i] = g^2``; ``i' = (i + 1) mod n_win``; ``s' = g / sqrt(sum(w', axis=-1) + epsilon)``.
-
-    Parameters
-    ----------
-    n_win : int >= 1
-        How many of the most recent squared gradients (the current one included) are summed.
-    epsilon : float or symbolic scalar, >= 0
-    name : str
-        The tag in state names: ``"<param>.<name>.accu"`` and ``"<param>.<name>.index"``.
-
-    Returns
-    -------
-    Transform
-
-    Notes
-    -----
-    As PyMC's ``adagrad_window`` (same key order: buffer, index, param); the index is an int64 here
-    rather than a float cast to int32.
-
-    References
-    ----------
-    PyMC, ``pymc.variational.updates.adagrad_window``.
-
-    Examples
-    --------
-    >>> import symupdates as su
-    >>> su.scale_by_window_rss(n_win=5)
-    scale_by_window_rss(n_win=5, epsilon=0.1)
-    """
-    if isinstance(n_win, bool) or not isinstance(n_win, int) or n_win < 1:
-        raise ValueError(f"n_win must be an integer >= 1, got {n_win!r}")
-    check_hyper(epsilon, "epsilon", nonnegative=True)
-
-    def build(steps, builder):
-        out = []
-        for i, (g, p) in enumerate(zip(steps, builder.params)):
-            window = builder.slot(i, name, "accu", extra_shape=(n_win,))
-            index = builder.scalar(f"{builder.keys[i]}.{name}.index", 0, "int64", owner=i)
-            window_new = pt.set_subtensor(window[..., index], g**2)
-            builder.set(window, window_new)
-            builder.set(index, pt.switch(index + 1 < n_win, index + 1, 0))
-            out.append(g / pt.sqrt(window_new.sum(axis=-1, acc_dtype=p.dtype) + typed(epsilon, p.dtype)))
-        return out
-
-    return Transform(build, "scale_by_window_rss", {"n_win": n_win, "epsilon": epsilon})
-
-
-# -- beyond Lasagne ---------------------------------------------------------------------------------------
-
-
-def _per_param(steps, builder, step_fn):
-    return [step_fn(i, g, p.dtype) for i, (g, p) in enumerate(zip(steps, builder.params))]
-
-
-def trace(decay, *, nesterov=False, name="trace"):
-    """Heavy-ball momentum on the incoming steps, torch's form.
-
-    ``v' = decay * v + s``; ``s' = v'``, or ``s' = s + decay * v'`` with ``nesterov=True``.
-
-    Parameters
-    ----------
-    decay : float or symbolic scalar
-        The momentum coefficient.
-    nesterov : bool, keyword-only
-    name : str
-        The tag in state names: ``"<param>.<name>.velocity"``.
-
-    Returns
-    -------
-    Transform
-
-    Notes
-    -----
-    As ``optax.trace`` and torch's SGD momentum buffer with ``dampening=0`` (torch sets the buffer to
-    the first gradient, which is the same as starting from zero). Unlike Lasagne's ``apply_momentum``,
-    the velocity holds gradients, not parameter steps, so it is independent of the learning rate.
-
-    References
-    ----------
-    Polyak (1964); Sutskever, Martens, Dahl and Hinton (2013), ICML.
-
-    Examples
-    --------
-    >>> import symupdates as su
-    >>> su.trace(0.9, nesterov=True)
-    trace(decay=0.9, nesterov=True)
-    """
-    check_hyper(decay, "decay")
-    if not isinstance(nesterov, bool):
-        raise TypeError(f"nesterov must be a bool, got {nesterov!r}")
-
-    def build(steps, builder):
-        def step(i, g, dt):
-            mu = typed(decay, dt)
-            velocity = builder.slot(i, name, "velocity")
-            velocity_new = mu * velocity + g
-            builder.set(velocity, velocity_new)
-            return g + mu * velocity_new if nesterov else velocity_new
-
-        return _per_param(steps, builder, step)
-
-    return Transform(build, "trace", with_options({"decay": decay}, nesterov=(nesterov, False)))
-
-
-def scale_by_sign():
-    """The elementwise sign of each step: ``s' = sign(s)`` (0 where ``s`` is 0).
-
-    Returns
-    -------
-    Transform
-
-    References
-    ----------
-    Bernstein, Wang, Azizzadenesheli and Anandkumar (2018), signSGD: Compressed optimisation for
-    non-convex problems, ICML, arXiv:1802.04434.
-
-    Examples
-    --------
-    >>> import symupdates as su
-    >>> su.scale_by_sign()
-    scale_by_sign()
-    """
-
-    def build(steps, builder):
-        return [pt.sign(s) for s in steps]
-
-    return Transform(build, "scale_by_sign")
-
-
+@transform(momentum_decay=NONNEGATIVE, **ADAM_DOMAINS)
 def scale_by_nadam(beta1=0.9, beta2=0.999, epsilon=1e-8, momentum_decay=4e-3, *, name="nadam"):
     """NAdam's scaling: Adam with Nesterov momentum and Dozat's momentum schedule (torch's form).
 
@@ -611,8 +560,6 @@ def scale_by_nadam(beta1=0.9, beta2=0.999, epsilon=1e-8, momentum_decay=4e-3, *,
     >>> su.scale_by_nadam()
     scale_by_nadam(beta1=0.9, beta2=0.999, epsilon=1e-08, momentum_decay=0.004)
     """
-    _check_betas(beta1, beta2, epsilon)
-    check_hyper(momentum_decay, "momentum_decay", nonnegative=True)
 
     def build(steps, builder):
         _, t = builder.counter(name)
@@ -646,12 +593,12 @@ def scale_by_nadam(beta1=0.9, beta2=0.999, epsilon=1e-8, momentum_decay=4e-3, *,
             denominator = pt.sqrt(v_new / second) + typed(epsilon, dt)
             return (on_gradient * g + on_momentum * m_new) / denominator
 
-        return _per_param(steps, builder, step)
+        return per_param(steps, builder, step)
 
-    config = {"beta1": beta1, "beta2": beta2, "epsilon": epsilon, "momentum_decay": momentum_decay}
-    return Transform(build, "scale_by_nadam", config)
+    return build
 
 
+@transform(**ADAM_DOMAINS)
 def scale_by_radam(beta1=0.9, beta2=0.999, epsilon=1e-8, threshold=5.0, *, epsilon_placement="hat",
                    name="radam"):
     """RAdam's scaling: Adam whose adaptive part is switched on, and rectified, once its variance is finite.
@@ -688,8 +635,6 @@ def scale_by_radam(beta1=0.9, beta2=0.999, epsilon=1e-8, threshold=5.0, *, epsil
     >>> su.scale_by_radam()
     scale_by_radam(beta1=0.9, beta2=0.999, epsilon=1e-08, threshold=5.0)
     """
-    _check_betas(beta1, beta2, epsilon)
-    check_hyper(threshold, "threshold")
     check_placement(epsilon_placement, tuple(EPSILON_PLACEMENTS))
 
     def build(steps, builder):
@@ -721,13 +666,202 @@ def scale_by_radam(beta1=0.9, beta2=0.999, epsilon=1e-8, threshold=5.0, *, epsil
             m_hat = first * m_new
             return pt.switch(adaptive_on, rect * m_hat * adaptive, m_hat)
 
-        return _per_param(steps, builder, step)
+        return per_param(steps, builder, step)
 
-    config = {"beta1": beta1, "beta2": beta2, "epsilon": epsilon, "threshold": threshold}
-    config = with_options(config, epsilon_placement=(epsilon_placement, "hat"))
-    return Transform(build, "scale_by_radam", config)
+    return build
 
 
+@transform(initial_accumulator_value=NONNEGATIVE.numbers_only(), **ADAM_DOMAINS)
+def scale_by_yogi(beta1=0.9, beta2=0.999, epsilon=1e-3, initial_accumulator_value=1e-6, *, name="yogi"):
+    """Yogi's scaling: Adam whose second moment moves additively towards ``g^2``.
+
+    ``m' = beta1 * m + (1 - beta1) * g``; ``v' = v - (1 - beta2) * sign(v - g^2) * g^2``;
+    ``s' = m_hat / (sqrt(v_hat) + epsilon)`` with ``m_hat = m' / (1 - beta1^t)``,
+    ``v_hat = v' / (1 - beta2^t)``; ``m`` and ``v`` start at ``initial_accumulator_value``.
+
+    Parameters
+    ----------
+    beta1, beta2 : float or symbolic scalar
+    epsilon : float or symbolic scalar, >= 0
+        1e-3, the paper's recommendation.
+    initial_accumulator_value : float >= 0
+        The initial ``v`` (1e-6 as the paper and optax) and, as optax, the initial ``m``.
+    name : str
+        The tag in state names (``m``, ``v`` per param and the counter ``"<name>.t"``).
+
+    Returns
+    -------
+    Transform
+
+    Notes
+    -----
+    As ``optax.scale_by_yogi``, bias corrections included (the paper's Algorithm 2 has none) and ``m``
+    starting at ``initial_accumulator_value`` rather than 0.
+
+    References
+    ----------
+    Zaheer, Reddi, Sachan, Kale and Kumar (2018), Adaptive methods for nonconvex optimization, NeurIPS.
+
+    Examples
+    --------
+    >>> import symupdates as su
+    >>> su.scale_by_yogi()
+    scale_by_yogi(beta1=0.9, beta2=0.999, epsilon=0.001, initial_accumulator_value=1e-06)
+    """
+
+    def build(steps, builder):
+        _, t = builder.counter(name)
+        correction = adam_corrections(t, beta1, beta2, "outside")
+
+        def step(i, g, dt):
+            b1, b2, one = typed(beta1, dt), typed(beta2, dt), typed(1, dt)
+            m = builder.slot(i, name, "m", value=initial_accumulator_value)
+            v = builder.slot(i, name, "v", value=initial_accumulator_value)
+            m_new = b1 * m + (one - b1) * g
+            v_new = v - (one - b2) * pt.sign(v - g**2) * g**2
+            builder.set(m, m_new)
+            builder.set(v, v_new)
+            return adam_quotient(m_new, v_new, typed(epsilon, dt), correction(dt), "outside")
+
+        return per_param(steps, builder, step)
+
+    return build
+
+
+@transform(**ADAM_DOMAINS)
+def scale_by_belief(beta1=0.9, beta2=0.999, epsilon=1e-16, *, name="adabelief"):
+    """AdaBelief's scaling: Adam with the variance of the gradient around its running mean.
+
+    ``m' = beta1 * m + (1 - beta1) * g``; ``s_v' = beta2 * s_v + (1 - beta2) * (g - m')^2 + epsilon``;
+    ``s' = m_hat / (sqrt(s_hat) + epsilon)`` with the bias corrections of Adam.
+
+    Parameters
+    ----------
+    beta1, beta2 : float or symbolic scalar
+    epsilon : float or symbolic scalar, >= 0
+        Added both to ``s_v`` and to its root, as the paper's Algorithm 2 and optax (1e-16 there).
+    name : str
+        The tag in state names (``m``, ``s`` per param and the counter ``"<name>.t"``).
+
+    Returns
+    -------
+    Transform
+
+    Notes
+    -----
+    As ``optax.scale_by_belief`` with ``eps = eps_root = epsilon``.
+
+    References
+    ----------
+    Zhuang et al. (2020), AdaBelief optimizer: Adapting stepsizes by the belief in observed gradients,
+    NeurIPS, arXiv:2010.07468.
+
+    Examples
+    --------
+    >>> import symupdates as su
+    >>> su.scale_by_belief()
+    scale_by_belief(beta1=0.9, beta2=0.999, epsilon=1e-16)
+    """
+
+    def build(steps, builder):
+        _, t = builder.counter(name)
+        correction = adam_corrections(t, beta1, beta2, "outside")
+
+        def step(i, g, dt):
+            b1, b2, one, eps = typed(beta1, dt), typed(beta2, dt), typed(1, dt), typed(epsilon, dt)
+            m = builder.slot(i, name, "m")
+            s = builder.slot(i, name, "s")
+            m_new = b1 * m + (one - b1) * g
+            s_new = b2 * s + (one - b2) * (g - m_new) ** 2 + eps
+            builder.set(m, m_new)
+            builder.set(s, s_new)
+            return adam_quotient(m_new, s_new, eps, correction(dt), "outside")
+
+        return per_param(steps, builder, step)
+
+    return build
+
+
+# -- Momentum and signs: trace, sign, Lion, Rprop ------------------------------------------------------
+
+
+@transform(decay=UNIT_INTERVAL)
+def trace(decay, *, nesterov=False, name="trace"):
+    """Heavy-ball momentum on the incoming steps, torch's form.
+
+    ``v' = decay * v + s``; ``s' = v'``, or ``s' = s + decay * v'`` with ``nesterov=True``.
+
+    Parameters
+    ----------
+    decay : float or symbolic scalar
+        The momentum coefficient.
+    nesterov : bool, keyword-only
+    name : str
+        The tag in state names: ``"<param>.<name>.velocity"``.
+
+    Returns
+    -------
+    Transform
+
+    Notes
+    -----
+    As ``optax.trace`` and torch's SGD momentum buffer with ``dampening=0`` (torch sets the buffer to
+    the first gradient, which is the same as starting from zero). Unlike Lasagne's ``apply_momentum``,
+    the velocity holds gradients, not parameter steps, so it is independent of the learning rate.
+
+    References
+    ----------
+    Polyak (1964); Sutskever, Martens, Dahl and Hinton (2013), ICML.
+
+    Examples
+    --------
+    >>> import symupdates as su
+    >>> su.trace(0.9, nesterov=True)
+    trace(decay=0.9, nesterov=True)
+    """
+    if not isinstance(nesterov, bool):
+        raise TypeError(f"nesterov must be a bool, got {nesterov!r}")
+
+    def build(steps, builder):
+        def step(i, g, dt):
+            mu = typed(decay, dt)
+            velocity = builder.slot(i, name, "velocity")
+            velocity_new = mu * velocity + g
+            builder.set(velocity, velocity_new)
+            return g + mu * velocity_new if nesterov else velocity_new
+
+        return per_param(steps, builder, step)
+
+    return build
+
+
+@transform
+def scale_by_sign():
+    """The elementwise sign of each step: ``s' = sign(s)`` (0 where ``s`` is 0).
+
+    Returns
+    -------
+    Transform
+
+    References
+    ----------
+    Bernstein, Wang, Azizzadenesheli and Anandkumar (2018), signSGD: Compressed optimisation for
+    non-convex problems, ICML, arXiv:1802.04434.
+
+    Examples
+    --------
+    >>> import symupdates as su
+    >>> su.scale_by_sign()
+    scale_by_sign()
+    """
+
+    def build(steps, builder):
+        return per_param(steps, builder, lambda i, s, dt: pt.sign(s))
+
+    return build
+
+
+@transform(beta1=UNIT_INTERVAL, beta2=UNIT_INTERVAL)
 def scale_by_lion(beta1=0.9, beta2=0.99, *, name="lion"):
     """Lion's scaling: the sign of an interpolation of momentum and gradient.
 
@@ -760,8 +894,6 @@ def scale_by_lion(beta1=0.9, beta2=0.99, *, name="lion"):
     >>> su.scale_by_lion()
     scale_by_lion(beta1=0.9, beta2=0.99)
     """
-    check_hyper(beta1, "beta1")
-    check_hyper(beta2, "beta2")
 
     def build(steps, builder):
         def step(i, g, dt):
@@ -770,11 +902,13 @@ def scale_by_lion(beta1=0.9, beta2=0.99, *, name="lion"):
             builder.set(m, b2 * m + (one - b2) * g)
             return pt.sign(b1 * m + (one - b1) * g)
 
-        return _per_param(steps, builder, step)
+        return per_param(steps, builder, step)
 
-    return Transform(build, "scale_by_lion", {"beta1": beta1, "beta2": beta2})
+    return build
 
 
+@transform(initial_step=NONNEGATIVE.numbers_only(), etaminus=NONNEGATIVE, etaplus=NONNEGATIVE,
+           min_step=NONNEGATIVE, max_step=NONNEGATIVE)
 def scale_by_rprop(initial_step=1e-2, etaminus=0.5, etaplus=1.2, min_step=1e-6, max_step=50.0, *,
                    name="rprop"):
     """Rprop's scaling: per-element step sizes grown while the gradient keeps its sign.
@@ -813,10 +947,6 @@ def scale_by_rprop(initial_step=1e-2, etaminus=0.5, etaplus=1.2, min_step=1e-6, 
     >>> su.scale_by_rprop(0.1)
     scale_by_rprop(initial_step=0.1, etaminus=0.5, etaplus=1.2, min_step=1e-06, max_step=50.0)
     """
-    check_hyper(initial_step, "initial_step", nonnegative=True, symbolic=False)
-    for value, label in [(etaminus, "etaminus"), (etaplus, "etaplus"), (min_step, "min_step"),
-                         (max_step, "max_step")]:
-        check_hyper(value, label, nonnegative=True)
 
     def build(steps, builder):
         def step(i, g, dt):
@@ -831,131 +961,19 @@ def scale_by_rprop(initial_step=1e-2, etaminus=0.5, etaplus=1.2, min_step=1e-6, 
             builder.set(size, size_new)
             return pt.sign(g_used) * size_new
 
-        return _per_param(steps, builder, step)
+        return per_param(steps, builder, step)
 
-    config = {"initial_step": initial_step, "etaminus": etaminus, "etaplus": etaplus, "min_step": min_step,
-              "max_step": max_step}
-    return Transform(build, "scale_by_rprop", config)
+    return build
 
 
-def scale_by_yogi(beta1=0.9, beta2=0.999, epsilon=1e-3, initial_accumulator_value=1e-6, *, name="yogi"):
-    """Yogi's scaling: Adam whose second moment moves additively towards ``g^2``.
-
-    ``m' = beta1 * m + (1 - beta1) * g``; ``v' = v - (1 - beta2) * sign(v - g^2) * g^2``;
-    ``s' = m_hat / (sqrt(v_hat) + epsilon)`` with ``m_hat = m' / (1 - beta1^t)``,
-    ``v_hat = v' / (1 - beta2^t)``; ``m`` and ``v`` start at ``initial_accumulator_value``.
-
-    Parameters
-    ----------
-    beta1, beta2 : float or symbolic scalar
-    epsilon : float or symbolic scalar, >= 0
-        1e-3, the paper's recommendation.
-    initial_accumulator_value : float >= 0
-        The initial ``v`` (1e-6 as the paper and optax) and, as optax, the initial ``m``.
-    name : str
-        The tag in state names (``m``, ``v`` per param and the counter ``"<name>.t"``).
-
-    Returns
-    -------
-    Transform
-
-    Notes
-    -----
-    As ``optax.scale_by_yogi``, bias corrections included (the paper's Algorithm 2 has none) and ``m``
-    starting at ``initial_accumulator_value`` rather than 0.
-
-    References
-    ----------
-    Zaheer, Reddi, Sachan, Kale and Kumar (2018), Adaptive methods for nonconvex optimization, NeurIPS.
-
-    Examples
-    --------
-    >>> import symupdates as su
-    >>> su.scale_by_yogi()
-    scale_by_yogi(beta1=0.9, beta2=0.999, epsilon=0.001, initial_accumulator_value=1e-06)
-    """
-    _check_betas(beta1, beta2, epsilon)
-    check_hyper(initial_accumulator_value, "initial_accumulator_value", nonnegative=True, symbolic=False)
-
-    def build(steps, builder):
-        _, t = builder.counter(name)
-        correction = adam_corrections(t, beta1, beta2, "outside")
-
-        def step(i, g, dt):
-            b1, b2, one = typed(beta1, dt), typed(beta2, dt), typed(1, dt)
-            m = builder.slot(i, name, "m", value=initial_accumulator_value)
-            v = builder.slot(i, name, "v", value=initial_accumulator_value)
-            m_new = b1 * m + (one - b1) * g
-            v_new = v - (one - b2) * pt.sign(v - g**2) * g**2
-            builder.set(m, m_new)
-            builder.set(v, v_new)
-            return adam_quotient(m_new, v_new, typed(epsilon, dt), correction(dt), "outside")
-
-        return _per_param(steps, builder, step)
-
-    config = {"beta1": beta1, "beta2": beta2, "epsilon": epsilon,
-              "initial_accumulator_value": initial_accumulator_value}
-    return Transform(build, "scale_by_yogi", config)
-
-
-def scale_by_belief(beta1=0.9, beta2=0.999, epsilon=1e-16, *, name="adabelief"):
-    """AdaBelief's scaling: Adam with the variance of the gradient around its running mean.
-
-    ``m' = beta1 * m + (1 - beta1) * g``; ``s_v' = beta2 * s_v + (1 - beta2) * (g - m')^2 + epsilon``;
-    ``s' = m_hat / (sqrt(s_hat) + epsilon)`` with the bias corrections of Adam.
-
-    Parameters
-    ----------
-    beta1, beta2 : float or symbolic scalar
-    epsilon : float or symbolic scalar, >= 0
-        Added both to ``s_v`` and to its root, as the paper's Algorithm 2 and optax (1e-16 there).
-    name : str
-        The tag in state names (``m``, ``s`` per param and the counter ``"<name>.t"``).
-
-    Returns
-    -------
-    Transform
-
-    Notes
-    -----
-    As ``optax.scale_by_belief`` with ``eps = eps_root = epsilon``.
-
-    References
-    ----------
-    Zhuang et al. (2020), AdaBelief optimizer: Adapting stepsizes by the belief in observed gradients,
-    NeurIPS, arXiv:2010.07468.
-
-    Examples
-    --------
-    >>> import symupdates as su
-    >>> su.scale_by_belief()
-    scale_by_belief(beta1=0.9, beta2=0.999, epsilon=1e-16)
-    """
-    _check_betas(beta1, beta2, epsilon)
-
-    def build(steps, builder):
-        _, t = builder.counter(name)
-        correction = adam_corrections(t, beta1, beta2, "outside")
-
-        def step(i, g, dt):
-            b1, b2, one, eps = typed(beta1, dt), typed(beta2, dt), typed(1, dt), typed(epsilon, dt)
-            m = builder.slot(i, name, "m")
-            s = builder.slot(i, name, "s")
-            m_new = b1 * m + (one - b1) * g
-            s_new = b2 * s + (one - b2) * (g - m_new) ** 2 + eps
-            builder.set(m, m_new)
-            builder.set(s, s_new)
-            return adam_quotient(m_new, s_new, eps, correction(dt), "outside")
-
-        return _per_param(steps, builder, step)
-
-    return Transform(build, "scale_by_belief", {"beta1": beta1, "beta2": beta2, "epsilon": epsilon})
+# -- Per-tensor norms: trust ratio (LARS, LAMB), NovoGrad, Adafactor ------------------------------------
 
 
 def _norm(x):
     return pt.sqrt(pt.sum(x**2))
 
 
+@transform(epsilon=NONNEGATIVE)
 def scale_by_trust_ratio(trust_coefficient=1.0, epsilon=0.0):
     """Layer-wise trust ratio of LARS and LAMB: rescale each step to a fraction of its param's norm.
 
@@ -986,8 +1004,6 @@ def scale_by_trust_ratio(trust_coefficient=1.0, epsilon=0.0):
     >>> su.scale_by_trust_ratio(0.001)
     scale_by_trust_ratio(trust_coefficient=0.001, epsilon=0.0)
     """
-    check_hyper(trust_coefficient, "trust_coefficient")
-    check_hyper(epsilon, "epsilon", nonnegative=True)
 
     def build(steps, builder):
         def step(i, s, dt):
@@ -996,12 +1012,12 @@ def scale_by_trust_ratio(trust_coefficient=1.0, epsilon=0.0):
             ratio = typed(trust_coefficient, dt) * p_norm / (s_norm + typed(epsilon, dt))
             return s * pt.switch(pt.eq(p_norm, zero) | pt.eq(s_norm, zero), typed(1, dt), ratio)
 
-        return _per_param(steps, builder, step)
+        return per_param(steps, builder, step)
 
-    config = {"trust_coefficient": trust_coefficient, "epsilon": epsilon}
-    return Transform(build, "scale_by_trust_ratio", config)
+    return build
 
 
+@transform(beta2=UNIT_INTERVAL, epsilon=NONNEGATIVE)
 def scale_by_novograd(beta2=0.25, epsilon=1e-6, *, name="novograd"):
     """NovoGrad's normalisation by a per-layer running average of the squared gradient norm.
 
@@ -1036,8 +1052,6 @@ def scale_by_novograd(beta2=0.25, epsilon=1e-6, *, name="novograd"):
     >>> su.scale_by_novograd()
     scale_by_novograd(beta2=0.25, epsilon=1e-06)
     """
-    check_hyper(beta2, "beta2")
-    check_hyper(epsilon, "epsilon", nonnegative=True)
 
     def build(steps, builder):
         count, _ = builder.counter(name)
@@ -1050,15 +1064,16 @@ def scale_by_novograd(beta2=0.25, epsilon=1e-6, *, name="novograd"):
             builder.set(nu, nu_new)
             return g / (pt.sqrt(nu_new) + typed(epsilon, dt))
 
-        return _per_param(steps, builder, step)
+        return per_param(steps, builder, step)
 
-    return Transform(build, "scale_by_novograd", {"beta2": beta2, "epsilon": epsilon})
+    return build
 
 
 def _rms(x):
     return pt.sqrt(pt.mean(x**2))
 
 
+@transform(learning_rate=NONNEGATIVE, epsilon1=NONNEGATIVE, epsilon2=NONNEGATIVE)
 def scale_by_adafactor(learning_rate=1e-2, decay_rate=0.8, clipping_threshold=1.0, epsilon1=None,
                        epsilon2=1e-3, *, name="adafactor"):
     """Adafactor's scaling: factored second moments for matrices, relative steps, update clipping.
@@ -1106,12 +1121,6 @@ def scale_by_adafactor(learning_rate=1e-2, decay_rate=0.8, clipping_threshold=1.
     >>> su.scale_by_adafactor()
     scale_by_adafactor(learning_rate=0.01, decay_rate=0.8, clipping_threshold=1.0, epsilon1=None, epsilon2=0.001)
     """
-    check_hyper(learning_rate, "learning_rate", nonnegative=True)
-    check_hyper(decay_rate, "decay_rate")
-    check_hyper(clipping_threshold, "clipping_threshold")
-    if epsilon1 is not None:
-        check_hyper(epsilon1, "epsilon1", nonnegative=True)
-    check_hyper(epsilon2, "epsilon2", nonnegative=True)
 
     def build(steps, builder):
         _, t = builder.counter(name)
@@ -1144,40 +1153,6 @@ def scale_by_adafactor(learning_rate=1e-2, decay_rate=0.8, clipping_threshold=1.
             alpha = pt.maximum(typed(epsilon2, dt), _rms(p)) * rho
             return alpha * u / pt.maximum(one, _rms(u) / typed(clipping_threshold, dt))
 
-        return _per_param(steps, builder, step)
+        return per_param(steps, builder, step)
 
-    config = {"learning_rate": learning_rate, "decay_rate": decay_rate,
-              "clipping_threshold": clipping_threshold,
-              "epsilon1": epsilon1, "epsilon2": epsilon2}
-    return Transform(build, "scale_by_adafactor", config)
-
-
-def scale_by_inverse_time(decay, *, name="lr_decay"):
-    """torch's Adagrad ``lr_decay``: ``s' = s / (1 + (t - 1) * decay)`` at step ``t`` (1, 2, ...).
-
-    Parameters
-    ----------
-    decay : float or symbolic scalar, >= 0
-    name : str
-        Tag of the int64 step counter ``"<name>.t"``.
-
-    Returns
-    -------
-    Transform
-
-    Examples
-    --------
-    >>> import symupdates as su
-    >>> su.scale_by_inverse_time(0.01)
-    scale_by_inverse_time(decay=0.01)
-    """
-    check_hyper(decay, "decay", nonnegative=True)
-
-    def build(steps, builder):
-        count, _ = builder.counter(name)
-        factor = _bias_corrections(
-            count, lambda tf, dt: typed(1, dt) / (typed(1, dt) + tf * typed(decay, dt))
-        )
-        return [s * factor(p.dtype) for s, p in zip(steps, builder.params)]
-
-    return Transform(build, "scale_by_inverse_time", {"decay": decay})
+    return build

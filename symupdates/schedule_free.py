@@ -8,13 +8,13 @@ the params hold ``y``; ``schedule_free_eval_parameters`` gives ``x`` for evaluat
 
 import pytensor.tensor as pt
 
-from .hyperparams import check_hyper, typed
-from .optimizers import _both_or_neither, _is_zero
-from .transforms import Transform, add_decayed_weights, chain, scale_by_learning_rate
+from .hyperparams import NONNEGATIVE, POSITIVE, UNIT_INTERVAL, typed
+from .transforms import Transform, add_decayed_weights, chain, is_zero, rule, scale_by_learning_rate, transform
 
 __all__ = ["schedule_free", "schedule_free_adamw", "schedule_free_sgd", "schedule_free_eval_parameters"]
 
 
+@transform(learning_rate=NONNEGATIVE, beta1=POSITIVE)
 def schedule_free(inner, learning_rate, beta1=0.9, weight_lr_power=2.0):
     """Make ``inner`` schedule-free: its steps move ``z``, and the params follow an average of ``z``.
 
@@ -59,11 +59,6 @@ def schedule_free(inner, learning_rate, beta1=0.9, weight_lr_power=2.0):
     """
     if not isinstance(inner, Transform):
         raise TypeError(f"inner must be a Transform, got {type(inner).__name__}")
-    check_hyper(learning_rate, "learning_rate")
-    check_hyper(beta1, "beta1")
-    check_hyper(weight_lr_power, "weight_lr_power")
-    if not hasattr(beta1, "owner") and not beta1 > 0:
-        raise ValueError(f"beta1 must be > 0 (x is recovered by dividing by it), got {beta1!r}")
 
     def build(steps, builder):
         f64 = "float64"
@@ -88,8 +83,7 @@ def schedule_free(inner, learning_rate, beta1=0.9, weight_lr_power=2.0):
             out.append(b1 * x_new + (one - b1) * z_new - y)
         return out
 
-    config = {"inner": inner, "learning_rate": learning_rate, "beta1": beta1, "weight_lr_power": weight_lr_power}
-    return Transform(build, "schedule_free", config)
+    return build
 
 
 def schedule_free_eval_parameters(updates):
@@ -141,6 +135,7 @@ def schedule_free_eval_parameters(updates):
     return pairs
 
 
+@transform(beta2=UNIT_INTERVAL, epsilon=NONNEGATIVE)
 def scale_by_bias_corrected_rms(beta2=0.999, epsilon=1e-8, *, name="schedule_free_adamw"):
     """``v' = beta2 * v + (1 - beta2) * g^2``; ``s' = g / (sqrt(v' / (1 - beta2^t)) + epsilon)``: Adam
     without its first moment, as optax's ``scale_by_rms(eps_in_sqrt=False, bias_correction=True)``."""
@@ -157,16 +152,13 @@ def scale_by_bias_corrected_rms(beta2=0.999, epsilon=1e-8, *, name="schedule_fre
             out.append(g / (pt.sqrt(v_new / correction) + typed(epsilon, p.dtype)))
         return out
 
-    return Transform(build, "scale_by_bias_corrected_rms", {"beta2": beta2, "epsilon": epsilon})
+    return build
 
 
-def _schedule_free_rule(name, config, loss_or_grads, params, learning_rate, beta1, weight_lr_power, *inner):
-    partial = _both_or_neither(loss_or_grads, params)
-    rule = schedule_free(chain(*inner, scale_by_learning_rate(learning_rate)), learning_rate, beta1, weight_lr_power)
-    rule.name, rule.config = name, config
-    return rule if partial else rule(loss_or_grads, params)
+SCHEDULE_FREE_DOMAINS = {"learning_rate": NONNEGATIVE, "beta1": POSITIVE, "weight_decay": NONNEGATIVE}
 
 
+@rule(beta2=UNIT_INTERVAL, epsilon=NONNEGATIVE, **SCHEDULE_FREE_DOMAINS)
 def schedule_free_adamw(loss_or_grads=None, params=None, learning_rate=0.0025, beta1=0.9, beta2=0.999,
                         epsilon=1e-8, weight_decay=0.0, weight_lr_power=2.0):
     """Schedule-free AdamW: ``schedule_free`` around Adam without momentum and decoupled weight decay.
@@ -176,9 +168,7 @@ def schedule_free_adamw(loss_or_grads=None, params=None, learning_rate=0.0025, b
 
     Parameters
     ----------
-    loss_or_grads : scalar TensorVariable or list of TensorVariable, optional
-    params : list of SharedVariable, optional
-        Omit both to get a callable (a ``Transform``) taking ``(loss_or_grads, params)``.
+    {rule_parameters}
     learning_rate : float, symbolic scalar or Schedule
         Constant after a warmup: no decay is needed.
     beta1 : float or symbolic scalar, > 0
@@ -212,18 +202,12 @@ def schedule_free_adamw(loss_or_grads=None, params=None, learning_rate=0.0025, b
     >>> [v.name for v in su.schedule_free_adamw((w ** 2).sum(), [w])]
     ['w.schedule_free_adamw.v', 'w.schedule_free.z', 'w', 'schedule_free.max_lr', 'schedule_free.weight_sum', 'schedule_free_adamw.t']
     """
-    check_hyper(weight_decay, "weight_decay")
-    check_hyper(beta2, "beta2")
-    check_hyper(epsilon, "epsilon", nonnegative=True)
-    inner = [scale_by_bias_corrected_rms(beta2, epsilon)]
-    if not _is_zero(weight_decay):
-        inner.append(add_decayed_weights(weight_decay))
-    config = {"learning_rate": learning_rate, "beta1": beta1, "beta2": beta2, "epsilon": epsilon,
-              "weight_decay": weight_decay, "weight_lr_power": weight_lr_power}
-    return _schedule_free_rule("schedule_free_adamw", config, loss_or_grads, params, learning_rate, beta1,
-                               weight_lr_power, *inner)
+    decay = [] if is_zero(weight_decay) else [add_decayed_weights(weight_decay)]
+    inner = chain(scale_by_bias_corrected_rms(beta2, epsilon), *decay, scale_by_learning_rate(learning_rate))
+    return schedule_free(inner, learning_rate, beta1, weight_lr_power)
 
 
+@rule(**SCHEDULE_FREE_DOMAINS)
 def schedule_free_sgd(loss_or_grads=None, params=None, learning_rate=1.0, beta1=0.9, weight_decay=0.0,
                       weight_lr_power=2.0):
     """Schedule-free SGD: ``schedule_free`` around plain SGD with coupled weight decay.
@@ -233,9 +217,7 @@ def schedule_free_sgd(loss_or_grads=None, params=None, learning_rate=1.0, beta1=
 
     Parameters
     ----------
-    loss_or_grads : scalar TensorVariable or list of TensorVariable, optional
-    params : list of SharedVariable, optional
-        Omit both to get a callable (a ``Transform``) taking ``(loss_or_grads, params)``.
+    {rule_parameters}
     learning_rate : float, symbolic scalar or Schedule
     beta1 : float or symbolic scalar, > 0
     weight_decay : float or symbolic scalar
@@ -262,9 +244,5 @@ def schedule_free_sgd(loss_or_grads=None, params=None, learning_rate=1.0, beta1=
     >>> [v.name for v in su.schedule_free_sgd((w ** 2).sum(), [w])]
     ['w.schedule_free.z', 'w', 'schedule_free.max_lr', 'schedule_free.weight_sum']
     """
-    check_hyper(weight_decay, "weight_decay")
-    inner = [] if _is_zero(weight_decay) else [add_decayed_weights(weight_decay)]
-    config = {"learning_rate": learning_rate, "beta1": beta1, "weight_decay": weight_decay,
-              "weight_lr_power": weight_lr_power}
-    return _schedule_free_rule("schedule_free_sgd", config, loss_or_grads, params, learning_rate, beta1,
-                               weight_lr_power, *inner)
+    decay = [] if is_zero(weight_decay) else [add_decayed_weights(weight_decay)]
+    return schedule_free(chain(*decay, scale_by_learning_rate(learning_rate)), learning_rate, beta1, weight_lr_power)

@@ -18,7 +18,7 @@ import numbers
 import numpy as np
 import pytensor.tensor as pt
 
-from .hyperparams import Schedule, check_hyper, typed
+from .hyperparams import NONNEGATIVE, REAL, Schedule, check_hyper, typed
 
 __all__ = [
     "Schedule",
@@ -614,7 +614,7 @@ def reduce_on_plateau(loss, init_value=1.0, factor=0.1, patience=10, rtol=1e-4, 
         raise ValueError(f"loss must be a scalar floating-point expression, got {loss!r}")
     for value, name in [(init_value, "init_value"), (factor, "factor"), (rtol, "rtol"), (atol, "atol"),
                         (min_value, "min_value")]:
-        check_hyper(value, name, nonnegative=name != "init_value")
+        check_hyper(value, name, REAL if name == "init_value" else NONNEGATIVE)
     config = {"factor": factor, "patience": _check_steps(patience, "patience"), "rtol": rtol, "atol": atol,
               "cooldown": _check_steps(cooldown, "cooldown", 0),
               "accumulation_size": _check_steps(accumulation_size, "accumulation_size"),

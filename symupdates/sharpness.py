@@ -5,12 +5,13 @@ import pytensor.tensor as pt
 from pytensor.gradient import disconnected_grad
 from pytensor.graph.replace import clone_replace
 
-from .hyperparams import check_hyper, typed
-from .transforms import Transform
+from .hyperparams import NONNEGATIVE, typed
+from .transforms import Transform, transform
 
 __all__ = ["sam"]
 
 
+@transform(rho=NONNEGATIVE, epsilon=NONNEGATIVE.numbers_only())
 def sam(inner, rho=0.05, adaptive=False, *, epsilon=1e-12):
     """Sharpness-aware minimization (SAM), or adaptive SAM (ASAM) with ``adaptive=True``, around ``inner``.
 
@@ -65,8 +66,6 @@ def sam(inner, rho=0.05, adaptive=False, *, epsilon=1e-12):
     """
     if not isinstance(inner, Transform):
         raise TypeError(f"inner must be a Transform, got {type(inner).__name__}")
-    check_hyper(rho, "rho", nonnegative=True)
-    check_hyper(epsilon, "epsilon", nonnegative=True, symbolic=False)
     if not isinstance(adaptive, bool):
         raise TypeError(f"adaptive must be a bool, got {adaptive!r}")
 
@@ -90,4 +89,4 @@ def sam(inner, rho=0.05, adaptive=False, *, epsilon=1e-12):
         sharp_grads = [pt.cast(g, p.dtype) for g, p in zip(pt.grad(perturbed_loss, params), params)]
         return inner.build(sharp_grads, builder)
 
-    return Transform(build, "sam", {"inner": inner, "rho": rho, "adaptive": adaptive})
+    return build

@@ -1,5 +1,47 @@
 """Gradient transformations: small symbolic building blocks that every rule is a chain of.
 
+How to declare a rule or a transform (the one way, used by every module)::
+
+    @rule(beta1=UNIT_INTERVAL, beta2=UNIT_INTERVAL, epsilon=NONNEGATIVE)
+    def adam(loss_or_grads=None, params=None, learning_rate=1e-3, beta1=0.9, beta2=0.999, epsilon=1e-8):
+        '''Adam. <equations>
+
+        Parameters
+        ----------
+        {rule_parameters}
+        learning_rate : float, symbolic scalar or Schedule
+        ...
+        '''
+        return chain(scale_by_adam(beta1, beta2, epsilon), scale_by_learning_rate(learning_rate))
+
+    @transform(rho=UNIT_INTERVAL, epsilon=NONNEGATIVE)
+    def scale_by_rms(rho=0.9, epsilon=1e-6, *, name="rmsprop"):
+        '''<docstring>'''
+        def build(steps, builder):      # state through builder.slot / builder.set (symupdates.builder)
+            ...
+            return new_steps
+        return build
+
+The decorators do, in one place, what every rule needs:
+
+* **config capture**: the returned ``Transform`` is named after the function and its ``config`` holds the
+  hyper-parameters it was called with: every positional-or-keyword one, and each keyword-only one that
+  differs from its default (so a rule made with its defaults has a repr as short as Lasagne's signature;
+  ``name``, the tag in state names, is never part of it);
+* **checks**: each hyper-parameter given a ``Domain`` (``symupdates.hyperparams``) in the decorator, and
+  each one whose default is a float, is checked with ``check_hyper`` (a clear error naming the argument;
+  symbolic values are not range-checked) before the body runs;
+* **schedules** (``@transform`` only): a ``Schedule`` hyper-parameter is replaced by its value at this step
+  when the transform is built, so the body and ``typed`` only ever see numbers and symbolic scalars;
+* **partial application** (``@rule`` only): ``loss_or_grads`` and ``params`` come first and default to
+  None; with both omitted the rule returns its ``Transform`` (which goes into ``chain``, ``flatten``, ...),
+  with both given, the updates, and with one of them, a clear error. A body may also return any callable
+  taking ``(loss_or_grads, params)`` (``multiplicative`` does);
+* **docstrings**: a line ``{rule_parameters}`` in the docstring becomes the shared ``loss_or_grads`` /
+  ``params`` block (``RULE_PARAMETERS``), indented like the placeholder;
+* **injection**: ``inject_hyperparams(adam)(learning_rate=...)`` makes every numeric hyper-parameter a
+  shared variable, listed in ``updates.hyperparams``, settable after compiling.
+
 A ``Transform`` maps one step per parameter to a new step, creating the state it needs through an
 ``UpdateBuilder`` (optax's ``GradientTransformation``, with PyTensor shared variables as state). Steps are
 *added* to the params, so a chain ends with ``scale_by_learning_rate`` (which multiplies by ``-lr``)::
@@ -16,16 +58,23 @@ machinery (``Transform``, ``apply``, ``chain``) and the transforms every rule sh
 ``scale_by_learning_rate``, ``add_decayed_weights``).
 """
 
+import functools
+import inspect
+import numbers
+
 import pytensor.tensor as pt
 
 from .gradients import get_or_compute_grads
-from .hyperparams import check_hyper, typed
-from .updates import UpdateBuilder, describe
+from .hyperparams import NONNEGATIVE, REAL, Schedule, check_hyper, typed
+from .builder import UpdateBuilder
+from .updates import describe
 
 __all__ = [
     "Transform",
     "apply",
     "chain",
+    "rule",
+    "transform",
     "scale",
     "scale_by_learning_rate",
     "add_decayed_weights",
@@ -102,9 +151,8 @@ def apply(transform, loss_or_grads, params):
     builder = UpdateBuilder(params)
     # A rule that evaluates the loss elsewhere (sam) needs the loss itself, not only its gradients.
     builder.loss = None if isinstance(loss_or_grads, list | tuple) else loss_or_grads
-    with builder.active():
-        steps = transform.build(list(grads), builder)
-        updates = builder.finish([p + s for p, s in zip(params, steps)])
+    steps = transform.build(list(grads), builder)
+    updates = builder.finish([p + s for p, s in zip(params, steps)])
     updates.rule = describe(transform)
     return updates
 
@@ -145,24 +193,156 @@ def chain(*transforms):
     return Transform(build, "chain", {"transforms": list(transforms)})
 
 
-def _elementwise(name, config, step_fn):
-    """A stateless transform applying ``step_fn(step, dtype)`` to each step."""
+RULE_PARAMETERS = """\
+loss_or_grads : scalar TensorVariable or list of TensorVariable, optional
+    A scalar loss, or one gradient expression per param.
+params : list of SharedVariable, optional
+    The parameters to update. Omit both this and ``loss_or_grads`` to get the rule as a ``Transform``
+    taking ``(loss_or_grads, params)``."""
 
-    def build(steps, builder):
-        return [step_fn(s, p.dtype) for s, p in zip(steps, builder.params)]
+_DOC_FRAGMENTS = {"{rule_parameters}": RULE_PARAMETERS}
 
-    return Transform(build, name, config)
+# Not hyper-parameters: what a rule is applied to, and the tag a transform gives its state.
+_NOT_HYPER = ("loss_or_grads", "params", "name")
 
+
+def _fill_docstring(doc):
+    """``doc`` with each placeholder line replaced by its fragment, indented like the placeholder."""
+    if not doc:
+        return doc
+    lines = []
+    for line in doc.splitlines():
+        fragment = _DOC_FRAGMENTS.get(line.strip())
+        if fragment is None:
+            lines.append(line)
+        else:
+            indent = line[: len(line) - len(line.lstrip())]
+            lines.extend(indent + text if text else text for text in fragment.splitlines())
+    return "\n".join(lines)
+
+
+def _is_default(value, default):
+    return type(value) is type(default) and value == default
+
+
+class _Declaration:
+    """What ``rule`` and ``transform`` know about a declared function: its signature and its domains."""
+
+    def __init__(self, fn, domains):
+        self.fn = fn
+        self.name = fn.__name__
+        self.signature = inspect.signature(fn)
+        unknown = set(domains) - set(self.signature.parameters)
+        if unknown:
+            raise TypeError(f"{self.name} declares domains for unknown arguments {sorted(unknown)}")
+        self.domains = {
+            key: domains.get(key, REAL)
+            for key, param in self.signature.parameters.items()
+            if key not in _NOT_HYPER
+            and (key in domains or (isinstance(param.default, float) and not isinstance(param.default, bool)))
+        }
+
+    def bind(self, args, kwargs):
+        """The call's arguments by name, defaults filled in, each hyper-parameter checked."""
+        bound = self.signature.bind(*args, **kwargs)
+        bound.apply_defaults()
+        arguments = dict(bound.arguments)
+        for key, domain in self.domains.items():
+            # None is accepted where it is the default (it means "computed", e.g. adafactor's epsilon1).
+            if not (arguments[key] is None and self.signature.parameters[key].default is None):
+                check_hyper(arguments[key], key, domain)
+        return arguments
+
+    def config(self, arguments):
+        config = {}
+        for key, param in self.signature.parameters.items():
+            if key in _NOT_HYPER:
+                continue
+            if param.kind is param.KEYWORD_ONLY and _is_default(arguments[key], param.default):
+                continue
+            config[key] = arguments[key]
+        return config
+
+    def injectable(self):
+        """The hyper-parameters that may be symbolic (``inject_hyperparams`` makes them shared)."""
+        return [key for key, domain in self.domains.items() if domain.symbolic]
+
+
+def transform(fn=None, /, **domains):
+    """Declare a transform: ``fn(hyper-parameters) -> build(steps, builder) -> steps``.
+
+    Used as ``@transform`` or ``@transform(rho=UNIT_INTERVAL, epsilon=NONNEGATIVE)`` (a ``Domain`` per
+    hyper-parameter with one); see this module's docstring. The decorated function returns a ``Transform``
+    named after ``fn`` whose ``config`` holds the hyper-parameters it was called with.
+    """
+    if fn is None:
+        return functools.partial(transform, **domains)
+    declaration = _Declaration(fn, domains)
+
+    @functools.wraps(fn)
+    def declared(*args, **kwargs):
+        arguments = declaration.bind(args, kwargs)
+        build = fn(**arguments)
+        if any(isinstance(v, Schedule) for v in arguments.values()):
+            # Rebuilt with each schedule's value at this step, made once per rule by the builder.
+            def build(steps, builder):
+                resolved = {
+                    k: builder.schedule_value(v) if isinstance(v, Schedule) else v for k, v in arguments.items()
+                }
+                return fn(**resolved)(steps, builder)
+
+        return Transform(build, declaration.name, declaration.config(arguments))
+
+    declared.__doc__ = _fill_docstring(fn.__doc__)
+    declared.declaration = declaration
+    return declared
+
+
+def rule(fn=None, /, **domains):
+    """Declare a rule: ``fn(loss_or_grads=None, params=None, hyper-parameters) -> Transform``.
+
+    Used as ``@rule`` or ``@rule(beta1=UNIT_INTERVAL, ...)``; see this module's docstring. The decorated
+    function applies the rule to ``(loss_or_grads, params)``, or returns it (both omitted): a ``Transform``
+    named after ``fn`` whose ``config`` holds the hyper-parameters it was called with. ``fn`` may also
+    return another callable taking ``(loss_or_grads, params)``, returned as it is.
+    """
+    if fn is None:
+        return functools.partial(rule, **domains)
+    declaration = _Declaration(fn, domains)
+
+    @functools.wraps(fn)
+    def declared(*args, **kwargs):
+        arguments = declaration.bind(args, kwargs)
+        loss_or_grads, params = arguments["loss_or_grads"], arguments["params"]
+        if (loss_or_grads is None) != (params is None):
+            missing = "loss_or_grads" if loss_or_grads is None else "params"
+            raise ValueError(
+                f"{missing} is missing: provide both `loss_or_grads` and `params` to get updates, or neither "
+                "to get a callable that takes them"
+            )
+        made = fn(**{**arguments, "loss_or_grads": None, "params": None})
+        if isinstance(made, Transform):
+            made.name, made.config = declaration.name, declaration.config(arguments)
+        return made if params is None else made(loss_or_grads, params)
+
+    declared.__doc__ = _fill_docstring(fn.__doc__)
+    declared.declaration = declaration
+    return declared
 
 
 def with_options(config, **options):
-    """``config`` plus each keyword-only ``name=(value, default)`` whose value is not the default, so that
-    the repr of a rule made with its defaults stays as short as Lasagne's signature."""
+    """Deprecated inside the package (being replaced by ``transform``/``rule`` config capture)."""
     config = dict(config)
-    config.update({k: v for k, (v, default) in options.items() if not (type(v) is type(default) and v == default)})
+    config.update({k: v for k, (v, default) in options.items() if not _is_default(v, default)})
     return config
 
 
+def is_zero(value):
+    """True for the number 0 (an option that is off adds nothing to the graph); False for symbols."""
+    return isinstance(value, numbers.Number) and value == 0
+
+
+@transform
 def scale(factor):
     """Multiply every step by ``factor``: ``s' = factor * s``.
 
@@ -184,10 +364,14 @@ def scale(factor):
     >>> su.scale(-0.1)
     scale(factor=-0.1)
     """
-    check_hyper(factor, "factor")
-    return _elementwise("scale", {"factor": factor}, lambda s, dtype: typed(factor, dtype) * s)
+
+    def build(steps, builder):
+        return [typed(factor, p.dtype) * s for s, p in zip(steps, builder.params)]
+
+    return build
 
 
+@transform(learning_rate=NONNEGATIVE)
 def scale_by_learning_rate(learning_rate):
     """Turn directions into descent steps: ``s' = -learning_rate * s``.
 
@@ -213,15 +397,15 @@ def scale_by_learning_rate(learning_rate):
     >>> su.scale_by_learning_rate(0.01)
     scale_by_learning_rate(learning_rate=0.01)
     """
-    check_hyper(learning_rate, "learning_rate")
 
     def build(steps, builder):
         builder.monitor("learning_rate", typed(learning_rate, "float64"))
         return [-(typed(learning_rate, p.dtype) * s) for s, p in zip(steps, builder.params)]
 
-    return Transform(build, "scale_by_learning_rate", {"learning_rate": learning_rate})
+    return build
 
 
+@transform(weight_decay=REAL)
 def add_decayed_weights(weight_decay, *, mask=None):
     """Add ``weight_decay * p`` to each step: ``s' = s + weight_decay * p``.
 
@@ -264,7 +448,6 @@ def add_decayed_weights(weight_decay, *, mask=None):
     >>> _ = step(); w.get_value()     # 1 - 0.1 * (2 * 1 + 0.5 * 1)
     array([0.75, 0.75])
     """
-    check_hyper(weight_decay, "weight_decay")
     if mask is not None and not callable(mask):
         if isinstance(mask, str) or not all(isinstance(m, bool) for m in mask):
             raise TypeError("mask must be None, a sequence of bools (one per param) or a callable")
@@ -284,5 +467,4 @@ def add_decayed_weights(weight_decay, *, mask=None):
             for s, p, keep in zip(steps, builder.params, chosen)
         ]
 
-    config = with_options({"weight_decay": weight_decay}, mask=(mask, None))
-    return Transform(build, "add_decayed_weights", config)
+    return build

@@ -22,7 +22,7 @@ from pytensor.compile.mode import Mode
 
 from .hyperparams import check_hyper, typed
 from .transforms import Transform
-from .updates import _FlatBuilder
+from .builder import _FlatBuilder
 
 __all__ = [
     "multi_transform",

@@ -25,7 +25,7 @@ def test_distance_estimate_grows_monotonically_from_its_initial_value(rule):
 
 
 def test_bad_arguments_are_refused_when_built():
-    with pytest.raises(ValueError, match="estim_lr0 must be > 0"):
+    with pytest.raises(ValueError, match="estim_lr0 must be a finite number > 0"):
         su.prodigy(estim_lr0=0.0)
     with pytest.raises(TypeError, match="safeguard_warmup"):
         su.prodigy(safeguard_warmup=1)

@@ -32,7 +32,7 @@ def test_updates_without_schedule_free_state_are_refused():
 
 
 def test_bad_arguments_are_refused_when_built():
-    with pytest.raises(ValueError, match="beta1 must be > 0"):
+    with pytest.raises(ValueError, match="beta1 must be a finite number > 0"):
         su.schedule_free_adamw(beta1=0.0)
     with pytest.raises(TypeError, match="inner must be a Transform"):
         su.schedule_free(su.adam, 0.1)
