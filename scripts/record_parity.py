@@ -55,6 +55,27 @@ TORCH_CASES = {
     "torch_Rprop": "torch.optim.Rprop(params, lr=0.01)",
     "torch_Adafactor": "torch.optim.Adafactor(params, lr=0.01)",
     "torch_Adafactor_weight_decay": "torch.optim.Adafactor(params, lr=0.01, weight_decay=0.1)",
+    # The options of torch's rules: centered RMSprop and its momentum, SGD's dampening, NAdam's and RAdam's
+    # weight decay (coupled and decoupled), and maximize wherever torch has it.
+    "torch_RMSprop_centered_momentum": "torch.optim.RMSprop(params, lr=0.01, centered=True, momentum=0.9)",
+    "torch_RMSprop_momentum": "torch.optim.RMSprop(params, lr=0.01, momentum=0.5)",
+    "torch_SGD_dampening": "torch.optim.SGD(params, lr=0.05, momentum=0.9, dampening=0.3)",
+    "torch_NAdam_weight_decay": "torch.optim.NAdam(params, lr=0.01, weight_decay=0.1)",
+    "torch_NAdam_decoupled_weight_decay": "torch.optim.NAdam(params, lr=0.01, weight_decay=0.1, decoupled_weight_decay=True)",
+    "torch_RAdam_weight_decay": "torch.optim.RAdam(params, lr=0.01, weight_decay=0.1)",
+    "torch_RAdam_decoupled_weight_decay": "torch.optim.RAdam(params, lr=0.01, weight_decay=0.1, decoupled_weight_decay=True)",
+    "torch_SGD_maximize": "torch.optim.SGD(params, lr=0.05, momentum=0.9, weight_decay=0.01, maximize=True)",
+    "torch_Adam_maximize": "torch.optim.Adam(params, lr=0.01, maximize=True)",
+    "torch_Adam_amsgrad_maximize": "torch.optim.Adam(params, lr=0.01, amsgrad=True, maximize=True)",
+    "torch_AdamW_maximize": "torch.optim.AdamW(params, lr=0.01, weight_decay=0.1, maximize=True)",
+    "torch_Adagrad_maximize": "torch.optim.Adagrad(params, lr=0.1, maximize=True)",
+    "torch_RMSprop_maximize": "torch.optim.RMSprop(params, lr=0.01, maximize=True)",
+    "torch_NAdam_maximize": "torch.optim.NAdam(params, lr=0.01, maximize=True)",
+    "torch_RAdam_maximize": "torch.optim.RAdam(params, lr=0.01, maximize=True)",
+    "torch_Adamax_maximize": "torch.optim.Adamax(params, lr=0.01, maximize=True)",
+    "torch_Adadelta_maximize": "torch.optim.Adadelta(params, lr=1.0, maximize=True)",
+    "torch_Rprop_maximize": "torch.optim.Rprop(params, lr=0.01, maximize=True)",
+    "torch_Adafactor_maximize": "torch.optim.Adafactor(params, lr=0.01, maximize=True)",
 }
 
 # Muon's cases, on MATRIX_SHAPES. torch runs Newton-Schulz in bfloat16; the "_float64" cases run torch's own

@@ -200,7 +200,22 @@ params : list of SharedVariable, optional
     The parameters to update. Omit both this and ``loss_or_grads`` to get the rule as a ``Transform``
     taking ``(loss_or_grads, params)``."""
 
-_DOC_FRAGMENTS = {"{rule_parameters}": RULE_PARAMETERS}
+MAXIMIZE_PARAMETER = """\
+maximize : bool, keyword-only
+    Ascend the objective instead (torch's ``maximize``): the gradients are negated before anything else."""
+
+WEIGHT_DECAY_OPTIONS = """\
+weight_decay : float or symbolic scalar, keyword-only
+    torch's ``weight_decay``: ``weight_decay * p`` added to the gradient (0: none).
+decoupled_weight_decay : bool, keyword-only
+    torch's ``decoupled_weight_decay``: the decay is applied to the param instead,
+    ``p' = p - learning_rate * (s + weight_decay * p)`` (AdamW's form)."""
+
+_DOC_FRAGMENTS = {
+    "{rule_parameters}": RULE_PARAMETERS,
+    "{maximize}": MAXIMIZE_PARAMETER,
+    "{weight_decay_options}": WEIGHT_DECAY_OPTIONS,
+}
 
 # Not hyper-parameters: what a rule is applied to, and the tag a transform gives its state.
 _NOT_HYPER = ("loss_or_grads", "params", "name")

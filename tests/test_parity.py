@@ -37,6 +37,31 @@ PARITY = {
     "torch_Rprop": su.rprop(learning_rate=0.01),
     "torch_Adafactor": su.adafactor(learning_rate=0.01),
     "torch_Adafactor_weight_decay": su.adafactor(learning_rate=0.01, weight_decay=0.1),
+    "torch_RMSprop_centered_momentum": su.rmsprop(
+        learning_rate=0.01, rho=0.99, epsilon=1e-8, epsilon_placement="outside", centered=True, momentum=0.9
+    ),
+    "torch_RMSprop_momentum": su.rmsprop(
+        learning_rate=0.01, rho=0.99, epsilon=1e-8, epsilon_placement="outside", momentum=0.5
+    ),
+    "torch_SGD_dampening": su.sgd(learning_rate=0.05, momentum=0.9, dampening=0.3),
+    "torch_NAdam_weight_decay": su.nadam(learning_rate=0.01, weight_decay=0.1),
+    "torch_NAdam_decoupled_weight_decay": su.nadam(learning_rate=0.01, weight_decay=0.1, decoupled_weight_decay=True),
+    "torch_RAdam_weight_decay": su.radam(learning_rate=0.01, weight_decay=0.1),
+    "torch_RAdam_decoupled_weight_decay": su.radam(learning_rate=0.01, weight_decay=0.1, decoupled_weight_decay=True),
+    "torch_SGD_maximize": su.sgd(learning_rate=0.05, momentum=0.9, weight_decay=0.01, maximize=True),
+    "torch_Adam_maximize": su.adam(learning_rate=0.01, epsilon_placement="outside", maximize=True),
+    "torch_Adam_amsgrad_maximize": su.amsgrad(learning_rate=0.01, epsilon_placement="outside", maximize=True),
+    "torch_AdamW_maximize": su.adamw(learning_rate=0.01, weight_decay=0.1, maximize=True),
+    "torch_Adagrad_maximize": su.adagrad(learning_rate=0.1, epsilon=1e-10, epsilon_placement="outside", maximize=True),
+    "torch_RMSprop_maximize": su.rmsprop(
+        learning_rate=0.01, rho=0.99, epsilon=1e-8, epsilon_placement="outside", maximize=True
+    ),
+    "torch_NAdam_maximize": su.nadam(learning_rate=0.01, maximize=True),
+    "torch_RAdam_maximize": su.radam(learning_rate=0.01, maximize=True),
+    "torch_Adamax_maximize": su.adamax(learning_rate=0.01, epsilon_placement="inside", maximize=True),
+    "torch_Adadelta_maximize": su.adadelta(learning_rate=1.0, rho=0.9, maximize=True),
+    "torch_Rprop_maximize": su.rprop(learning_rate=0.01, maximize=True),
+    "torch_Adafactor_maximize": su.adafactor(learning_rate=0.01, maximize=True),
     "optax_adagrad": su.adagrad(learning_rate=0.1, epsilon=1e-7, initial_accumulator_value=0.1),
     "optax_adam": su.adam(learning_rate=0.01, epsilon_placement="outside"),
     "optax_adam_eps_root": su.adam(learning_rate=0.01, epsilon=1e-8, epsilon_placement="inside"),
