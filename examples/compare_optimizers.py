@@ -15,7 +15,7 @@ import numpy as np
 import pytensor
 import pytensor.tensor as pt
 
-from _shared import mlp_learning_rate, mean_cross_entropy, optimizer_rules, parser, save
+from _shared import mlp_learning_rate, mlp_rule, mean_cross_entropy, optimizer_rules, parser, save
 from train_mlp import build_model, forward, load_data
 
 BATCH_SIZE = 32
@@ -42,7 +42,7 @@ def compile_all(rules, initial):
 def compare(names, epochs, seed=0):
     """``(final training loss per rule, held-out accuracy per rule and epoch)``."""
     X_train, X_test, y_train, y_test = load_data(seed)
-    rules = {name: optimizer_rules()[name](learning_rate=mlp_learning_rate(name)) for name in names}
+    rules = {name: mlp_rule(name, mlp_learning_rate(name)) for name in names}
     rng = np.random.default_rng(seed)  # as in train_mlp.train: the initial network, then the batch order
     train, predict = compile_all(rules, build_model(rng))
     held_out = np.zeros((len(names), epochs))

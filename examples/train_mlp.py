@@ -29,7 +29,7 @@ from sklearn.model_selection import train_test_split
 from tqdm import tqdm
 
 import symupdates
-from _shared import mlp_learning_rate, mean_cross_entropy, optimizer_rules, save
+from _shared import mlp_learning_rate, mlp_rule, mean_cross_entropy, optimizer_rules, save
 
 warnings.filterwarnings("ignore", message="PyTensor could not link to a BLAS")
 
@@ -147,7 +147,7 @@ def main(argv=None):
     parser.add_argument("--resume", metavar="PATH", help="start from a checkpoint saved with --checkpoint")
     args = parser.parse_args(argv)
     learning_rate = mlp_learning_rate(args.optimizer) if args.learning_rate is None else args.learning_rate
-    rule = optimizer_rules()[args.optimizer](learning_rate=learning_rate)
+    rule = mlp_rule(args.optimizer, learning_rate)
     progress = not args.no_progress and sys.stderr.isatty()
     history, held_out = train(
         args.epochs, learning_rate, args.batch_size, args.seed, rule=rule, mode=args.mode, progress=progress,

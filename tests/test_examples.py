@@ -121,6 +121,19 @@ def test_train_mlp_reaches_held_out_accuracy_above_0_9(tmp_path):
     assert_pictures(tmp_path, "compare_optimizers.png")
 
 
+def test_compare_modern_trains_every_rule_and_plots_accuracy_by_epoch_and_time(tmp_path):
+    out = run_example("compare_modern.py", "--steps", "2", "--out", str(tmp_path))
+    rows = dict(re.findall(r"^\| (\w+) \| ([^\n]*) \|$", out, flags=re.M))
+    assert rows.pop("optimizer").startswith("learning rate")  # the header
+    assert set(rows) == {"muon", "schedule_free_adamw", "prodigy", "adam"}
+    for name, row in rows.items():
+        _, loss, first, last, seconds = (float(c) for c in row.split(" | "))
+        assert 0 < loss < np.log(10), name  # below the loss of a uniform guess over the 10 digits
+        assert 0.5 < last <= 1 and first == last, name  # with 2 epochs, "epoch 5" is the last epoch
+        assert seconds > 0, name
+    assert_pictures(tmp_path, "compare_modern.png")
+
+
 def test_every_update_rule_is_offered_by_name():
     sys.path.insert(0, str(EXAMPLES))
     try:
