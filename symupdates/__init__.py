@@ -13,10 +13,9 @@ and the transforms every rule shares), ``scalings`` (one ``scale_by_*`` per publ
 (norm constraints), ``clipping`` (clipping transforms), ``wrappers`` (per-group rules, flattening, NaN
 guard, accumulation, lookahead, averaging), ``schedules`` (hyper-parameters that change with the step),
 ``orthogonal`` (muon), ``schedule_free`` (schedule-free rules and their evaluation params),
-``parameter_free`` (prodigy, D-Adaptation), ``sharpness`` (sam), ``checkpoint`` (seeing, saving, loading and
-resetting optimizer state), ``multiplicative`` (multiplicative
-updates for non-negative parameters, by splitting the gradient graph), ``fast`` (a compiled step without
-per-call checks, for training loops).
+``parameter_free`` (prodigy, D-Adaptation), ``sharpness`` (sam), ``checkpoint`` (seeing, saving, loading
+and resetting optimizer state), ``multiplicative`` (multiplicative updates for non-negative parameters, by
+splitting the gradient graph), ``fast`` (a compiled step without per-call checks, for training loops).
 """
 
 from types import ModuleType as _ModuleType
