@@ -29,7 +29,12 @@ MLP_LEARNING_RATES = {
     "adagrad": 0.1,
     "adagrad_window": 0.01,
     "rmsprop": 0.001,
+    "muon": 0.02,  # Keller Jordan's; the MLP's biases and output layer go to adamw (see mlp_rule)
+    "schedule_free_sgd": 0.1,
 }
+# Rules for 2-D weights only: the MLP examples route the other params (biases) and the output layer to
+# adamw, as muon's docstring recommends.
+HIDDEN_MATRIX_RULES = {"muon"}
 
 
 def optimizer_rules():
@@ -53,6 +58,21 @@ def default_learning_rate(rule):
 def mlp_learning_rate(name):
     """The learning rate the MLP examples use for the rule called ``name``."""
     return MLP_LEARNING_RATES.get(name, default_learning_rate(optimizer_rules()[name]))
+
+
+def mlp_rule(name, learning_rate):
+    """The rule called ``name`` at ``learning_rate``, as the MLP examples apply it to ``[W0, b0, W1, ...]``:
+    a muon-like rule gets the hidden layers' matrices and adamw the biases and the output layer."""
+    rule = optimizer_rules()[name](learning_rate=learning_rate)
+    if name not in HIDDEN_MATRIX_RULES:
+        return rule
+
+    def routed(loss_or_grads, params):
+        labels = ["hidden" if p.ndim == 2 and i < len(params) - 2 else "other" for i, p in enumerate(params)]
+        routed_rule = symupdates.multi_transform({"hidden": rule, "other": symupdates.adamw()}, labels)
+        return routed_rule(loss_or_grads, params)
+
+    return routed
 
 
 def parser(doc, steps=None, epochs=None):

@@ -20,7 +20,7 @@ import sys
 import numpy as np
 from tqdm import tqdm
 
-from _shared import compiles_on_first_call, mlp_learning_rate, optimizer_rules, parser, save
+from _shared import compiles_on_first_call, mlp_learning_rate, mlp_rule, optimizer_rules, parser, save
 from train_mlp import build_model, compile_functions, load_data
 
 BATCH_SIZE = 32
@@ -58,7 +58,7 @@ def compare(names, epochs, seed=0):
     bar = tqdm(names, unit="rule", disable=None)  # disabled when stderr is not a terminal
     for name in bar:
         bar.set_postfix_str(name)
-        rule = optimizer_rules()[name](learning_rate=mlp_learning_rate(name))
+        rule = mlp_rule(name, mlp_learning_rate(name))
         results[name] = train_one(name, rule, epochs, data, seed)
         gc.collect()  # the rule's graphs and compiled functions go before the next rule's are built
         loss, accuracy = results[name][0], results[name][1][-1]

@@ -117,22 +117,24 @@ def plot(sparse_rmse, noise, sparse_seconds, dense_seconds, out):
     return save(figure, out, "recommender.png")
 
 
-def main():
-    cli = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    cli.add_argument("--out", type=Path, default=Path("."), help="directory for the outputs (default: .)")
-    cli.add_argument("--epochs", type=int, default=12, help="sparse model's epochs (default: %(default)s)")
+def main(argv=None):
+    cli = argparse.ArgumentParser(
+        description=__doc__.splitlines()[0], formatter_class=argparse.ArgumentDefaultsHelpFormatter
+    )
+    cli.add_argument("--out", type=Path, default=Path("."), help="directory for the outputs")
+    cli.add_argument("--epochs", type=int, default=12, help="sparse model's epochs")
     cli.add_argument("--dense-epochs", type=int, default=1,
-                     help="epochs of the dense model, for its time per epoch (default: %(default)s)")
-    cli.add_argument("--users", type=int, default=20_000, help="default: %(default)s")
-    cli.add_argument("--items", type=int, default=10_000, help="default: %(default)s")
-    cli.add_argument("--ratings", type=int, default=1_000_000, help="observed ratings (default: %(default)s)")
-    cli.add_argument("--noise", type=float, default=0.3, help="noise std (default: %(default)s)")
-    cli.add_argument("--dim", type=int, default=16, help="embedding size (default: %(default)s)")
-    cli.add_argument("--batch", type=int, default=1024, help="triples per step (default: %(default)s)")
-    cli.add_argument("--learning-rate", type=float, default=0.3, help="Adagrad's (default: %(default)s)")
-    cli.add_argument("--l2", type=float, default=0.03, help="row penalty (default: %(default)s)")
-    cli.add_argument("--seed", type=int, default=0, help="default: %(default)s")
-    args = cli.parse_args()
+                     help="epochs of the dense model, for its time per epoch")
+    cli.add_argument("--users", type=int, default=20_000, help="users (rows of U)")
+    cli.add_argument("--items", type=int, default=10_000, help="items (rows of V)")
+    cli.add_argument("--ratings", type=int, default=1_000_000, help="observed ratings")
+    cli.add_argument("--noise", type=float, default=0.3, help="noise std")
+    cli.add_argument("--dim", type=int, default=16, help="embedding size")
+    cli.add_argument("--batch", type=int, default=1024, help="triples per step")
+    cli.add_argument("--learning-rate", type=float, default=0.3, help="Adagrad's learning rate")
+    cli.add_argument("--l2", type=float, default=0.03, help="row penalty")
+    cli.add_argument("--seed", type=int, default=0, help="ratings, initial tables, batch order")
+    args = cli.parse_args(argv)
     args.out.mkdir(parents=True, exist_ok=True)
     data = ratings(args.users, args.items, args.ratings, args.noise, args.seed)
     sparse_rmse, sparse_seconds, (U, V) = train(data, args, sparse=True, epochs=args.epochs)

@@ -36,7 +36,9 @@ from sklearn.model_selection import train_test_split
 from tqdm import tqdm
 
 import symupdates
-from _shared import compiles_on_first_call, mlp_learning_rate, mean_cross_entropy, optimizer_rules, save
+from _shared import (
+    compiles_on_first_call, mlp_learning_rate, mlp_rule, mean_cross_entropy, optimizer_rules, save,
+)
 
 warnings.filterwarnings("ignore", message="PyTensor could not link to a BLAS")
 COLD_COMPILE_SECONDS = 23  # the training step (CPU seconds, empty PyTensor cache)
@@ -222,7 +224,7 @@ def main(argv=None):
         if args.batch_size % args.devices:
             parser.error(f"--batch-size {args.batch_size} is not divisible by --devices {args.devices}")
     learning_rate = mlp_learning_rate(args.optimizer) if args.learning_rate is None else args.learning_rate
-    rule = optimizer_rules()[args.optimizer](learning_rate=learning_rate)
+    rule = mlp_rule(args.optimizer, learning_rate)
     progress = not args.no_progress and sys.stderr.isatty()
     history, held_out = train(
         args.epochs, learning_rate, args.batch_size, args.seed, rule=rule, mode=args.mode, progress=progress,

@@ -13,11 +13,13 @@ transforms every rule shares), ``scalings`` (one ``scale_by_*`` per published ru
 ``optimizers`` (the public rules: Lasagne's and PyMC's, then torch.optim's and optax's), ``constraints``
 (norm constraints), ``clipping`` (clipping transforms), ``wrappers`` (per-group rules, flattening, NaN
 guard, accumulation, lookahead, averaging), ``schedules`` (hyper-parameters that change with the step),
-``checkpoint`` (seeing, saving, loading and resetting optimizer state), ``multiplicative`` (multiplicative
-updates for non-negative parameters, by splitting the gradient graph), ``sparse`` (row-sparse steps for
-embedding tables), ``fast`` (a compiled step without per-call checks, for training loops), ``inspection``
-(what a compiled step does: fusion, in place, dtypes, bytes moved), ``steps`` (many steps per compiled
-call), ``parallel`` (data-parallel steps on a JAX device mesh).
+``orthogonal`` (muon), ``schedule_free`` (schedule-free rules and their evaluation params),
+``parameter_free`` (prodigy, D-Adaptation), ``sharpness`` (sam), ``checkpoint`` (seeing, saving, loading
+and resetting optimizer state), ``multiplicative`` (multiplicative updates for non-negative parameters, by
+splitting the gradient graph), ``sparse`` (row-sparse steps for embedding tables), ``fast`` (a compiled
+step without per-call checks, for training loops), ``inspection`` (what a compiled step does: fusion, in
+place, dtypes, bytes moved), ``steps`` (many steps per compiled call), ``parallel`` (data-parallel steps on
+a JAX device mesh).
 """
 
 from types import ModuleType as _ModuleType
@@ -88,6 +90,10 @@ from .transforms import (
     scale,
     scale_by_learning_rate,
 )
+from .orthogonal import muon, newton_schulz, scale_by_muon
+from .parameter_free import dadapt_adamw, prodigy, scale_by_dadapt_adamw, scale_by_prodigy
+from .schedule_free import schedule_free, schedule_free_adamw, schedule_free_eval_parameters, schedule_free_sgd
+from .sharpness import sam
 from .schedules import (
     Schedule,
     constant_schedule,

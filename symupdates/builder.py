@@ -51,6 +51,7 @@ class UpdateBuilder:
     def __init__(self, params, taken_names=()):
         self.params = list(params)
         self.keys = param_keys(self.params)
+        self.loss = None  # the scalar loss the rule is applied to, when it was given one (see apply)
         self.state = []
         self.monitors = {}
         self.hyperparams = {}

@@ -38,6 +38,7 @@ from .scalings import (
     scale_by_trust_ratio,
     scale_by_window_rss,
     scale_by_yogi,
+    CLOSED_UNIT_INTERVAL,
     trace,
 )
 from .transforms import add_decayed_weights, chain, is_zero, rule, scale, scale_by_learning_rate, transform
@@ -74,18 +75,36 @@ __all__ = [
 _ADAM = {"learning_rate": NONNEGATIVE, **ADAM_DOMAINS}
 
 
+def _ascent(maximize):
+    """``[scale(-1)]`` to ascend (torch's ``maximize``), or nothing."""
+    if not isinstance(maximize, bool):
+        raise TypeError(f"maximize must be a bool, got {maximize!r}")
+    return [scale(-1)] if maximize else []
+
+
 def _decay(weight_decay):
     """``[add_decayed_weights(weight_decay)]``, or nothing for a weight decay of 0."""
     return [] if is_zero(weight_decay) else [add_decayed_weights(weight_decay)]
 
 
-@rule(learning_rate=NONNEGATIVE, momentum=UNIT_INTERVAL, weight_decay=NONNEGATIVE)
-def sgd(loss_or_grads=None, params=None, learning_rate=1e-3, *, momentum=0.0, nesterov=False, weight_decay=0.0):
+def _torch_decay(scaling, weight_decay, decoupled):
+    """``scaling`` with torch's weight decay: added to the gradient before it, or (``decoupled``) to the
+    step after it, i.e. ``p *= 1 - lr * weight_decay`` (torch's ``decoupled_weight_decay``)."""
+    if not isinstance(decoupled, bool):
+        raise TypeError(f"decoupled_weight_decay must be a bool, got {decoupled!r}")
+    return [scaling, *_decay(weight_decay)] if decoupled else [*_decay(weight_decay), scaling]
+
+
+@rule(learning_rate=NONNEGATIVE, momentum=UNIT_INTERVAL, weight_decay=NONNEGATIVE,
+      dampening=CLOSED_UNIT_INTERVAL)
+def sgd(loss_or_grads=None, params=None, learning_rate=1e-3, *, momentum=0.0, nesterov=False,
+        weight_decay=0.0, dampening=0.0, maximize=False):
     """Stochastic gradient descent, optionally with torch's momentum, Nesterov and weight decay.
 
     ``p' = p - learning_rate * g``. With the keyword-only options, torch's ``SGD``:
-    ``d = g + weight_decay * p``; ``b' = momentum * b + d``; ``p' = p - learning_rate * b'``, or
-    ``p' = p - learning_rate * (d + momentum * b')`` with ``nesterov=True``.
+    ``d = g + weight_decay * p``; ``b' = momentum * b + (1 - dampening) * d`` (``b' = d`` at the first
+    step); ``p' = p - learning_rate * b'``, or ``p' = p - learning_rate * (d + momentum * b')`` with
+    ``nesterov=True``.
 
     Parameters
     ----------
@@ -98,6 +117,9 @@ def sgd(loss_or_grads=None, params=None, learning_rate=1e-3, *, momentum=0.0, ne
         torch's Nesterov variant; needs a momentum.
     weight_decay : float or symbolic scalar, keyword-only
         Coupled L2 weight decay, added to the gradient (torch's ``weight_decay``).
+    dampening : float or symbolic scalar in [0, 1], keyword-only
+        torch's dampening of the momentum (not with Nesterov).
+    {maximize}
 
     Returns
     -------
@@ -109,9 +131,8 @@ def sgd(loss_or_grads=None, params=None, learning_rate=1e-3, *, momentum=0.0, ne
     -----
     As Lasagne and PyMC (Lasagne had no default learning rate; this is PyMC's). Every update has its
     param's dtype whatever the type of ``learning_rate``. An option left at 0 adds nothing to the graph.
-    With momentum, this is ``torch.optim.SGD`` with ``dampening=0`` (the only dampening offered);
-    Lasagne's ``momentum`` rule keeps a velocity of parameter steps instead (the same trajectory for a
-    constant learning rate).
+    With momentum, this is ``torch.optim.SGD``; Lasagne's ``momentum`` rule keeps a velocity of
+    parameter steps instead (the same trajectory for a constant learning rate).
 
     References
     ----------
@@ -129,8 +150,12 @@ def sgd(loss_or_grads=None, params=None, learning_rate=1e-3, *, momentum=0.0, ne
         raise TypeError(f"nesterov must be a bool, got {nesterov!r}")
     if nesterov and is_zero(momentum):
         raise ValueError("nesterov=True needs a momentum other than 0")
-    velocity = [] if is_zero(momentum) else [trace(momentum, nesterov=nesterov, name="sgd")]
-    return chain(*_decay(weight_decay), *velocity, scale_by_learning_rate(learning_rate))
+    if not is_zero(dampening) and is_zero(momentum):
+        raise ValueError("dampening needs a momentum other than 0")
+    velocity = [] if is_zero(momentum) else [
+        trace(momentum, nesterov=nesterov, dampening=dampening, name="sgd")
+    ]
+    return chain(*_ascent(maximize), *_decay(weight_decay), *velocity, scale_by_learning_rate(learning_rate))
 
 
 def _classical(mu, v, target, p):
@@ -374,7 +399,7 @@ def nesterov_momentum(loss_or_grads=None, params=None, learning_rate=1e-3, momen
     initial_accumulator_value=NONNEGATIVE.numbers_only(),
 )
 def adagrad(loss_or_grads=None, params=None, learning_rate=1.0, epsilon=1e-6, *, lr_decay=0.0,
-            initial_accumulator_value=0.0, epsilon_placement="inside"):
+            initial_accumulator_value=0.0, epsilon_placement="inside", maximize=False):
     """Adagrad.
 
     ``a' = a + g^2``; ``p' = p - learning_rate * g / sqrt(a' + epsilon)``. With the keyword-only
@@ -393,6 +418,7 @@ def adagrad(loss_or_grads=None, params=None, learning_rate=1.0, epsilon=1e-6, *,
     initial_accumulator_value : float >= 0, keyword-only
     epsilon_placement : {"inside", "outside"}, keyword-only
         See ``symupdates.EPSILON_PLACEMENTS``.
+    {maximize}
 
     Returns
     -------
@@ -422,7 +448,7 @@ def adagrad(loss_or_grads=None, params=None, learning_rate=1.0, epsilon=1e-6, *,
         epsilon, initial_accumulator_value=initial_accumulator_value, epsilon_placement=epsilon_placement
     )
     decay = [] if is_zero(lr_decay) else [scale_by_inverse_time(lr_decay, name="adagrad")]
-    return chain(scaling, *decay, scale_by_learning_rate(learning_rate))
+    return chain(*_ascent(maximize), scaling, *decay, scale_by_learning_rate(learning_rate))
 
 
 @rule(learning_rate=NONNEGATIVE, epsilon=NONNEGATIVE)
@@ -464,12 +490,15 @@ def adagrad_window(loss_or_grads=None, params=None, learning_rate=0.001, epsilon
     return chain(scale_by_window_rss(n_win, epsilon), scale_by_learning_rate(learning_rate))
 
 
-@rule(learning_rate=NONNEGATIVE, rho=UNIT_INTERVAL, epsilon=NONNEGATIVE)
+@rule(learning_rate=NONNEGATIVE, rho=UNIT_INTERVAL, epsilon=NONNEGATIVE, momentum=UNIT_INTERVAL)
 def rmsprop(loss_or_grads=None, params=None, learning_rate=1.0, rho=0.9, epsilon=1e-6, *,
-            epsilon_placement="inside"):
+            epsilon_placement="inside", centered=False, momentum=0.0, maximize=False):
     """RMSProp.
 
-    ``a' = rho * a + (1 - rho) * g^2``; ``p' = p - learning_rate * g / sqrt(a' + epsilon)``
+    ``a' = rho * a + (1 - rho) * g^2``; ``p' = p - learning_rate * g / sqrt(a' + epsilon)``. With the
+    keyword-only options, torch's: ``centered`` uses ``a' - b'^2`` with ``b' = rho * b + (1 - rho) * g``
+    in place of ``a'``; ``momentum`` keeps ``u' = momentum * u + g / sqrt(...)`` and steps by
+    ``-learning_rate * u'``.
 
     Parameters
     ----------
@@ -481,6 +510,11 @@ def rmsprop(loss_or_grads=None, params=None, learning_rate=1.0, rho=0.9, epsilon
         Added inside the square root.
     epsilon_placement : {"inside", "outside"}, keyword-only
         "outside": ``g / (sqrt(a') + epsilon)``. See ``symupdates.EPSILON_PLACEMENTS``.
+    centered : bool, keyword-only
+        torch's ``centered`` (state ``"<param>.rmsprop.grad_avg"``).
+    momentum : float or symbolic scalar, keyword-only
+        torch's ``momentum`` (0: none; state ``"<param>.rmsprop.velocity"``).
+    {maximize}
 
     Returns
     -------
@@ -504,12 +538,13 @@ def rmsprop(loss_or_grads=None, params=None, learning_rate=1.0, rho=0.9, epsilon
     >>> [v.name for v in symupdates.rmsprop((w ** 2).sum(), [w], learning_rate=0.01)]
     ['w.rmsprop.accu', 'w']
     """
-    scaling = scale_by_rms(rho, epsilon, epsilon_placement=epsilon_placement)
-    return chain(scaling, scale_by_learning_rate(learning_rate))
+    scaling = scale_by_rms(rho, epsilon, centered=centered, epsilon_placement=epsilon_placement)
+    velocity = [] if is_zero(momentum) else [trace(momentum, name="rmsprop")]
+    return chain(*_ascent(maximize), scaling, *velocity, scale_by_learning_rate(learning_rate))
 
 
 @rule(learning_rate=NONNEGATIVE, rho=UNIT_INTERVAL, epsilon=NONNEGATIVE)
-def adadelta(loss_or_grads=None, params=None, learning_rate=1.0, rho=0.95, epsilon=1e-6):
+def adadelta(loss_or_grads=None, params=None, learning_rate=1.0, rho=0.95, epsilon=1e-6, *, maximize=False):
     """Adadelta.
 
     ``a' = rho * a + (1 - rho) * g^2``; ``d = g * sqrt(u + epsilon) / sqrt(a' + epsilon)``;
@@ -522,6 +557,7 @@ def adadelta(loss_or_grads=None, params=None, learning_rate=1.0, rho=0.95, epsil
         The paper has none (1.0).
     rho : float or symbolic scalar
     epsilon : float or symbolic scalar, >= 0
+    {maximize}
 
     Returns
     -------
@@ -543,12 +579,12 @@ def adadelta(loss_or_grads=None, params=None, learning_rate=1.0, rho=0.95, epsil
     >>> [v.name for v in symupdates.adadelta((w ** 2).sum(), [w])]
     ['w.adadelta.accu', 'w', 'w.adadelta.delta_accu']
     """
-    return chain(scale_by_adadelta(rho, epsilon), scale_by_learning_rate(learning_rate))
+    return chain(*_ascent(maximize), scale_by_adadelta(rho, epsilon), scale_by_learning_rate(learning_rate))
 
 
 @rule(**_ADAM)
 def adam(loss_or_grads=None, params=None, learning_rate=0.001, beta1=0.9, beta2=0.999, epsilon=1e-8, *,
-         epsilon_placement="hat"):
+         epsilon_placement="hat", maximize=False):
     r"""Adam.
 
     .. math::
@@ -568,6 +604,7 @@ def adam(loss_or_grads=None, params=None, learning_rate=0.001, beta1=0.9, beta2=
     epsilon_placement : {"hat", "outside", "inside"}, keyword-only
         "hat" (default, above), "outside" (``p' = p - lr * m_hat / (sqrt(v_hat) + epsilon)``,
         torch and optax) or "inside" (``sqrt(v_hat + epsilon)``). See ``symupdates.EPSILON_PLACEMENTS``.
+    {maximize}
 
     Returns
     -------
@@ -591,12 +628,12 @@ def adam(loss_or_grads=None, params=None, learning_rate=0.001, beta1=0.9, beta2=
     ['w.adam.m', 'w.adam.v', 'w', 'adam.t']
     """
     scaling = scale_by_adam(beta1, beta2, epsilon, epsilon_placement=epsilon_placement)
-    return chain(scaling, scale_by_learning_rate(learning_rate))
+    return chain(*_ascent(maximize), scaling, scale_by_learning_rate(learning_rate))
 
 
 @rule(**_ADAM)
 def adamax(loss_or_grads=None, params=None, learning_rate=0.002, beta1=0.9, beta2=0.999, epsilon=1e-8, *,
-         epsilon_placement="outside"):
+         epsilon_placement="outside", maximize=False):
     """Adamax, the infinity-norm variant of Adam.
 
     ``t' = t + 1``; ``a_t = learning_rate / (1 - beta1^t')``; ``m' = beta1 * m + (1 - beta1) * g``;
@@ -611,6 +648,7 @@ def adamax(loss_or_grads=None, params=None, learning_rate=0.002, beta1=0.9, beta
     epsilon_placement : {"outside", "inside"}, keyword-only
         "outside" (default, above; optax) or "inside": ``u' = max(beta2 * u, |g| + epsilon)``,
         ``p' = p - a_t * m' / u'`` (torch).
+    {maximize}
 
     Returns
     -------
@@ -633,12 +671,12 @@ def adamax(loss_or_grads=None, params=None, learning_rate=0.002, beta1=0.9, beta
     ['w.adamax.m', 'w.adamax.u', 'w', 'adamax.t']
     """
     scaling = scale_by_adamax(beta1, beta2, epsilon, epsilon_placement=epsilon_placement)
-    return chain(scaling, scale_by_learning_rate(learning_rate))
+    return chain(*_ascent(maximize), scaling, scale_by_learning_rate(learning_rate))
 
 
 @rule(**_ADAM)
 def amsgrad(loss_or_grads=None, params=None, learning_rate=0.001, beta1=0.9, beta2=0.999, epsilon=1e-8, *,
-         epsilon_placement="hat"):
+         epsilon_placement="hat", maximize=False):
     """AMSGrad: Adam with a non-decreasing second moment.
 
     ``a_t``, ``m'``, ``v'`` as in ``adam``; ``vhat' = max(vhat, v')``;
@@ -652,6 +690,7 @@ def amsgrad(loss_or_grads=None, params=None, learning_rate=0.001, beta1=0.9, bet
     epsilon : float or symbolic scalar, >= 0
     epsilon_placement : {"hat", "outside", "inside"}, keyword-only
         As in ``adam``; ``"outside"`` is torch's ``Adam(amsgrad=True)``.
+    {maximize}
 
     Returns
     -------
@@ -675,12 +714,12 @@ def amsgrad(loss_or_grads=None, params=None, learning_rate=0.001, beta1=0.9, bet
     ['w.amsgrad.m', 'w.amsgrad.v', 'w.amsgrad.vhat', 'w', 'amsgrad.t']
     """
     scaling = scale_by_amsgrad(beta1, beta2, epsilon, epsilon_placement=epsilon_placement)
-    return chain(scaling, scale_by_learning_rate(learning_rate))
+    return chain(*_ascent(maximize), scaling, scale_by_learning_rate(learning_rate))
 
 
-@rule(momentum_decay=NONNEGATIVE, **_ADAM)
+@rule(momentum_decay=NONNEGATIVE, weight_decay=NONNEGATIVE, **_ADAM)
 def nadam(loss_or_grads=None, params=None, learning_rate=2e-3, beta1=0.9, beta2=0.999, epsilon=1e-8,
-          momentum_decay=4e-3):
+          momentum_decay=4e-3, *, weight_decay=0.0, decoupled_weight_decay=False, maximize=False):
     """NAdam: Adam with Nesterov momentum and Dozat's momentum schedule.
 
     ``p' = p - learning_rate * s`` with ``s`` of ``scale_by_nadam``:
@@ -695,6 +734,8 @@ def nadam(loss_or_grads=None, params=None, learning_rate=2e-3, beta1=0.9, beta2=
     beta1, beta2 : float or symbolic scalar
     epsilon : float or symbolic scalar, >= 0
     momentum_decay : float or symbolic scalar, >= 0
+    {weight_decay_options}
+    {maximize}
 
     Returns
     -------
@@ -717,12 +758,14 @@ def nadam(loss_or_grads=None, params=None, learning_rate=2e-3, beta1=0.9, beta2=
     >>> [v.name for v in symupdates.nadam((w ** 2).sum(), [w])]
     ['w.nadam.m', 'w.nadam.v', 'w', 'nadam.t', 'nadam.mu_product']
     """
-    return chain(scale_by_nadam(beta1, beta2, epsilon, momentum_decay), scale_by_learning_rate(learning_rate))
+    scaling = scale_by_nadam(beta1, beta2, epsilon, momentum_decay)
+    return chain(*_ascent(maximize), *_torch_decay(scaling, weight_decay, decoupled_weight_decay),
+                 scale_by_learning_rate(learning_rate))
 
 
 @rule(weight_decay=NONNEGATIVE, **_ADAM)
 def adamw(loss_or_grads=None, params=None, learning_rate=1e-3, beta1=0.9, beta2=0.999, epsilon=1e-8,
-          weight_decay=1e-2, *, epsilon_placement="outside"):
+          weight_decay=1e-2, *, epsilon_placement="outside", maximize=False):
     """AdamW: Adam with decoupled weight decay.
 
     ``m_hat``, ``v_hat`` as in Adam; ``p' = p - learning_rate * (m_hat / (sqrt(v_hat) + epsilon)
@@ -740,6 +783,7 @@ def adamw(loss_or_grads=None, params=None, learning_rate=1e-3, beta1=0.9, beta2=
     epsilon_placement : {"outside", "hat", "inside"}, keyword-only
         "outside" as torch and optax; "hat" is Lasagne's ``adam`` form. See
         ``symupdates.EPSILON_PLACEMENTS``.
+    {maximize}
 
     Returns
     -------
@@ -764,12 +808,12 @@ def adamw(loss_or_grads=None, params=None, learning_rate=1e-3, beta1=0.9, beta2=
     ['w.adam.m', 'w.adam.v', 'w', 'adam.t']
     """
     scaling = scale_by_adam(beta1, beta2, epsilon, epsilon_placement=epsilon_placement)
-    return chain(scaling, *_decay(weight_decay), scale_by_learning_rate(learning_rate))
+    return chain(*_ascent(maximize), scaling, *_decay(weight_decay), scale_by_learning_rate(learning_rate))
 
 
-@rule(**_ADAM)
+@rule(weight_decay=NONNEGATIVE, **_ADAM)
 def radam(loss_or_grads=None, params=None, learning_rate=1e-3, beta1=0.9, beta2=0.999, epsilon=1e-8, *,
-          epsilon_placement="hat"):
+          epsilon_placement="hat", weight_decay=0.0, decoupled_weight_decay=False, maximize=False):
     """RAdam: rectified Adam, plain momentum SGD until the variance of the adaptive rate is tractable.
 
     ``p' = p - learning_rate * s`` with ``s`` of ``scale_by_radam``: ``m_hat`` while
@@ -783,6 +827,8 @@ def radam(loss_or_grads=None, params=None, learning_rate=1e-3, beta1=0.9, beta2=
     epsilon : float or symbolic scalar, >= 0
     epsilon_placement : {"hat", "outside", "inside"}, keyword-only
         "hat" is ``torch.optim.RAdam``, "outside" is ``optax.radam``.
+    {weight_decay_options}
+    {maximize}
 
     Returns
     -------
@@ -805,7 +851,8 @@ def radam(loss_or_grads=None, params=None, learning_rate=1e-3, beta1=0.9, beta2=
     ['w.radam.m', 'w.radam.v', 'w', 'radam.t']
     """
     scaling = scale_by_radam(beta1, beta2, epsilon, epsilon_placement=epsilon_placement)
-    return chain(scaling, scale_by_learning_rate(learning_rate))
+    return chain(*_ascent(maximize), *_torch_decay(scaling, weight_decay, decoupled_weight_decay),
+                 scale_by_learning_rate(learning_rate))
 
 
 @rule(learning_rate=NONNEGATIVE, beta1=UNIT_INTERVAL, beta2=UNIT_INTERVAL, weight_decay=NONNEGATIVE)
@@ -852,7 +899,7 @@ def lion(loss_or_grads=None, params=None, learning_rate=1e-4, beta1=0.9, beta2=0
     max_step=NONNEGATIVE,
 )
 def rprop(loss_or_grads=None, params=None, learning_rate=1e-2, etaminus=0.5, etaplus=1.2, min_step=1e-6,
-          max_step=50.0):
+          max_step=50.0, *, maximize=False):
     """Rprop: resilient backpropagation, sign-based steps with per-element adaptive sizes.
 
     With ``q = g * g_prev``: ``d' = clip(d * (etaplus if q > 0, etaminus if q < 0, else 1), min_step,
@@ -866,6 +913,7 @@ def rprop(loss_or_grads=None, params=None, learning_rate=1e-2, etaminus=0.5, eta
         The initial step size (a number: it fills the state).
     etaminus, etaplus : float or symbolic scalar
     min_step, max_step : float or symbolic scalar
+    {maximize}
 
     Returns
     -------
@@ -888,7 +936,8 @@ def rprop(loss_or_grads=None, params=None, learning_rate=1e-2, etaminus=0.5, eta
     >>> [v.name for v in symupdates.rprop((w ** 2).sum(), [w])]
     ['w.rprop.prev', 'w.rprop.step_size', 'w']
     """
-    return chain(scale_by_rprop(learning_rate, etaminus, etaplus, min_step, max_step), scale(-1))
+    scaling = scale_by_rprop(learning_rate, etaminus, etaplus, min_step, max_step)
+    return chain(*_ascent(maximize), scaling, scale(-1))
 
 
 @rule(learning_rate=NONNEGATIVE)
@@ -1139,7 +1188,7 @@ def lars(loss_or_grads=None, params=None, learning_rate=0.1, momentum=0.9, weigh
 
 @rule(learning_rate=NONNEGATIVE, epsilon1=NONNEGATIVE, epsilon2=NONNEGATIVE, weight_decay=NONNEGATIVE)
 def adafactor(loss_or_grads=None, params=None, learning_rate=1e-2, decay_rate=0.8, clipping_threshold=1.0,
-              epsilon1=None, epsilon2=1e-3, weight_decay=0.0):
+              epsilon1=None, epsilon2=1e-3, weight_decay=0.0, *, maximize=False):
     """Adafactor: factored second moments (a row and a column statistic per matrix), relative steps.
 
     ``p' = p - s - learning_rate * weight_decay * p`` with ``s`` of ``scale_by_adafactor``:
@@ -1161,6 +1210,7 @@ def adafactor(loss_or_grads=None, params=None, learning_rate=1e-2, decay_rate=0.
     epsilon2 : float or symbolic scalar
     weight_decay : float or symbolic scalar
         Decoupled, ``p -= learning_rate * weight_decay * p`` (torch's convention).
+    {maximize}
 
     Returns
     -------
@@ -1187,7 +1237,7 @@ def adafactor(loss_or_grads=None, params=None, learning_rate=1e-2, decay_rate=0.
     """
     scaling = scale_by_adafactor(learning_rate, decay_rate, clipping_threshold, epsilon1, epsilon2)
     # Decoupled and multiplied by the learning rate: torch's ``p -= lr * weight_decay * p``.
-    return chain(scaling, *_decay(learning_rate * weight_decay), scale(-1))
+    return chain(*_ascent(maximize), scaling, *_decay(learning_rate * weight_decay), scale(-1))
 
 
 @rule(

@@ -17,8 +17,10 @@ import functools
 import numpy as np
 import pytensor.tensor as pt
 
-from .hyperparams import NONNEGATIVE, UNIT_INTERVAL, typed
-from .transforms import transform
+from .hyperparams import NONNEGATIVE, UNIT_INTERVAL, Domain, typed
+from .transforms import is_zero, transform
+
+CLOSED_UNIT_INTERVAL = Domain("in [0, 1]", lambda v: 0 <= v <= 1)
 
 __all__ = [
     "EPSILON_PLACEMENTS",
@@ -192,17 +194,21 @@ def scale_by_window_rss(n_win=10, epsilon=0.1, *, name="adagrad_window"):
 
 
 @transform(rho=UNIT_INTERVAL, epsilon=NONNEGATIVE)
-def scale_by_rms(rho=0.9, epsilon=1e-6, *, epsilon_placement="inside", name="rmsprop"):
+def scale_by_rms(rho=0.9, epsilon=1e-6, *, centered=False, epsilon_placement="inside", name="rmsprop"):
     """RMSProp's scaling by a running root mean square of the gradients.
 
     ``a' = rho * a + (1 - rho) * g^2``, ``s' = g / sqrt(a' + epsilon)`` (epsilon inside the root), or
-    ``s' = g / (sqrt(a') + epsilon)`` with ``epsilon_placement="outside"``.
+    ``s' = g / (sqrt(a') + epsilon)`` with ``epsilon_placement="outside"``. With ``centered=True`` the
+    running variance replaces ``a'``: ``b' = rho * b + (1 - rho) * g``, ``a' - b'^2`` under the root.
 
     Parameters
     ----------
     rho : float or symbolic scalar
         Decay of the running average.
     epsilon : float or symbolic scalar, >= 0
+    centered : bool, keyword-only
+        torch's ``centered``: divide by an estimate of the standard deviation of the gradient (state
+        ``"<param>.<name>.grad_avg"``).
     epsilon_placement : {"inside", "outside"}, keyword-only
         See ``EPSILON_PLACEMENTS``; torch's ``RMSprop`` is ``"outside"``.
     name : str
@@ -227,6 +233,8 @@ def scale_by_rms(rho=0.9, epsilon=1e-6, *, epsilon_placement="inside", name="rms
     scale_by_rms(rho=0.95, epsilon=1e-06)
     """
     check_placement(epsilon_placement, ("inside", "outside"))
+    if not isinstance(centered, bool):
+        raise TypeError(f"centered must be a bool, got {centered!r}")
 
     def build(steps, builder):
         def step(i, g, dt):
@@ -234,6 +242,11 @@ def scale_by_rms(rho=0.9, epsilon=1e-6, *, epsilon_placement="inside", name="rms
             accu = builder.slot(i, name, "accu")
             accu_new = r * accu + (one - r) * g**2
             builder.set(accu, accu_new)
+            if centered:
+                mean = builder.slot(i, name, "grad_avg")
+                mean_new = r * mean + (one - r) * g
+                builder.set(mean, mean_new)
+                accu_new = accu_new - mean_new**2
             return g / root(accu_new, typed(epsilon, dt), epsilon_placement)
 
         return per_param(steps, builder, step)
@@ -786,17 +799,22 @@ def scale_by_belief(beta1=0.9, beta2=0.999, epsilon=1e-16, *, name="adabelief"):
 # -- Momentum and signs: trace, sign, Lion, Rprop ------------------------------------------------------
 
 
-@transform(decay=UNIT_INTERVAL)
-def trace(decay, *, nesterov=False, name="trace"):
+@transform(decay=UNIT_INTERVAL, dampening=CLOSED_UNIT_INTERVAL)
+def trace(decay, *, nesterov=False, dampening=0.0, name="trace"):
     """Heavy-ball momentum on the incoming steps, torch's form.
 
-    ``v' = decay * v + s``; ``s' = v'``, or ``s' = s + decay * v'`` with ``nesterov=True``.
+    ``v' = decay * v + s``; ``s' = v'``, or ``s' = s + decay * v'`` with ``nesterov=True``. With a
+    ``dampening``, torch's ``v' = decay * v + (1 - dampening) * s`` from the second step on (the first
+    step sets ``v' = s``).
 
     Parameters
     ----------
     decay : float or symbolic scalar
         The momentum coefficient.
     nesterov : bool, keyword-only
+    dampening : float or symbolic scalar, keyword-only
+        torch's SGD ``dampening`` (not with ``nesterov``); other than 0 it adds the counter
+        ``"<name>.t"``.
     name : str
         The tag in state names: ``"<param>.<name>.velocity"``.
 
@@ -822,12 +840,19 @@ def trace(decay, *, nesterov=False, name="trace"):
     """
     if not isinstance(nesterov, bool):
         raise TypeError(f"nesterov must be a bool, got {nesterov!r}")
+    if nesterov and not is_zero(dampening):
+        raise ValueError("nesterov=True needs a dampening of 0 (as torch)")
+    dampened = not is_zero(dampening)
 
     def build(steps, builder):
+        first = pt.eq(builder.counter(name)[1], 1) if dampened else None
+
         def step(i, g, dt):
             mu = typed(decay, dt)
             velocity = builder.slot(i, name, "velocity")
             velocity_new = mu * velocity + g
+            if dampened:
+                velocity_new = pt.switch(first, g, mu * velocity + (typed(1, dt) - typed(dampening, dt)) * g)
             builder.set(velocity, velocity_new)
             return g + mu * velocity_new if nesterov else velocity_new
 

@@ -153,6 +153,8 @@ def apply(transform, loss_or_grads, params):
     grads = [pt.as_tensor_variable(g) for g in grads]
     grads = [g if g.dtype == p.dtype else pt.cast(g, p.dtype) for g, p in zip(grads, params)]
     builder = UpdateBuilder(params)
+    # A rule that evaluates the loss elsewhere (sam) needs the loss itself, not only its gradients.
+    builder.loss = None if isinstance(loss_or_grads, list | tuple) else loss_or_grads
     steps = transform.build(list(grads), builder)
     updates = builder.finish([p + s for p, s in zip(params, steps)])
     updates.rule = describe(transform)
@@ -205,7 +207,22 @@ params : list of SharedVariable, optional
     The parameters to update. Omit both this and ``loss_or_grads`` to get the rule as a ``Transform``
     taking ``(loss_or_grads, params)``."""
 
-_DOC_FRAGMENTS = {"{rule_parameters}": RULE_PARAMETERS}
+MAXIMIZE_PARAMETER = """\
+maximize : bool, keyword-only
+    Ascend the objective instead (torch's ``maximize``): the gradients are negated before anything else."""
+
+WEIGHT_DECAY_OPTIONS = """\
+weight_decay : float or symbolic scalar, keyword-only
+    torch's ``weight_decay``: ``weight_decay * p`` added to the gradient (0: none).
+decoupled_weight_decay : bool, keyword-only
+    torch's ``decoupled_weight_decay``: the decay is applied to the param instead,
+    ``p' = p - learning_rate * (s + weight_decay * p)`` (AdamW's form)."""
+
+_DOC_FRAGMENTS = {
+    "{rule_parameters}": RULE_PARAMETERS,
+    "{maximize}": MAXIMIZE_PARAMETER,
+    "{weight_decay_options}": WEIGHT_DECAY_OPTIONS,
+}
 
 # Not hyper-parameters: what a rule is applied to, and the tag a transform gives its state.
 _NOT_HYPER = ("loss_or_grads", "params", "name")

@@ -16,7 +16,9 @@ import functools
 import operator
 from collections.abc import Mapping
 
+import pytensor
 import pytensor.tensor as pt
+from pytensor.compile.mode import Mode
 
 from .builder import _FlatBuilder
 from .hyperparams import UNIT_INTERVAL, typed
@@ -460,18 +462,29 @@ def averaged_parameters(updates):
     return {v.tag.average_of: v for v in updates.state if getattr(v.tag, "average_of", None) is not None}
 
 
+def _current_values(others):
+    """The values of shared variables and of expressions of them (such as the evaluation point of a
+    schedule-free rule), all read before any is changed. Expressions run on NumPy: nothing to compile."""
+    expressions = [v for v in others if not hasattr(v, "get_value")]
+    computed = iter(pytensor.function([], expressions, mode=Mode(linker="py"))() if expressions else ())
+    return [v.get_value() if hasattr(v, "get_value") else next(computed) for v in others]
+
+
 def _exchange(pairs, both_ways):
-    for a, b in pairs.items():
-        old = a.get_value()
-        a.set_value(b.get_value())
-        if both_ways:
+    olds = [a.get_value() for a in pairs]
+    for (a, b), old, value in zip(pairs.items(), olds, _current_values(list(pairs.values()))):
+        a.set_value(value)
+        if both_ways and hasattr(b, "set_value"):
             b.set_value(old)
+    return olds
 
 
 @contextlib.contextmanager
 def swap_parameters(pairs):
     """Within the ``with`` block, each ``param`` of ``{param: other}`` holds ``other``'s value (and
-    ``other`` the param's); on exit both are restored, exception or not.
+    ``other`` the param's); on exit both are restored, exception or not. ``other`` may also be an
+    expression of shared variables (e.g. from ``schedule_free_eval_parameters``): the param then holds its
+    value, computed on entry.
 
     Examples
     --------
@@ -484,11 +497,14 @@ def swap_parameters(pairs):
     array([1.])
     """
     pairs = dict(pairs)
-    _exchange(pairs, both_ways=True)
+    olds = _exchange(pairs, both_ways=True)
     try:
         yield pairs
     finally:
-        _exchange(pairs, both_ways=True)
+        for (a, b), old in zip(pairs.items(), olds):
+            if hasattr(b, "set_value"):
+                b.set_value(a.get_value())
+            a.set_value(old)
 
 
 def copy_parameters(pairs):

@@ -32,8 +32,11 @@ REQUIRED = {
     "max_value": 1.0,
 }
 NOT_TRANSFORM_FACTORIES = {"apply", "chain", "inject_hyperparams"}
-OPTIMIZER_MODULES = ("optimizers",)
+OPTIMIZER_MODULES = ("optimizers", "orthogonal", "schedule_free", "parameter_free")
 TRANSFORM_MODULES = ("transforms", "scalings", "clipping")
+WRAPPER_MODULES = ("wrappers", "schedule_free", "sharpness")
+# Public functions of those modules that make no rule: a helper on matrices, one on a rule's updates.
+NOT_RULES = {"newton_schulz", "schedule_free_eval_parameters"}
 
 
 def inner():
@@ -51,6 +54,8 @@ WRAPPERS = {
     "masked": lambda loss: symupdates.masked(inner(), mask=[True]),
     "multi_transform": lambda loss: symupdates.multi_transform({"all": inner()}, ["all"]),
     "flatten": lambda loss: symupdates.flatten(inner()),
+    "schedule_free": lambda loss: symupdates.schedule_free(symupdates.sgd(learning_rate=0.05), 0.05),
+    "sam": lambda loss: symupdates.sam(inner()),
     "reduce_on_plateau": lambda loss: symupdates.chain(
         symupdates.scale_by_rms(), symupdates.scale_by_learning_rate(
             symupdates.reduce_on_plateau(loss, init_value=0.05, factor=0.5, patience=1)
@@ -83,6 +88,8 @@ def rules():
     cases = {}
     for name, fn in public_functions(*OPTIMIZER_MODULES).items():
         first = next(iter(inspect.signature(fn).parameters))
+        if name in NOT_RULES or name.startswith("scale_by_") or first in ("inner", "transforms"):
+            continue
         if first == "updates":  # apply_momentum and the like wrap the dict of another rule
             kwargs = required_arguments(name, fn, skip=("updates",))
             cases[name] = lambda loss, params, fn=fn, kwargs=kwargs: fn(
@@ -91,11 +98,14 @@ def rules():
         else:
             kwargs = required_arguments(name, fn, skip=("loss_or_grads", "params"))
             cases[name] = lambda loss, params, fn=fn, kwargs=kwargs: fn(loss, params, **kwargs)
-    for name, factory in public_functions(*TRANSFORM_MODULES).items():
+    transform_factories = public_functions(*TRANSFORM_MODULES) | {
+        name: fn for name, fn in public_functions(*OPTIMIZER_MODULES).items() if name.startswith("scale_by_")
+    }
+    for name, factory in transform_factories.items():
         if name not in NOT_TRANSFORM_FACTORIES:
             transform = factory(**required_arguments(name, factory))
             cases[f"transform:{name}"] = symupdates.chain(transform, symupdates.scale_by_learning_rate(0.05))
-    for name, fn in public_functions("wrappers").items():
+    for name, fn in public_functions(*WRAPPER_MODULES).items():
         if next(iter(inspect.signature(fn).parameters)) in ("inner", "transforms"):
             if name not in WRAPPERS:
                 raise AssertionError(f"wrapper {name} has no case: add one to WRAPPERS")

@@ -281,6 +281,12 @@ DEFAULTS_MORE = {
     "lars": dict(learning_rate=0.1, momentum=0.9, weight_decay=0.0, trust_coefficient=1e-3, epsilon=0.0),
     "adafactor": dict(learning_rate=1e-2, decay_rate=0.8, clipping_threshold=1.0, epsilon2=1e-3, weight_decay=0.0),
     "novograd": dict(learning_rate=1e-3, beta1=0.9, beta2=0.25, epsilon=1e-6, weight_decay=0.0),
+    # Their numbers are checked against torch and optax in tests/test_parity.py; here for backends and fusion.
+    "muon": dict(learning_rate=1e-3, weight_decay=0.1, momentum=0.95),
+    "schedule_free_adamw": dict(learning_rate=0.0025, beta1=0.9, beta2=0.999, epsilon=1e-8, weight_decay=0.0),
+    "schedule_free_sgd": dict(learning_rate=1.0, beta1=0.9, weight_decay=0.0),
+    "prodigy": dict(learning_rate=1.0, beta1=0.9, beta2=0.999, epsilon=1e-8, weight_decay=0.0),
+    "dadapt_adamw": dict(learning_rate=1.0, beta1=0.9, beta2=0.999, epsilon=1e-8, weight_decay=0.0),
 }
 
 OTHER_MORE = {
@@ -297,4 +303,9 @@ OTHER_MORE = {
     "lars": dict(learning_rate=0.5, momentum=0.5, weight_decay=0.3, trust_coefficient=0.1, epsilon=1e-3),
     "adafactor": dict(learning_rate=0.3, decay_rate=0.6, clipping_threshold=0.5, epsilon2=0.05, weight_decay=0.2),
     "novograd": dict(learning_rate=0.05, beta1=0.5, beta2=0.9, epsilon=1e-4, weight_decay=0.3),
+    "muon": dict(learning_rate=0.05, weight_decay=0.3, momentum=0.5),
+    "schedule_free_adamw": dict(learning_rate=0.05, beta1=0.5, beta2=0.9, epsilon=1e-4, weight_decay=0.3),
+    "schedule_free_sgd": dict(learning_rate=0.05, beta1=0.5, weight_decay=0.3),
+    "prodigy": dict(learning_rate=0.5, beta1=0.5, beta2=0.9, epsilon=1e-4, weight_decay=0.3),
+    "dadapt_adamw": dict(learning_rate=0.5, beta1=0.5, beta2=0.9, epsilon=1e-4, weight_decay=0.3),
 }

@@ -14,12 +14,14 @@ HYPER = {**OTHER, **OTHER_MORE}
 RULES = sorted({**DEFAULTS, **DEFAULTS_MORE})
 # Rules that need per-tensor reductions (norms, row/column means): their state and param updates are
 # in-place elementwise loops, but the reduction sits between them, so they cannot be ONE loop.
-REDUCING = {"lamb", "lars", "adafactor", "novograd"}
+REDUCING = {"lamb", "lars", "adafactor", "novograd", "prodigy", "dadapt_adamw"}
+# Matrix rules (muon's Newton-Schulz): neither elementwise nor defined on vectors.
+MATRIX = {"muon"}
 # Compile budget: the rules beyond Lasagne are checked on one (matrix) param, and for fusion in float32 only
 # (where a stray float64 constant would break the loop); each extra shape or dtype is another compile.
-SHAPES = {rule: [(2, 3)] for rule in DEFAULTS_MORE}
+SHAPES = {rule: [(2, 3)] for rule in DEFAULTS_MORE} | {"muon": [(2, 3), (3, 2)]}
 FUSION_CASES = [(rule, dtype) for rule in sorted(DEFAULTS) for dtype in ("float64", "float32")] + [
-    (rule, "float32") for rule in sorted(DEFAULTS_MORE)
+    (rule, "float32") for rule in sorted(DEFAULTS_MORE) if rule not in MATRIX
 ]
 _trajectories = {}
 

@@ -16,9 +16,9 @@ import symupdates
 from reference import OTHER
 from reference_more import OTHER_MORE
 
-# Rules with per-tensor reductions (norms, row/column means) cannot be one loop: tests/test_backends.py
+# Rules with per-tensor reductions (norms, row/column means, muon's matrix products) cannot be one loop: tests/test_backends.py
 # checks what holds for them.
-REDUCING = {"lamb", "lars", "adafactor", "novograd"}
+REDUCING = {"lamb", "lars", "adafactor", "novograd", "prodigy", "dadapt_adamw", "muon"}
 HYPER = {**OTHER, **{rule: hyper for rule, hyper in OTHER_MORE.items() if rule not in REDUCING}}
 # Hyper-parameters that fill state when it is created must be numbers.
 NUMBERS_ONLY = {("rprop", "learning_rate"), ("yogi", "initial_accumulator_value")}

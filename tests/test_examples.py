@@ -156,8 +156,8 @@ def test_compare_optimizers_defaults_to_a_readable_set_and_all_takes_every_rule(
 
 @pytest.mark.parametrize(
     "name",
-    ["adagrad_2d", "compare_optimizers", "linear_regression", "make_gallery", "matrix_factorization", "nmf",
-     "optimizer_paths", "train_mlp"],
+    ["adagrad_2d", "compare_modern", "compare_optimizers", "linear_regression", "make_gallery",
+     "matrix_factorization", "nmf", "optimizer_paths", "port_from_lasagne", "recommender", "train_mlp"],
 )  # fmt: skip
 def test_every_option_of_every_example_has_help_that_shows_its_default(name, monkeypatch):
     parsers = []
@@ -183,6 +183,19 @@ def test_make_gallery_refuses_to_overwrite_pictures_without_the_flag(tmp_path):
     result = run_example("make_gallery.py", "--out", str(tmp_path), check=False)
     assert result.returncode == 2 and "--overwrite" in result.stderr and "adagrad_2d.png" in result.stderr
     assert tracked.read_bytes() == b"keep me" and "$ python" not in result.stdout  # nothing ran
+
+
+def test_compare_modern_trains_every_rule_and_plots_accuracy_by_epoch_and_time(tmp_path):
+    out = run_example("compare_modern.py", "--epochs", "2", "--out", str(tmp_path))
+    rows = dict(re.findall(r"^\| (\w+) \| ([^\n]*) \|$", out, flags=re.M))
+    assert rows.pop("optimizer").startswith("learning rate")  # the header
+    assert set(rows) == {"muon", "schedule_free_adamw", "prodigy", "adam"}
+    for name, row in rows.items():
+        _, loss, first, last, seconds = (float(c) for c in row.split(" | "))
+        assert 0 < loss < np.log(10), name  # below the loss of a uniform guess over the 10 digits
+        assert 0.5 < last <= 1 and first == last, name  # with 2 epochs, "epoch 5" is the last epoch
+        assert seconds > 0, name
+    assert_pictures(tmp_path, "compare_modern.png")
 
 
 def test_every_update_rule_is_offered_by_name():
