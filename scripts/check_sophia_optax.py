@@ -26,7 +26,8 @@ SETTINGS = {
 
 def loss_of(w, K, np_like):
     r = np_like.dot(M, w) - B
-    return 0.5 * np_like.sum(r**2) + 0.25 * np_like.sum(w**4) + 0.25 * np_like.sum(K**4) + 0.5 * np_like.sum(K) ** 2
+    quartic = 0.25 * np_like.sum(w**4) + 0.25 * np_like.sum(K**4)
+    return 0.5 * np_like.sum(r**2) + quartic + 0.5 * np_like.sum(K) ** 2
 
 
 def ours(settings, initial, steps, interval):
@@ -87,10 +88,12 @@ def main():
         got, vectors = ours(settings, initial, args.steps, args.update_interval)
         want = theirs(settings, initial, args.steps, args.update_interval, vectors)
         worst = max(
-            np.max(np.abs(g - w) / np.maximum(np.abs(w), 1e-300)) for gs, ws in zip(got, want) for g, w in zip(gs, ws)
+            np.max(np.abs(g - w) / np.maximum(np.abs(w), 1e-300))
+            for gs, ws in zip(got, want)
+            for g, w in zip(gs, ws)
         )
-        print(f"{label}: {args.steps} steps, update_interval {args.update_interval}: largest relative difference "
-              f"{worst:.1e}")
+        print(f"{label}: {args.steps} steps, update_interval {args.update_interval}: "
+              f"largest relative difference {worst:.1e}")
 
 
 if __name__ == "__main__":

@@ -7,13 +7,15 @@ Drop-in for ``lasagne.updates`` and ``pymc.variational.updates``::
     train_fn = pytensor.function([x, y], loss, updates=updates)
 
 Module layout: ``gradients`` (gradients and their checks), ``hyperparams`` (hyper-parameter checks and
-typing), ``updates`` (the returned dict and the state builder), ``transforms`` (the composition machinery
-and the transforms every rule shares), ``scalings`` (one ``scale_by_*`` per published rule),
+typing), ``updates`` (the returned dict), ``builder`` (the state builder transforms write into),
+``transforms`` (the composition machinery, how a rule is declared, ``inject_hyperparams``, and the
+transforms every rule shares), ``scalings`` (one ``scale_by_*`` per published rule),
 ``optimizers`` (the public rules: Lasagne's and PyMC's, then torch.optim's and optax's), ``constraints``
 (norm constraints), ``clipping`` (clipping transforms), ``wrappers`` (per-group rules, flattening, NaN
 guard, accumulation, lookahead, averaging), ``schedules`` (hyper-parameters that change with the step),
 ``orthogonal`` (muon), ``schedule_free`` (schedule-free rules and their evaluation params),
-``parameter_free`` (prodigy, D-Adaptation), ``sharpness`` (sam), ``curvature`` (adahessian and sophia: Hessian-diagonal estimates), ``checkpoint`` (seeing, saving, loading
+``parameter_free`` (prodigy, D-Adaptation), ``sharpness`` (sam), ``curvature`` (adahessian and sophia:
+Hessian-diagonal estimates), ``checkpoint`` (seeing, saving, loading
 and resetting optimizer state), ``multiplicative`` (multiplicative updates for non-negative parameters, by
 splitting the gradient graph), ``fast`` (a compiled step without per-call checks, for training loops).
 """
@@ -75,7 +77,15 @@ from .scalings import (
     scale_by_yogi,
     trace,
 )
-from .transforms import Transform, add_decayed_weights, apply, chain, scale, scale_by_learning_rate
+from .transforms import (
+    Transform,
+    add_decayed_weights,
+    apply,
+    chain,
+    inject_hyperparams,
+    scale,
+    scale_by_learning_rate,
+)
 from .orthogonal import muon, newton_schulz, scale_by_muon
 from .parameter_free import dadapt_adamw, prodigy, scale_by_dadapt_adamw, scale_by_prodigy
 from .schedule_free import schedule_free, schedule_free_adamw, schedule_free_eval_parameters, schedule_free_sgd

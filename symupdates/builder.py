@@ -1,13 +1,14 @@
 """The builder that transforms write into while a rule is built.
 
-``UpdateBuilder`` creates named state next to the rule that owns it, records each state update together with
-the param it belongs to, and finally lays the updates out in Lasagne's key order (each param's state before the
-param, shared counters last) as an ``Updates`` dict. ``subset`` views it through some of its params (per-group
-rules) and ``_FlatBuilder`` through params of one dtype joined into one vector (``flatten``).
+``UpdateBuilder`` creates named state next to the rule that owns it, records each state update together
+with the param it belongs to, and finally lays the updates out in Lasagne's key order (each param's state
+before the param, shared counters last) as an ``Updates`` dict. ``subset`` views it through some of its
+params (per-group rules) and ``_FlatBuilder`` through params of one dtype joined into one vector
+(``flatten``).
 
 The API a transform uses: ``params`` and ``keys`` (names for state), ``slot`` (per-param state), ``scalar``,
-``counter``, ``set`` (next value of a state variable), ``monitor``, ``schedule_value``, ``map_params``,
-``mark``/``gate`` (skipped steps), ``subset``.
+``counter``, ``set`` (next value of a state variable), ``monitor``, ``hyperparam``, ``schedule_value``,
+``map_params``, ``mark``/``gate`` (skipped steps), ``subset``.
 """
 
 from collections import Counter
@@ -62,6 +63,7 @@ class UpdateBuilder:
         self.loss = None  # the scalar loss the rule is applied to, when it was given one (see apply)
         self.state = []
         self.monitors = {}
+        self.hyperparams = {}
         self._names = set(taken_names)
         self._owner = {}
         self._entries = []
@@ -118,6 +120,12 @@ class UpdateBuilder:
         """Expose ``expr`` in ``Updates.monitors`` under ``name`` (``name#2`` if taken)."""
         self.monitors[_free_name(name, self.monitors)] = expr
 
+    def hyperparam(self, name, var):
+        """List the shared hyper-parameter ``var`` in ``Updates.hyperparams`` under ``name`` (``name#2`` if
+        taken by another variable)."""
+        if not any(v is var for v in self.hyperparams.values()):
+            self.hyperparams[_free_name(name, self.hyperparams)] = var
+
     def schedule_value(self, schedule):
         """The float64 value of ``schedule`` for this step, built once per rule. Time-based schedules
         share one int64 counter ``"schedule.t"`` (0 at the first step) that the updates increment."""
@@ -159,7 +167,9 @@ class UpdateBuilder:
                 for var, expr, owner, after in self._entries[start:]
             ]
             param_values = [pt.switch(condition, v, p) for v, p in zip(param_values, self.params)]
-        updates = Updates(params=self.params, state=self.state, monitors=self.monitors)
+        updates = Updates(
+            params=self.params, state=self.state, monitors=self.monitors, hyperparams=self.hyperparams
+        )
         for index, (param, value) in enumerate(zip(self.params, param_values)):
             for var, expr, owner, after in self._entries:
                 if owner == index and not after:

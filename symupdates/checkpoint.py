@@ -1,7 +1,8 @@
 """Optimizer state you can see, save and resume.
 
 A checkpoint is an ordinary ``.npz`` archive: one array per state variable under ``"state/<state name>"``
-(the deterministic names ``"W.adam.m"``, ``"adam.t"``), optionally one per param under ``"params/<name>"``,
+(the deterministic names ``"W.adam.m"``, ``"adam.t"``), one per shared hyper-parameter
+(``inject_hyperparams``) under ``"hyperparams/<key>"``, optionally one per param under ``"params/<name>"``,
 and a ``"symupdates.json"`` entry, a uint8 array holding UTF-8 JSON: the format name and version, the rule
 that built the updates (``Updates.rule``) and the shape and dtype of every entry. ``np.load(path,
 allow_pickle=False)`` reads it; ``load_state`` reads it without pickle, checks everything against the live
@@ -192,9 +193,11 @@ def load_state(updates, path, *, cast=False, include_params=None):
 
     Notes
     -----
-    Hyper-parameter values may differ from the saved ones (resuming with a lower learning rate is
-    common); they are in the returned metadata. torch's ``load_state_dict`` matches optimizer state by
-    parameter position, checking only the group sizes, and restores the saved hyper-parameters instead.
+    Hyper-parameter values given as numbers may differ from the saved ones (resuming with a lower
+    learning rate is common); they are in the returned metadata. Those made shared by
+    ``inject_hyperparams`` (``updates.hyperparams``) are saved as ``"hyperparams/<key>"`` and restored.
+    torch's ``load_state_dict`` matches optimizer state by parameter position, checking only the group
+    sizes, and restores the saved hyper-parameters instead.
 
     Examples
     --------
@@ -240,7 +243,8 @@ def _values(variables):
 
 
 def _entries(updates, include_params):
-    """``{"state/<name>": var}`` and, with ``include_params``, ``{"params/<name>": param}``."""
+    """``{"state/<name>": var}``, ``{"hyperparams/<key>": var}`` for the hyper-parameters made shared by
+    ``inject_hyperparams`` and, with ``include_params``, ``{"params/<name>": param}``."""
     entries = {}
     for i, var in enumerate(_state_variables(updates)):
         if not var.name:
@@ -248,6 +252,7 @@ def _entries(updates, include_params):
         if f"state/{var.name}" in entries:
             raise ValueError(f"two state variables are named {var.name!r}; checkpoint names must be unique")
         entries[f"state/{var.name}"] = var
+    entries.update((f"hyperparams/{key}", var) for key, var in getattr(updates, "hyperparams", {}).items())
     if include_params:
         entries.update((f"params/{key}", p) for key, p in zip(param_keys(updates.params), updates.params))
     return entries

@@ -10,12 +10,13 @@ import operator
 
 import pytensor.tensor as pt
 
-from .hyperparams import NONNEGATIVE, check_hyper, typed
-from .transforms import Transform
+from .hyperparams import NONNEGATIVE, REAL, typed
+from .transforms import transform
 
 __all__ = ["clip_by_value", "clip_by_norm", "clip_by_global_norm"]
 
 
+@transform(min_value=REAL, max_value=REAL)
 def clip_by_value(min_value, max_value):
     """Clip every element of every step: ``s' = min(max(s, min_value), max_value)``.
 
@@ -42,8 +43,6 @@ def clip_by_value(min_value, max_value):
     >>> updates[w].eval()
     array([ 1. , -0.5, -1. ])
     """
-    check_hyper(min_value, "min_value")
-    check_hyper(max_value, "max_value")
     if isinstance(min_value, numbers.Real) and isinstance(max_value, numbers.Real) and min_value > max_value:
         raise ValueError(f"min_value must be <= max_value, got {min_value!r} > {max_value!r}")
 
@@ -51,7 +50,7 @@ def clip_by_value(min_value, max_value):
         return [pt.clip(s, typed(min_value, p.dtype), typed(max_value, p.dtype))
                 for s, p in zip(steps, builder.params)]
 
-    return Transform(build, "clip_by_value", {"min_value": min_value, "max_value": max_value})
+    return build
 
 
 def _sum_squares(step):
@@ -66,6 +65,7 @@ def _shrink(norm, max_norm, dtype):
     return pt.switch(norm <= limit, typed(1, dtype), limit / norm)
 
 
+@transform(max_norm=NONNEGATIVE)
 def clip_by_norm(max_norm):
     """Per-parameter max-norm: scale each param's step so that its L2 norm is at most ``max_norm``.
 
@@ -93,15 +93,14 @@ def clip_by_norm(max_norm):
     >>> updates[w].eval()
     array([-0.6, -0.8])
     """
-    check_hyper(max_norm, "max_norm", NONNEGATIVE)
-
     def build(steps, builder):
         return [s * _shrink(pt.cast(pt.sqrt(_sum_squares(s)), p.dtype), max_norm, p.dtype)
                 for s, p in zip(steps, builder.params)]
 
-    return Transform(build, "clip_by_norm", {"max_norm": max_norm})
+    return build
 
 
+@transform(max_norm=NONNEGATIVE)
 def clip_by_global_norm(max_norm):
     """Scale all steps together so that their global L2 norm is at most ``max_norm``.
 
@@ -132,11 +131,9 @@ def clip_by_global_norm(max_norm):
     >>> updates[a].eval(), updates[b].eval(), updates.monitors["global_norm"].eval()
     (array([-0.6]), array([-0.8]), array(5.))
     """
-    check_hyper(max_norm, "max_norm", NONNEGATIVE)
-
     def build(steps, builder):
         norm = pt.sqrt(functools.reduce(operator.add, [_sum_squares(s) for s in steps]))
         builder.monitor("global_norm", norm)
         return [s * _shrink(pt.cast(norm, p.dtype), max_norm, p.dtype) for s, p in zip(steps, builder.params)]
 
-    return Transform(build, "clip_by_global_norm", {"max_norm": max_norm})
+    return build

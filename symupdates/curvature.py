@@ -93,9 +93,8 @@ def hutchinson_diagonal(loss, params, draw, seed=0):
     _check_seed(seed)
     params = list(params)
     grads = pt.grad(loss, params)
-    vectors = [
-        pt.cast(_rademacher(p.get_value(borrow=True).shape, seed, draw, i), p.dtype) for i, p in enumerate(params)
-    ]
+    shapes = [p.get_value(borrow=True).shape for p in params]
+    vectors = [pt.cast(_rademacher(s, seed, draw, i), p.dtype) for i, (s, p) in enumerate(zip(shapes, params))]
     # z is a constant of the second backward pass; a param the gradient does not depend on has H z = 0.
     inner = sum(pt.sum(g * disconnected_grad(z)) for g, z in zip(grads, vectors))
     hvps = pt.grad(inner, params, disconnected_inputs="ignore", return_disconnected="zero")
@@ -107,8 +106,8 @@ def _estimate_every(builder, rule_name, count, update_interval, seed, fresh, old
     over all params, so that a lazy linker may skip the Hessian-vector product in between."""
     if builder.loss is None:
         raise ValueError(
-            f"{rule_name} needs the loss for its Hessian-vector products: apply it to the loss, not to a list "
-            "of gradients"
+            f"{rule_name} needs the loss for its Hessian-vector products: apply it to the loss, not to a "
+            "list of gradients"
         )
     estimates, _ = hutchinson_diagonal(builder.loss, builder.params, count, seed)
     new = [as_update(var, value) for var, value in zip(old, fresh(estimates))]
@@ -118,13 +117,14 @@ def _estimate_every(builder, rule_name, count, update_interval, seed, fresh, old
 
 
 def _check_interval(update_interval):
-    if isinstance(update_interval, bool) or not isinstance(update_interval, numbers.Integral) or update_interval < 1:
+    integer = isinstance(update_interval, numbers.Integral) and not isinstance(update_interval, bool)
+    if not integer or update_interval < 1:
         raise ValueError(f"update_interval must be an integer >= 1, got {update_interval!r}")
 
 
 def _spatial_average(estimate):
-    """AdaHessian's block average of a 4-D (convolution kernel) estimate: the mean of ``|d|`` over the kernel's
-    spatial axes 2 and 3, broadcast back; other shapes unchanged."""
+    """AdaHessian's block average of a 4-D (convolution kernel) estimate: the mean of ``|d|`` over the
+    kernel's spatial axes 2 and 3, broadcast back; other shapes unchanged."""
     if estimate.ndim != 4:
         return estimate
     return pt.broadcast_to(pt.mean(abs(estimate), axis=(2, 3), keepdims=True), estimate.shape)
@@ -314,9 +314,13 @@ def scale_by_sophia(beta1=0.965, beta2=0.99, epsilon=1e-8, gamma=0.01, clip_thre
         hessians = [builder.slot(i, name, "h") for i in range(len(params))]
 
         def moving_average(estimates):
-            return [typed(beta2, h.dtype) * h + (1 - typed(beta2, h.dtype)) * e for h, e in zip(hessians, estimates)]
+            return [
+                typed(beta2, h.dtype) * h + (1 - typed(beta2, h.dtype)) * e for h, e in zip(hessians, estimates)
+            ]
 
-        hessians_new = _estimate_every(builder, "sophia", count, update_interval, seed, moving_average, hessians)
+        hessians_new = _estimate_every(
+            builder, "sophia", count, update_interval, seed, moving_average, hessians
+        )
         out = []
         for i, (g, p, h, h_new) in enumerate(zip(steps, params, hessians, hessians_new)):
             dt = p.dtype

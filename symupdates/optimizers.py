@@ -199,6 +199,7 @@ def _with_velocity(updates, params, momentum, tag):
         state=getattr(updates, "state", ()),
         rule=rule,
         monitors=getattr(updates, "monitors", None),
+        hyperparams=getattr(updates, "hyperparams", None),
     )
     builder = UpdateBuilder(params, taken_names=[v.name for v in result.state])
     for i, p in enumerate(params):
@@ -1126,7 +1127,8 @@ def lamb(loss_or_grads=None, params=None, learning_rate=1e-3, beta1=0.9, beta2=0
     ['w.adam.m', 'w.adam.v', 'w', 'adam.t']
     """
     scaling = scale_by_adam(beta1, beta2, epsilon, epsilon_placement="outside")
-    return chain(scaling, *_decay(weight_decay), scale_by_trust_ratio(), scale_by_learning_rate(learning_rate))
+    trust = scale_by_trust_ratio()
+    return chain(scaling, *_decay(weight_decay), trust, scale_by_learning_rate(learning_rate))
 
 
 @rule(learning_rate=NONNEGATIVE, momentum=UNIT_INTERVAL, weight_decay=NONNEGATIVE, epsilon=NONNEGATIVE)
@@ -1282,4 +1284,5 @@ def novograd(loss_or_grads=None, params=None, learning_rate=1e-3, beta1=0.9, bet
     ['w.novograd.nu', 'w.novograd.velocity', 'w', 'novograd.t']
     """
     scaling = scale_by_novograd(beta2, epsilon)
-    return chain(scaling, *_decay(weight_decay), trace(beta1, name="novograd"), scale_by_learning_rate(learning_rate))
+    momentum = trace(beta1, name="novograd")
+    return chain(scaling, *_decay(weight_decay), momentum, scale_by_learning_rate(learning_rate))

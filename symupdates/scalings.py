@@ -64,8 +64,8 @@ def check_placement(value, allowed):
 
 
 def root(v, epsilon, placement):
-    """The denominator ``sqrt(v + epsilon)`` ("inside") or ``sqrt(v) + epsilon`` (otherwise)."""
-    return pt.sqrt(v + epsilon) if placement == "inside" else pt.sqrt(v) + epsilon
+    """The denominator ``sqrt(epsilon + v)`` ("inside") or ``epsilon + sqrt(v)`` (otherwise)."""
+    return pt.sqrt(epsilon + v) if placement == "inside" else epsilon + pt.sqrt(v)
 
 
 def per_param(steps, builder, step):

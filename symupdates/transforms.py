@@ -2,7 +2,7 @@
 
 How to declare a rule or a transform (the one way, used by every module)::
 
-    @rule(beta1=UNIT_INTERVAL, beta2=UNIT_INTERVAL, epsilon=NONNEGATIVE)
+    @rule(learning_rate=NONNEGATIVE, beta1=UNIT_INTERVAL, beta2=UNIT_INTERVAL, epsilon=NONNEGATIVE)
     def adam(loss_or_grads=None, params=None, learning_rate=1e-3, beta1=0.9, beta2=0.999, epsilon=1e-8):
         '''Adam. <equations>
 
@@ -62,11 +62,13 @@ import functools
 import inspect
 import numbers
 
+import numpy as np
+import pytensor
 import pytensor.tensor as pt
 
+from .builder import UpdateBuilder
 from .gradients import get_or_compute_grads
 from .hyperparams import NONNEGATIVE, REAL, Schedule, check_hyper, typed
-from .builder import UpdateBuilder
 from .updates import describe
 
 __all__ = [
@@ -75,6 +77,7 @@ __all__ = [
     "chain",
     "rule",
     "transform",
+    "inject_hyperparams",
     "scale",
     "scale_by_learning_rate",
     "add_decayed_weights",
@@ -259,7 +262,11 @@ class _Declaration:
 
     def bind(self, args, kwargs):
         """The call's arguments by name, defaults filled in, each hyper-parameter checked."""
-        bound = self.signature.bind(*args, **kwargs)
+        try:
+            bound = self.signature.bind(*args, **kwargs)
+        except TypeError:
+            self.fn(*args, **kwargs)  # raises Python's own message ("adam() takes from 0 to 6 ...")
+            raise
         bound.apply_defaults()
         arguments = dict(bound.arguments)
         for key, domain in self.domains.items():
@@ -283,6 +290,18 @@ class _Declaration:
         return [key for key, domain in self.domains.items() if domain.symbolic]
 
 
+def _declare(fn, domains, decorator, make):
+    """``decorator`` applied to ``fn`` (or, without ``fn``, waiting for it): ``make(declaration)`` as a
+    function with ``fn``'s name, signature and filled-in docstring."""
+    if fn is None:
+        return functools.partial(decorator, **domains)
+    declaration = _Declaration(fn, domains)
+    declared = functools.wraps(fn)(make(declaration))
+    declared.__doc__ = _fill_docstring(fn.__doc__)
+    declared.declaration = declaration
+    return declared
+
+
 def transform(fn=None, /, **domains):
     """Declare a transform: ``fn(hyper-parameters) -> build(steps, builder) -> steps``.
 
@@ -290,11 +309,12 @@ def transform(fn=None, /, **domains):
     hyper-parameter with one); see this module's docstring. The decorated function returns a ``Transform``
     named after ``fn`` whose ``config`` holds the hyper-parameters it was called with.
     """
-    if fn is None:
-        return functools.partial(transform, **domains)
-    declaration = _Declaration(fn, domains)
+    return _declare(fn, domains, transform, _declared_transform)
 
-    @functools.wraps(fn)
+
+def _declared_transform(declaration):
+    fn = declaration.fn
+
     def declared(*args, **kwargs):
         arguments = declaration.bind(args, kwargs)
         build = fn(**arguments)
@@ -302,14 +322,13 @@ def transform(fn=None, /, **domains):
             # Rebuilt with each schedule's value at this step, made once per rule by the builder.
             def build(steps, builder):
                 resolved = {
-                    k: builder.schedule_value(v) if isinstance(v, Schedule) else v for k, v in arguments.items()
+                    k: builder.schedule_value(v) if isinstance(v, Schedule) else v
+                    for k, v in arguments.items()
                 }
                 return fn(**resolved)(steps, builder)
 
         return Transform(build, declaration.name, declaration.config(arguments))
 
-    declared.__doc__ = _fill_docstring(fn.__doc__)
-    declared.declaration = declaration
     return declared
 
 
@@ -321,11 +340,10 @@ def rule(fn=None, /, **domains):
     named after ``fn`` whose ``config`` holds the hyper-parameters it was called with. ``fn`` may also
     return another callable taking ``(loss_or_grads, params)``, returned as it is.
     """
-    if fn is None:
-        return functools.partial(rule, **domains)
-    declaration = _Declaration(fn, domains)
+    return _declare(fn, domains, rule, _declared_rule)
 
-    @functools.wraps(fn)
+
+def _declared_rule(declaration):
     def declared(*args, **kwargs):
         arguments = declaration.bind(args, kwargs)
         loss_or_grads, params = arguments["loss_or_grads"], arguments["params"]
@@ -335,21 +353,95 @@ def rule(fn=None, /, **domains):
                 f"{missing} is missing: provide both `loss_or_grads` and `params` to get updates, or neither "
                 "to get a callable that takes them"
             )
-        made = fn(**{**arguments, "loss_or_grads": None, "params": None})
+        made = declaration.fn(**{**arguments, "loss_or_grads": None, "params": None})
         if isinstance(made, Transform):
             made.name, made.config = declaration.name, declaration.config(arguments)
         return made if params is None else made(loss_or_grads, params)
 
-    declared.__doc__ = _fill_docstring(fn.__doc__)
-    declared.declaration = declaration
     return declared
 
 
-def with_options(config, **options):
-    """Deprecated inside the package (being replaced by ``transform``/``rule`` config capture)."""
-    config = dict(config)
-    config.update({k: v for k, (v, default) in options.items() if not _is_default(v, default)})
-    return config
+def inject_hyperparams(declared):
+    """A rule or transform whose numeric hyper-parameters are shared variables, settable after compiling.
+
+    ``inject_hyperparams(adam)`` takes the same arguments as ``adam``. Each hyper-parameter given (or left
+    at its default) as a number becomes a float64 scalar shared variable holding it, listed in the updates'
+    ``hyperparams`` under its argument name; ``var.set_value(v)`` changes the next step without
+    recompiling. The numbers are bit-identical to the same value given as a constant: the shared float64
+    is cast to each param's dtype in the graph, as the constant is typed to it (``hyperparams.typed``).
+
+    Parameters
+    ----------
+    declared : callable
+        A rule or transform declared with ``rule`` or ``transform`` (every public one is).
+
+    Returns
+    -------
+    callable
+        With ``declared``'s signature, returning what it returns (a ``Transform``, or the updates of a rule
+        given ``loss_or_grads`` and ``params``).
+
+    Notes
+    -----
+    Opt-in, as ``optax.inject_hyperparams``: a number is folded into the compiled step (``1 - beta1``
+    once at compile time, the fused loop reading a literal) while a shared variable is read at every
+    call, so rules built from numbers stay as fast as before. Not injected: symbolic values and schedules
+    (already symbolic), hyper-parameters that fill the initial state (``initial_accumulator_value``,
+    rprop's ``learning_rate``), integers that shape the state (``n_win``, ``every_k``), options and
+    ``None`` (adafactor's ``epsilon1``). An option left at 0 (``weight_decay``, sgd's ``momentum``) is
+    then built into the graph, with its state, so it can be turned on later; with 0 the numbers are the
+    same. Checkpoints save and restore the shared values (``"hyperparams/<key>"``).
+
+    Bit-identity holds in the graph PyTensor's rewrites make, for every rule (the rules write each
+    hyper-parameter first in sums, where the rewrites put a constant, so both graphs associate alike;
+    ``tests/test_transforms.py`` runs them with the Python linker), and in the compiled NUMBA step of the
+    rules tested there (sgd, momentum, adam). A compiler may still treat a literal and a runtime scalar
+    differently: with PyTensor's default ``numba__fastmath=True`` rmsprop's float32 params differed in
+    the last bit after a few steps (``python benchmarks/inject_bits.py NUMBA``), and the C backend
+    (``mode="CVM"``) differs for several rules.
+
+    Examples
+    --------
+    >>> import numpy as np, pytensor, symupdates as su
+    >>> w = pytensor.shared(np.ones(2), name="w")
+    >>> updates = su.inject_hyperparams(su.sgd)((w ** 2).sum(), [w], learning_rate=0.1)
+    >>> sorted(updates.hyperparams)
+    ['learning_rate', 'momentum', 'weight_decay']
+    >>> step = pytensor.function([], [], updates=updates)
+    >>> _ = step(); w.get_value()
+    array([0.8, 0.8])
+    >>> updates.hyperparams["learning_rate"].set_value(0.25)
+    >>> _ = step(); w.get_value()                 # 0.8 - 0.25 * 1.6
+    array([0.4, 0.4])
+    """
+    declaration = getattr(declared, "declaration", None)
+    if declaration is None:
+        raise TypeError(
+            f"inject_hyperparams needs a rule or transform declared with rule/transform, got {declared!r}"
+        )
+
+    @functools.wraps(declared)
+    def injected(*args, **kwargs):
+        arguments = declaration.bind(args, kwargs)
+        shared = {}
+        for key in declaration.injectable():
+            value = arguments[key]
+            if isinstance(value, numbers.Real | np.ndarray) and not isinstance(value, bool):
+                shared[key] = arguments[key] = pytensor.shared(np.float64(value), name=key)
+        applied_to = [arguments.pop(k, None) for k in ("loss_or_grads", "params")]
+        made = declared(**arguments)
+        if not isinstance(made, Transform):
+            raise TypeError(f"inject_hyperparams needs a rule that is a Transform; {declaration.name} is not")
+
+        def build(steps, builder):
+            for key, var in shared.items():
+                builder.hyperparam(key, var)
+            return made.build(steps, builder)
+
+        result = Transform(build, made.name, made.config)
+        return result if applied_to[1] is None and applied_to[0] is None else result(*applied_to)
+
+    return injected
 
 
 def is_zero(value):
@@ -420,7 +512,7 @@ def scale_by_learning_rate(learning_rate):
     return build
 
 
-@transform(weight_decay=REAL)
+@transform(weight_decay=NONNEGATIVE)
 def add_decayed_weights(weight_decay, *, mask=None):
     """Add ``weight_decay * p`` to each step: ``s' = s + weight_decay * p``.
 

@@ -26,21 +26,27 @@ class Updates(OrderedDict):
     monitors : dict of str to TensorVariable
         Scalars worth printing, as expressions to add to the compiled function's outputs: the learning
         rate each step uses (``"learning_rate"``), the gradient norm before clipping (``"global_norm"``),
-        the number of skipped steps (``"skipped_steps"``).
+        the number of skipped steps (``"skipped_steps"``).    hyperparams : dict of str to SharedVariable
+        The hyper-parameters made shared by ``inject_hyperparams``, by argument name (``"learning_rate"``;
+        ``"learning_rate#2"`` for a second one in a chain): ``set_value`` changes the next step without
+        recompiling, and checkpoints save them. Empty for a rule built from numbers.
     """
 
-    def __init__(self, *args, params=(), state=(), rule=None, monitors=None, **kwargs):
+    def __init__(self, *args, params=(), state=(), rule=None, monitors=None, hyperparams=None, **kwargs):
         super().__init__(*args, **kwargs)
         self.params = list(params)
         self.state = list(state)
         self.rule = rule
         self.monitors = dict(monitors or {})
+        self.hyperparams = dict(hyperparams or {})
 
     def copy(self):
-        return Updates(self, params=self.params, state=self.state, rule=self.rule, monitors=self.monitors)
+        return Updates(self, params=self.params, state=self.state, rule=self.rule, monitors=self.monitors,
+                       hyperparams=self.hyperparams)
 
     def __reduce__(self):
-        attributes = {"params": self.params, "state": self.state, "rule": self.rule, "monitors": self.monitors}
+        attributes = {"params": self.params, "state": self.state, "rule": self.rule,
+                      "monitors": self.monitors, "hyperparams": self.hyperparams}
         return (type(self), (list(self.items()),), attributes)
 
 

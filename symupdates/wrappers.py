@@ -20,9 +20,9 @@ import pytensor
 import pytensor.tensor as pt
 from pytensor.compile.mode import Mode
 
-from .hyperparams import check_hyper, typed
-from .transforms import Transform
 from .builder import _FlatBuilder
+from .hyperparams import UNIT_INTERVAL, typed
+from .transforms import Transform, transform
 
 __all__ = [
     "multi_transform",
@@ -57,6 +57,7 @@ def _labels_of(param_labels, params, name):
     return labels
 
 
+@transform
 def multi_transform(transforms, param_labels):
     """Apply a different transform to each group of params (per-group hyper-parameters).
 
@@ -104,12 +105,13 @@ def multi_transform(transforms, param_labels):
                     out[i] = s
         return out
 
-    return Transform(build, "multi_transform", {"transforms": transforms, "param_labels": param_labels})
+    return build
 
 
 _identity = Transform(lambda steps, builder: steps, "identity")
 
 
+@transform
 def masked(inner, mask):
     """Apply ``inner`` to the params where ``mask`` is true; the others' steps pass through unchanged.
 
@@ -143,9 +145,10 @@ def masked(inner, mask):
         flags = [bool(f) for f in _labels_of(mask, builder.params, "mask")]
         return multi_transform({True: inner, False: _identity}, flags).build(steps, builder)
 
-    return Transform(build, "masked", {"inner": inner, "mask": mask})
+    return build
 
 
+@transform
 def flatten(inner):
     """Run ``inner`` on one flat vector per dtype: all params of a dtype, and their steps, concatenated.
 
@@ -223,9 +226,10 @@ def flatten(inner):
                 out[i] = s
         return out
 
-    return Transform(build, "flatten", {"inner": inner})
+    return build
 
 
+@transform
 def apply_if_finite(inner):
     """Skip the whole step when a gradient is not finite, counting the skipped steps.
 
@@ -271,9 +275,10 @@ def apply_if_finite(inner):
         builder.gate(finite, start)
         return out
 
-    return Transform(build, "apply_if_finite", {"inner": inner})
+    return build
 
 
+@transform
 def accumulate_gradients(inner, every_k):
     """Apply ``inner`` every ``every_k`` calls, to the mean of the gradients of those calls.
 
@@ -327,10 +332,10 @@ def accumulate_gradients(inner, every_k):
         builder.gate(real, start)
         return out
 
-    return Transform(build, "accumulate_gradients", {"inner": inner, "every_k": every_k})
+    return build
 
 
-def _with_final_values(inner, name, config, hook):
+def _with_final_values(inner, hook):
     """A wrapper running ``inner`` and then ``hook(builder, values) -> values`` on the params' next values.
 
     The hook creates its state when the updates are laid out, after every inner gate was registered, so
@@ -343,9 +348,10 @@ def _with_final_values(inner, name, config, hook):
         builder.map_params(lambda values: hook(builder, values))
         return out
 
-    return Transform(build, name, config)
+    return build
 
 
+@transform
 def lookahead(inner, sync_period=5, slow_step_size=0.5):
     """Lookahead: ``inner`` moves fast weights; every ``sync_period`` steps slow weights move toward them.
 
@@ -383,7 +389,6 @@ def lookahead(inner, sync_period=5, slow_step_size=0.5):
     ['w.lookahead.slow', 'w', 'lookahead.t']
     """
     sync_period = _check_count(sync_period, "sync_period")
-    check_hyper(slow_step_size, "slow_step_size")
 
     def hook(builder, values):
         _, t = builder.counter("lookahead")
@@ -396,10 +401,10 @@ def lookahead(inner, sync_period=5, slow_step_size=0.5):
             out.append(pt.switch(sync, slow_new, v))
         return out
 
-    return _with_final_values(inner, "lookahead", {"inner": inner, "sync_period": sync_period,
-                                                   "slow_step_size": slow_step_size}, hook)
+    return _with_final_values(inner, hook)
 
 
+@transform(decay=UNIT_INTERVAL)
 def parameter_ema(inner, decay=0.999):
     """Polyak averaging: keep an exponential moving average of the params in shadow variables.
 
@@ -435,7 +440,6 @@ def parameter_ema(inner, decay=0.999):
     >>> [v.name for v in updates], list(su.averaged_parameters(updates).values())
     (['w', 'w.ema.shadow'], [w.ema.shadow])
     """
-    check_hyper(decay, "decay")
 
     def hook(builder, values):
         for i, (v, p) in enumerate(zip(values, builder.params)):
@@ -445,7 +449,7 @@ def parameter_ema(inner, decay=0.999):
             builder.set(shadow, d * shadow + (typed(1, p.dtype) - d) * v, after_param=True)
         return values
 
-    return _with_final_values(inner, "parameter_ema", {"inner": inner, "decay": decay}, hook)
+    return _with_final_values(inner, hook)
 
 
 def averaged_parameters(updates):

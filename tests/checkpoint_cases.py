@@ -32,7 +32,7 @@ REQUIRED = {
     "learning_rate": 0.01, "factor": 0.5, "weight_decay": 0.01, "decay": 0.9, "max_norm": 1.0, "min_value": -1.0,
     "max_value": 1.0,
 }
-NOT_TRANSFORM_FACTORIES = {"apply", "chain"}
+NOT_TRANSFORM_FACTORIES = {"apply", "chain", "inject_hyperparams"}
 OPTIMIZER_MODULES = ("optimizers", "orthogonal", "schedule_free", "parameter_free", "curvature")
 TRANSFORM_MODULES = ("transforms", "scalings", "clipping")
 WRAPPER_MODULES = ("wrappers", "schedule_free", "sharpness")
@@ -113,6 +113,8 @@ def rules():
                 raise AssertionError(f"wrapper {name} has no case: add one to WRAPPERS")
     for name, make in WRAPPERS.items():
         cases[f"wrapper:{name}"] = lambda loss, params, make=make: make(loss)(loss, params)
+    # Hyper-parameters made shared are saved and restored with the state.
+    cases["inject_hyperparams:adam"] = symupdates.inject_hyperparams(symupdates.adam)(learning_rate=0.01)
     return cases
 
 

@@ -412,3 +412,21 @@ def test_a_step_in_jax_mode_saves_in_the_declared_dtypes(tmp_path):
     su.load_state(fresh, path)
     for trained_var, fresh_var in zip(trained, fresh):
         np.testing.assert_allclose(fresh_var.get_value(), np.asarray(trained_var.get_value()), rtol=1e-6)
+
+
+def test_injected_hyperparameters_are_saved_and_restored(tmp_path):
+    injected = su.inject_hyperparams(su.adam)
+    saved = trained_adam(rule=lambda loss, params: injected(loss, params, learning_rate=0.01))
+    saved.hyperparams["learning_rate"].set_value(0.002)
+    su.save_state(saved, tmp_path / "ckpt.npz")
+    with np.load(tmp_path / "ckpt.npz", allow_pickle=False) as archive:
+        assert archive["hyperparams/learning_rate"] == 0.002 and archive["hyperparams/beta1"] == 0.9
+    live = trained_adam(seed=2, rule=lambda loss, params: injected(loss, params, learning_rate=0.01))
+    su.load_state(live, tmp_path / "ckpt.npz")
+    assert live.hyperparams["learning_rate"].get_value() == 0.002
+    for var, want in zip(live.state, saved.state):
+        np.testing.assert_array_equal(var.get_value(), want.get_value())
+    # A file without them does not silently leave them at whatever they were.
+    su.save_state(trained_adam(), tmp_path / "plain.npz")
+    with pytest.raises(su.CheckpointError, match="missing entries.*hyperparams/beta1"):
+        su.load_state(live, tmp_path / "plain.npz")

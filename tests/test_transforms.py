@@ -6,6 +6,7 @@ import numpy as np
 import pytensor
 import pytensor.tensor as pt
 import pytest
+from pytensor.compile.mode import Mode
 
 import symupdates as su
 from conftest import gradient_sequence, make_params
@@ -135,3 +136,123 @@ def test_adam_reference_for_two_dtypes_in_one_dict():
         want = ref_adam(start, [g[k] for g in grads], 0.01, 0.9, 0.999, 1e-8)[-1]
         assert value.dtype == start.dtype
         np.testing.assert_allclose(value, want, rtol=2e-5 if k == 0 else 1e-12)
+
+
+def test_rules_are_declared_once_with_the_shared_parameters_block():
+    rules = [getattr(su, name) for name in su.optimizers.__all__ if not name.startswith("apply_")]
+    rules.append(su.multiplicative)
+    for rule in rules:
+        assert hasattr(rule, "declaration"), rule.__name__
+        assert "{rule_parameters}" not in rule.__doc__
+    for rule in rules[:-1]:  # multiplicative documents its own (P, N) pairs
+        assert su.transforms.RULE_PARAMETERS.splitlines()[-1].strip() in rule.__doc__, rule.__name__
+
+
+@pytest.mark.parametrize("rule,apply_rule", [(su.momentum, su.apply_momentum),
+                                             (su.nesterov_momentum, su.apply_nesterov_momentum)])
+def test_momentum_rules_are_transforms_with_lasagnes_numbers_and_key_order(rule, apply_rule):
+    made = rule(learning_rate=0.1, momentum=0.5)
+    assert isinstance(made, su.Transform)
+    assert repr(made) == f"{rule.__name__}(learning_rate=0.1, momentum=0.5)"
+    grads = gradient_sequence(make_params("float32"), 4, seed=3)
+    by_chain, by_dict = make_params("float32"), make_params("float32")
+    got = run(su.chain(su.scale(1.0), made), by_chain, grads)
+    want = run(lambda g, p: apply_rule(su.sgd(g, p, 0.1), p, momentum=0.5), by_dict, grads)
+    for a, b in zip(got, want):
+        assert a.tobytes() == b.tobytes()
+    updates = made([pt.ones_like(p) for p in by_chain], by_chain)
+    tag = rule.__name__
+    velocities = [f"{p.name}.{tag}.velocity" for p in by_chain]
+    assert [v.name for v in updates] == [p.name for p in by_chain] + velocities
+
+
+def test_partial_application_needs_both_or_neither():
+    w = pytensor.shared(np.ones(2), name="w")
+    for rule in (su.adam, su.momentum, su.multiplicative):
+        with pytest.raises(ValueError, match="params is missing"):
+            rule((w**2).sum())
+        with pytest.raises(ValueError, match="loss_or_grads is missing"):
+            rule(params=[w])
+
+
+def _all_rules_graph(inject, names, dtype="float32"):
+    """The rules ``names``, each on its own small params, in one graph: one compile checks them all."""
+    rng = np.random.default_rng(7)
+    updates, params = {}, []
+    for name in names:
+        W = pytensor.shared(rng.normal(size=(3, 2)).astype(dtype), name=f"{name}.W")
+        b = pytensor.shared(rng.normal(size=2).astype(dtype), name=f"{name}.b")
+        loss = pt.sum(pt.tanh(pt.constant(rng.normal(size=(4, 3)).astype(dtype)) @ W + b) ** 2)
+        rule = getattr(su, name)
+        made = (su.inject_hyperparams(rule) if inject else rule)(loss, [W, b])
+        updates.update(made)
+        params += [W, b]
+        if inject:
+            assert made.hyperparams and all(v.dtype == "float64" for v in made.hyperparams.values()), name
+    return updates, params
+
+
+ALL_RULES = [n for n in su.optimizers.__all__ if not n.startswith("apply_")]
+
+
+@pytest.mark.parametrize("names,mode", [
+    # Every rule, in the graph PyTensor's rewrites make (run by the Python linker: no compiler in between).
+    (ALL_RULES, Mode(linker="py", optimizer="fast_run")),
+    # The compiled NUMBA step (default mode): LLVM's fast-math may reassociate around a runtime scalar
+    # differently than around a literal; for these rules it does not (see inject_hyperparams' Notes).
+    (["sgd", "momentum", "adam"], None),
+], ids=["rewritten-graph", "numba"])
+def test_injected_hyperparameters_give_bit_identical_numbers_to_constants(names, mode):
+    runs = []
+    for inject in (False, True):
+        updates, params = _all_rules_graph(inject, names)
+        step = pytensor.function([], [], updates=updates, mode=mode)
+        for _ in range(3):
+            step()
+        runs.append({p.name: p.get_value() for p in params})
+    for name, value in runs[0].items():
+        assert value.tobytes() == runs[1][name].tobytes(), name
+
+
+def test_injected_hyperparameters_change_without_recompiling():
+    w = pytensor.shared(np.array([1.0, -2.0]), name="w")
+    shared_lr, shared_beta1 = pytensor.shared(0.1), pytensor.shared(0.9)
+    v = pytensor.shared(np.array([1.0, -2.0]), name="v")
+    injected = su.inject_hyperparams(su.adam)((w**2).sum(), [w], learning_rate=0.1)
+    by_hand = su.adam((v**2).sum(), [v], learning_rate=shared_lr, beta1=shared_beta1)
+    assert sorted(injected.hyperparams) == ["beta1", "beta2", "epsilon", "learning_rate"]
+    step = pytensor.function([], [], updates={**injected, **by_hand})
+    step()
+    for var, value in [(injected.hyperparams["learning_rate"], 0.01), (shared_lr, 0.01),
+                       (injected.hyperparams["beta1"], 0.5), (shared_beta1, 0.5)]:
+        var.set_value(value)
+    before = w.get_value()
+    step()
+    step()
+    assert not np.allclose(w.get_value(), before)
+    np.testing.assert_array_equal(w.get_value(), v.get_value())
+
+
+def test_injected_transforms_in_a_chain_are_keyed_by_argument_name():
+    w = pytensor.shared(np.ones(2), name="w")
+    inject = su.inject_hyperparams
+    tx = su.chain(inject(su.scale_by_adam)(beta1=0.8), inject(su.scale_by_learning_rate)(0.1),
+                  inject(su.scale_by_learning_rate)(0.5))
+    updates = tx((w**2).sum(), [w])
+    assert list(updates.hyperparams) == ["beta1", "beta2", "epsilon", "learning_rate", "learning_rate#2"]
+    assert updates.hyperparams["beta1"].get_value() == 0.8
+    assert updates.hyperparams["learning_rate#2"].get_value() == 0.5
+
+
+def test_inject_hyperparams_leaves_values_that_cannot_be_symbolic():
+    w = pytensor.shared(np.ones(2), name="w")
+    updates = su.inject_hyperparams(su.rprop)((w**2).sum(), [w])
+    assert "learning_rate" not in updates.hyperparams  # it fills the initial step sizes
+    assert set(su.inject_hyperparams(su.adagrad)((w**2).sum(), [w]).hyperparams) == {
+        "learning_rate", "epsilon", "lr_decay"}
+    with pytest.raises(ValueError, match="beta1 must be in \\[0, 1\\)"):
+        su.inject_hyperparams(su.adam)(beta1=1.0)
+    with pytest.raises(TypeError, match="multiplicative is not"):
+        su.inject_hyperparams(su.multiplicative)()
+    with pytest.raises(TypeError, match="declared with rule/transform"):
+        su.inject_hyperparams(lambda: None)
