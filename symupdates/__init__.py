@@ -14,7 +14,8 @@ transforms every rule shares), ``scalings`` (one ``scale_by_*`` per published ru
 (norm constraints), ``clipping`` (clipping transforms), ``wrappers`` (per-group rules, flattening, NaN
 guard, accumulation, lookahead, averaging), ``schedules`` (hyper-parameters that change with the step),
 ``orthogonal`` (muon), ``schedule_free`` (schedule-free rules and their evaluation params),
-``parameter_free`` (prodigy, D-Adaptation), ``sharpness`` (sam), ``checkpoint`` (seeing, saving, loading
+``parameter_free`` (prodigy, D-Adaptation), ``sharpness`` (sam), ``curvature`` (adahessian and sophia:
+Hessian-diagonal estimates), ``checkpoint`` (seeing, saving, loading
 and resetting optimizer state), ``multiplicative`` (multiplicative updates for non-negative parameters, by
 splitting the gradient graph), ``sparse`` (row-sparse steps for embedding tables), ``fast`` (a compiled
 step without per-call checks, for training loops), ``inspection`` (what a compiled step does: fusion, in
@@ -94,6 +95,7 @@ from .orthogonal import muon, newton_schulz, scale_by_muon
 from .parameter_free import dadapt_adamw, prodigy, scale_by_dadapt_adamw, scale_by_prodigy
 from .schedule_free import schedule_free, schedule_free_adamw, schedule_free_eval_parameters, schedule_free_sgd
 from .sharpness import sam
+from .curvature import adahessian, hutchinson_diagonal, scale_by_adahessian, scale_by_sophia, sophia
 from .schedules import (
     Schedule,
     constant_schedule,

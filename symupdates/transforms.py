@@ -410,7 +410,7 @@ def inject_hyperparams(declared):
     >>> w = pytensor.shared(np.ones(2), name="w")
     >>> updates = su.inject_hyperparams(su.sgd)((w ** 2).sum(), [w], learning_rate=0.1)
     >>> sorted(updates.hyperparams)
-    ['learning_rate', 'momentum', 'weight_decay']
+    ['dampening', 'learning_rate', 'momentum', 'weight_decay']
     >>> step = pytensor.function([], [], updates=updates)
     >>> _ = step(); w.get_value()
     array([0.8, 0.8])

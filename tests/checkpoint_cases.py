@@ -32,11 +32,12 @@ REQUIRED = {
     "max_value": 1.0,
 }
 NOT_TRANSFORM_FACTORIES = {"apply", "chain", "inject_hyperparams"}
-OPTIMIZER_MODULES = ("optimizers", "orthogonal", "schedule_free", "parameter_free")
+OPTIMIZER_MODULES = ("optimizers", "orthogonal", "schedule_free", "parameter_free", "curvature")
 TRANSFORM_MODULES = ("transforms", "scalings", "clipping")
 WRAPPER_MODULES = ("wrappers", "schedule_free", "sharpness")
-# Public functions of those modules that make no rule: a helper on matrices, one on a rule's updates.
-NOT_RULES = {"newton_schulz", "schedule_free_eval_parameters"}
+# Public functions of those modules that make no rule: a helper on matrices, one on a rule's updates, one on
+# a loss.
+NOT_RULES = {"newton_schulz", "schedule_free_eval_parameters", "hutchinson_diagonal"}
 
 
 def inner():

@@ -26,7 +26,7 @@ MODES = ["NUMBA", "CVM"]
 # -- Resume: every optimizer and transform, one compiled function per mode, one fresh process ----------------
 
 
-SIGN_OF_MOMENTUM = {"lion", "signum"}
+SIGN_OF_MOMENTUM = {"lion", "signum", "sophia"}
 
 
 def test_every_rule_resumes_bit_identically_in_a_fresh_process(tmp_path):
@@ -55,8 +55,9 @@ def test_every_rule_resumes_bit_identically_in_a_fresh_process(tmp_path):
             for label, (params, _) in cases.items()
             if all(np.array_equal(p.get_value(), w) for p, w in zip(params, uninterrupted[mode][label]))
         ]
-        # lion and signum step by the sign of a momentum; on this problem each gradient keeps its sign, so a
-        # fresh momentum has the same sign as the restored one. Their restored state is still checked below.
+        # lion and signum step by the sign of a momentum, and so does sophia here (its defaults clip every
+        # step of this problem: gamma * h is about 2e-4 * x); each gradient keeps its sign, so a fresh
+        # momentum has the same sign as the restored one. Their restored state is still checked below.
         assert sorted(unaffected) == sorted(SIGN_OF_MOMENTUM & set(cases)), unaffected
 
     result = subprocess.run(
@@ -70,7 +71,8 @@ def test_every_rule_resumes_bit_identically_in_a_fresh_process(tmp_path):
 
     stateless = {"sgd", "sign_sgd"}
     rules = set(checkpoint_cases.rules())
-    assert {"muon", "schedule_free_adamw", "prodigy", "dadapt_adamw", "wrapper:sam", "wrapper:schedule_free"} <= rules
+    assert {"muon", "schedule_free_adamw", "prodigy", "dadapt_adamw", "adahessian", "sophia", "wrapper:sam",
+            "wrapper:schedule_free"} <= rules
     assert {r for r in rules if ":" not in r} - stateless <= set(uninterrupted["NUMBA"])
     assert {"float32", "float64"} == {params[0].dtype for params, _ in cases.values()}
     for mode in MODES:

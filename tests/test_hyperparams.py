@@ -81,6 +81,15 @@ DOMAINS = {
 }
 # trace's, parameter_ema's decay is a momentum-like rate; scale_by_inverse_time's is a decay of the rate.
 UNIT_DECAYS = {"trace", "parameter_ema"}
+# Names that mean something else in these rules: sam's rho is a radius, schedule-free's beta1 an interpolation
+# weight (optax's b1, any positive number).
+OTHER_MEANINGS = {
+    ("sam", "rho"): "radius",
+    **{(name, "beta1"): "interpolation"
+       for name in ("schedule_free", "schedule_free_adamw", "schedule_free_sgd")},
+}
+DOMAINS["radius"] = DOMAINS["learning_rate"]
+DOMAINS["interpolation"] = ("a finite number > 0", [0.0, -0.5, float("inf")])
 
 
 def _declared_with(names):
@@ -92,6 +101,7 @@ def _declared_with(names):
             continue
         for arg in fn.declaration.signature.parameters:
             key = "decay_in_unit" if arg == "decay" and public in UNIT_DECAYS else arg
+            key = OTHER_MEANINGS.get((public, arg), key)
             if key in names:
                 found.append((public, arg, key))
     return found
@@ -99,7 +109,8 @@ def _declared_with(names):
 
 # Values for the arguments without a default.
 REQUIRED = {"inner": symupdates.sgd(), "transforms": {"a": symupdates.sgd()}, "param_labels": ["a"], "decay": 0.5,
-            "min_value": -1.0, "max_value": 1.0, "factor": 1.0, "max_norm": 1.0, "weight_decay": 0.0}
+            "min_value": -1.0, "max_value": 1.0, "factor": 1.0, "max_norm": 1.0, "weight_decay": 0.0,
+            "learning_rate": 0.1}
 
 
 @pytest.mark.parametrize("public,arg,key", _declared_with(DOMAINS), ids=lambda v: str(v))
