@@ -18,6 +18,7 @@ from collections.abc import Mapping
 
 import pytensor.tensor as pt
 
+from ._compat import isfinite
 from .hyperparams import check_hyper, typed
 from .transforms import Transform
 from .updates import _FlatBuilder
@@ -259,7 +260,7 @@ def apply_if_finite(inner):
     _check_transform(inner, "inner")
 
     def build(steps, builder):
-        finite = functools.reduce(operator.and_, [pt.all(pt.isfinite(s)) for s in steps])
+        finite = functools.reduce(operator.and_, [pt.all(isfinite(s)) for s in steps])
         skipped = builder.scalar("apply_if_finite.skipped", 0, "int64")
         skipped_new = skipped + pt.cast(~finite, "int64")
         builder.set(skipped, skipped_new)
