@@ -4,7 +4,8 @@ Peers, all in this one process on the same float32 data: symupdates (NUMBA plain
 through ``fast_function``, and NUMBA with the rule wrapped in ``symupdates.flatten``), torch.optim
 (for-loop, foreach, fused where torch has it; 1 thread), optax + jax.jit with donated buffers,
 hand-written NumPy (in place), and a hand-written numba loop per rule that reads and writes each array
-once: the memory-bandwidth bound.
+once: the memory-bandwidth bound, measured; next to it the same bound computed, the bytes the compiled
+step's loops move (``symupdates.inspect_step``) divided by the bandwidth of a streaming copy of as many bytes.
 """
 
 import math
@@ -153,7 +154,7 @@ def symupdates_steps(rule, params, grads, mode, flatten=False):
         # Lasagne's momentum acts on a finished updates dict; its transform form is sgd's momentum option.
         transform = su.flatten(su.sgd(learning_rate=LR, momentum=MOM) if rule == "momentum" else transform)
     step = su.fast_function(inputs, updates=transform(inputs, shared), mode=mode)
-    return (lambda: step.function(*grads)), (lambda: step(*grads))
+    return (lambda: step.function(*grads)), (lambda: step(*grads)), step
 
 
 # --- torch and optax ----------------------------------------------------------------------------------------
@@ -216,6 +217,7 @@ PEERS = [
     "optax+jit",
     "NumPy in place",
     "numba kernel (bound)",
+    "bytes / bandwidth",
 ]
 BASELINES = ["torch for-loop", "torch foreach", "torch fused", "optax+jit", "NumPy in place"]
 
@@ -232,12 +234,12 @@ def run(rules=RULES, shapes=SHAPES, repeats=15, min_seconds=0.02, log=print):
             params = [rng.normal(size=size).astype(np.float32) for _ in range(n)]
             grads = [rng.normal(size=size).astype(np.float32) for _ in range(n)]
             steps = {}
-            steps["symupdates NUMBA"], steps["symupdates NUMBA fast"] = symupdates_steps(
+            steps["symupdates NUMBA"], steps["symupdates NUMBA fast"], numba_step = symupdates_steps(
                 rule, params, grads, "NUMBA"
             )
             steps["symupdates CVM fast"] = symupdates_steps(rule, params, grads, "CVM")[1]
             if n > 1:
-                _, flattened = symupdates_steps(rule, params, grads, "NUMBA", flatten=True)
+                _, flattened, _ = symupdates_steps(rule, params, grads, "NUMBA", flatten=True)
                 steps["symupdates NUMBA fast flatten"] = flattened
             for variant in ["for-loop", "foreach", "fused"]:
                 try:
@@ -248,6 +250,8 @@ def run(rules=RULES, shapes=SHAPES, repeats=15, min_seconds=0.02, log=print):
             steps["NumPy in place"] = numpy_in_place(rule, [p.copy() for p in params], grads)
             steps["numba kernel (bound)"] = streaming_kernel(rule, [p.copy() for p in params], grads)
             times = interleaved_median_us(steps, repeats=repeats, min_seconds=min_seconds)
+            # The bytes the compiled step's loops move (symupdates.inspect_step) at the measured bandwidth.
+            times["bytes / bandwidth"] = su.inspect_step(numba_step, bandwidth="measure").bound_us
             rows.append((f"{rule} {case}", times))
             log(f"  {rule} {case}: " + ", ".join(f"{k} {v:.1f}" for k, v in times.items()))
     return rows

@@ -5,7 +5,7 @@ OrderedDict of updates, compile one training function, loop over mini-batches.
 
     python examples/train_mlp.py [--epochs 30] [--learning-rate 0.1] [--batch-size 32] [--seed 0]
                                  [--optimizer adagrad] [--out DIR] [--no-progress]
-                                 [--checkpoint PATH] [--resume PATH]
+                                 [--checkpoint PATH] [--resume PATH] [--inspect]
 
 It prints the mean training loss and training accuracy per epoch and, at the end, the accuracy on a
 held-out quarter of the data that was never trained on. ``--optimizer`` takes the name of any update rule
@@ -43,14 +43,17 @@ def load_data(seed):
 
 def glorot(rng, n_in, n_out, name):
     limit = np.sqrt(6.0 / (n_in + n_out))
-    return pytensor.shared(rng.uniform(-limit, limit, size=(n_in, n_out)).astype("float32"), name=name)
+    # A static shape, so that each update has exactly its variable's type and PyTensor works in place
+    # (``--inspect`` shows what is lost without it).
+    weights = rng.uniform(-limit, limit, size=(n_in, n_out)).astype("float32")
+    return pytensor.shared(weights, name=name, shape=weights.shape)
 
 
 def build_model(rng, sizes=(64, 50, 10)):
     params = []
     for i, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:])):
         params.append(glorot(rng, n_in, n_out, f"W{i}"))
-        params.append(pytensor.shared(np.zeros(n_out, dtype="float32"), name=f"b{i}"))
+        params.append(pytensor.shared(np.zeros(n_out, dtype="float32"), name=f"b{i}", shape=(n_out,)))
     return params
 
 
@@ -77,10 +80,11 @@ def compile_functions(params, rule, mode=None):
 
 def train(
     epochs=30, learning_rate=0.1, batch_size=32, seed=0, rule=None, mode=None, log=print, progress=False,
-    checkpoint=None, resume=None,
+    checkpoint=None, resume=None, inspect=False,
 ):
     """Train and return ``(per-epoch history, held-out accuracy)``; ``progress`` shows a tqdm bar. Optionally
-    start from the checkpoint ``resume`` and save one to ``checkpoint`` (params and optimizer state) at the end."""
+    start from the checkpoint ``resume`` and save one to ``checkpoint`` (params and optimizer state) at the
+    end; ``inspect`` prints what the compiled step does with each variable (``symupdates.inspect_step``)."""
     X_train, X_test, y_train, y_test = load_data(seed)
     rng = np.random.default_rng(seed)
     params = build_model(rng)
@@ -89,6 +93,9 @@ def train(
     if resume:
         symupdates.load_state(updates, resume, include_params=True)
         log(f"resumed from {resume}")
+    if inspect:
+        batch = (X_train[:batch_size], y_train[:batch_size])
+        log(symupdates.inspect_step(train_step, batch, bandwidth="measure"))
     history = []
     log(f"{'epoch':>5} {'loss':>8} {'accuracy':>8}")
     bar = tqdm(total=epochs * -(-len(X_train) // batch_size), unit="batch", disable=not progress, leave=False)
@@ -145,13 +152,17 @@ def main(argv=None):
     parser.add_argument("--no-progress", action="store_true", help="no progress bar (none when piped)")
     parser.add_argument("--checkpoint", metavar="PATH", help="at the end, save params and optimizer state")
     parser.add_argument("--resume", metavar="PATH", help="start from a checkpoint saved with --checkpoint")
+    parser.add_argument(
+        "--inspect", action="store_true",
+        help="print what the compiled step does: fusion, in place, dtypes, bytes moved, time per call",
+    )
     args = parser.parse_args(argv)
     learning_rate = mlp_learning_rate(args.optimizer) if args.learning_rate is None else args.learning_rate
     rule = optimizer_rules()[args.optimizer](learning_rate=learning_rate)
     progress = not args.no_progress and sys.stderr.isatty()
     history, held_out = train(
         args.epochs, learning_rate, args.batch_size, args.seed, rule=rule, mode=args.mode, progress=progress,
-        checkpoint=args.checkpoint, resume=args.resume,
+        checkpoint=args.checkpoint, resume=args.resume, inspect=args.inspect,
     )
     plot_history(history, held_out, args.out, f"{args.optimizer} lr={learning_rate:g}")
 

@@ -14,7 +14,8 @@ and the transforms every rule shares), ``scalings`` (one ``scale_by_*`` per publ
 guard, accumulation, lookahead, averaging), ``schedules`` (hyper-parameters that change with the step),
 ``checkpoint`` (seeing, saving, loading and resetting optimizer state), ``multiplicative`` (multiplicative
 updates for non-negative parameters, by splitting the gradient graph), ``fast`` (a compiled step without
-per-call checks, for training loops).
+per-call checks, for training loops), ``inspection`` (what a compiled step does: fusion, in place,
+dtypes, bytes moved).
 """
 
 from types import ModuleType as _ModuleType
@@ -24,6 +25,7 @@ from .clipping import clip_by_global_norm, clip_by_norm, clip_by_value
 from .constraints import norm_constraint, total_norm_constraint
 from .fast import fast_function
 from .gradients import get_or_compute_grads
+from .inspection import StepReport, inspect_step, measure_bandwidth
 from .multiplicative import SplitError, multiplicative, split_gradient
 from .optimizers import (
     adadelta,
@@ -90,7 +92,7 @@ from .schedules import (
     sgdr_schedule,
     warmup_cosine_decay_schedule,
 )
-from .updates import Updates
+from .updates import Updates, merge
 from .wrappers import (
     accumulate_gradients,
     apply_if_finite,

@@ -8,10 +8,13 @@ allow_pickle=False)`` reads it; ``load_state`` reads it without pickle, checks e
 updates first and only then writes the shared variables, so a refused file changes nothing.
 """
 
+import contextlib
+import errno
 import io
 import json
 import os
-import tempfile
+import re
+import secrets
 import zipfile
 from typing import NamedTuple
 
@@ -19,12 +22,18 @@ import numpy as np
 
 from .updates import param_keys
 
+try:
+    import fcntl
+except ImportError:  # Windows: temporary files of killed saves are left in place
+    fcntl = None
+
 __all__ = ["CheckpointError", "StateEntry", "load_state", "reset_state", "save_state", "state_of"]
 
 FORMAT = "symupdates-checkpoint"
 VERSION = 1
 METADATA = "symupdates.json"
 _ZIP_MAGIC = b"PK\x03\x04"
+_CLOEXEC = getattr(os, "O_CLOEXEC", 0)
 
 
 class CheckpointError(ValueError):
@@ -108,13 +117,29 @@ def save_state(updates, path, include_params=False):
     updates : Updates
         What a rule returned.
     path : str or os.PathLike
-        Written exactly there (no suffix is added), atomically: the data goes to a temporary file in the
-        same directory that then replaces ``path``, so an interrupted save leaves the previous file intact.
+        Written exactly there (no suffix is added), atomically: the data goes to a temporary file
+        ``<path>.<pid>.<random hex>.tmp`` in the same directory, fsynced, that then replaces ``path`` (and the
+        directory is fsynced), so an interrupted save leaves the previous file intact. The file's mode is
+        ``0o666 & ~umask``, as ``np.save`` gives.
     include_params : bool
         Also store ``updates.params``, so one file restores a whole training run.
 
+    Raises
+    ------
+    ValueError
+        ``updates`` has an entry for a variable that is neither one of its params nor state of its rules
+        (added by hand or merged from a plain dict): the checkpoint would silently leave it out.
+    OSError
+        The message names ``path`` (a missing directory, no permission, a full disk).
+
     Notes
     -----
+    A save killed mid-write leaves its temporary file; the next save to the same ``path`` removes the ones
+    whose writer is gone. A writer holds an exclusive ``flock`` on its temporary file until its rename, and
+    the system drops the locks of a process that dies, so a file whose lock can be taken is debris; pids are
+    not trusted (they are reused). Where ``flock`` is not available (Windows, some network file systems)
+    the files are left in place.
+
     No pickle: every entry is a plain numeric array, and the metadata is JSON in a uint8 array. torch's
     ``torch.save`` pickles; optax has no I/O.
 
@@ -143,17 +168,7 @@ def save_state(updates, path, include_params=False):
         "entries": {key: {"shape": list(a.shape), "dtype": a.dtype.str} for key, a in arrays.items()},
     }
     arrays[METADATA] = np.frombuffer(json.dumps(metadata).encode(), dtype=np.uint8)
-    path = os.fspath(path)
-    fd, temporary = tempfile.mkstemp(dir=os.path.dirname(os.path.abspath(path)), suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            np.savez(f, **arrays)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        os.unlink(temporary)
-        raise
+    _write_atomically(os.fspath(path), arrays)
 
 
 def load_state(updates, path, *, cast=False, include_params=None):
@@ -231,7 +246,10 @@ def load_state(updates, path, *, cast=False, include_params=None):
 def _state_variables(updates):
     state = getattr(updates, "state", None)
     if state is None:
-        raise TypeError(f"updates must be the Updates a rule returned, got {type(updates).__name__}")
+        raise TypeError(
+            f"updates must be the Updates a rule returned, got {type(updates).__name__}; to combine the "
+            "updates of several rules, use symupdates.merge(a, b) or a.update(b), which keep their state"
+        )
     return list(state)
 
 
@@ -241,6 +259,15 @@ def _values(variables):
 
 def _entries(updates, include_params):
     """``{"state/<name>": var}`` and, with ``include_params``, ``{"params/<name>": param}``."""
+    known = {*_state_variables(updates), *updates.params}
+    for var in updates:
+        if var not in known:
+            raise ValueError(
+                f"updates has an entry for {var.name or str(var)!r}, which is neither one of its params nor "
+                "state of the rules that built it (an entry added with update(), | or item assignment), so "
+                "a checkpoint would silently leave it out; checkpoint the rules' own updates and save "
+                "this variable yourself"
+            )
     entries = {}
     for i, var in enumerate(_state_variables(updates)):
         if not var.name:
@@ -251,6 +278,94 @@ def _entries(updates, include_params):
     if include_params:
         entries.update((f"params/{key}", p) for key, p in zip(param_keys(updates.params), updates.params))
     return entries
+
+
+def _write_atomically(path, arrays):
+    """``np.savez`` to a locked temporary file next to ``path``, fsync, rename over ``path``, fsync the
+    directory; first remove the temporary files of earlier saves to ``path`` whose writer died."""
+    directory = os.path.dirname(os.path.abspath(path))
+    try:
+        if not os.path.isdir(directory):
+            raise FileNotFoundError(errno.ENOENT, f"directory {directory} does not exist")
+        _remove_debris(directory, os.path.basename(path))
+        fd, temporary = _create_temporary(directory, os.path.basename(path))
+        # The lock taken in _create_temporary is held until the rename is done: a concurrent save must not
+        # take this file for debris.
+        with os.fdopen(fd, "wb") as f:
+            try:
+                np.savez(f, **arrays)
+                f.flush()
+                os.fsync(f.fileno())
+                os.replace(temporary, path)
+            except BaseException:
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(temporary)
+                raise
+        _fsync_directory(directory)
+    except OSError as error:
+        message = f"cannot save checkpoint {path}: {error.strerror or error}"
+        raise (type(error)(message) if error.errno is None else type(error)(error.errno, message)) from error
+
+
+def _create_temporary(directory, name):
+    """A new temporary file for a save to ``directory/name``, open for writing and exclusively locked."""
+    while True:
+        temporary = os.path.join(directory, f"{name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
+        try:
+            # Mode 0o666 before the umask, as np.save creates files: the checkpoint keeps it after the rename.
+            fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL | _CLOEXEC, 0o666)
+        except FileExistsError:
+            continue
+        if not _lock(fd, blocking=True):
+            return fd, temporary
+        # Between os.open and the lock, a concurrent save may have removed the file as debris: start again.
+        with contextlib.suppress(FileNotFoundError):
+            if os.stat(temporary).st_ino == os.fstat(fd).st_ino:
+                return fd, temporary
+        os.close(fd)
+
+
+def _remove_debris(directory, name):
+    """Remove the temporary files of saves to ``name`` whose writer is gone (killed mid-save): a writer
+    holds a lock on its file until its rename is done, and the operating system releases the locks of a
+    process that dies, so a file whose lock can be taken has no live writer."""
+    pattern = re.compile(re.escape(name) + r"\.[0-9]+\.[0-9a-f]+\.tmp")  # as _create_temporary names them
+    for entry in os.scandir(directory):
+        if not pattern.fullmatch(entry.name):
+            continue
+        try:
+            fd = os.open(entry.path, os.O_RDONLY | _CLOEXEC)
+        except OSError:  # removed meanwhile, or not ours to read
+            continue
+        try:
+            if _lock(fd, blocking=False):
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(entry.path)
+        finally:
+            os.close(fd)
+
+
+def _lock(fd, blocking):
+    """Take an exclusive ``flock`` on ``fd``; False if another open file holds it, or where locks are not
+    available (no ``fcntl``, a file system without ``flock``): such files are never taken for debris."""
+    if fcntl is None:
+        return False
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX if blocking else fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        return False
+    return True
+
+
+def _fsync_directory(directory):
+    """Make the rename durable: on POSIX a rename is recorded in the directory, which has its own fsync."""
+    if not hasattr(os, "O_DIRECTORY"):  # Windows cannot open a directory
+        return
+    fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY | _CLOEXEC)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 def _read(path):

@@ -13,7 +13,7 @@ from pytensor.compile.sharedvalue import SharedVariable
 from pytensor.graph.basic import Variable
 from pytensor.graph.traversal import ancestors
 
-__all__ = ["get_or_compute_grads", "param_label"]
+__all__ = ["check_params", "get_or_compute_grads", "param_label"]
 
 
 def param_label(params, index):
@@ -22,10 +22,47 @@ def param_label(params, index):
     return f"params[{index}] ({name!r})" if name else f"params[{index}]"
 
 
-def _check_params(params):
+def check_params(params):
+    """``params`` as a new list, checked: what every public entry point taking params calls first.
+
+    Any iterable is accepted (a list, a tuple, a generator, ``map(...)``, ``iter(list)``) and read exactly
+    once, here; the caller then uses only the returned list. An iterator read twice would be empty the
+    second time, and the rule would silently update nothing.
+
+    Parameters
+    ----------
+    params : iterable of SharedVariable
+
+    Returns
+    -------
+    list of SharedVariable
+
+    Raises
+    ------
+    TypeError
+        ``params`` is not an iterable of variables, or holds a non-float variable.
+    ValueError
+        ``params`` is empty, holds something other than a shared variable, or a variable twice.
+
+    Examples
+    --------
+    >>> import numpy as np, pytensor
+    >>> from symupdates.gradients import check_params
+    >>> w, b = pytensor.shared(np.ones((2, 2)), name="w"), pytensor.shared(np.ones(2), name="b")
+    >>> check_params(p for p in [w, b])
+    [w, b]
+    >>> check_params([])
+    Traceback (most recent call last):
+    ...
+    ValueError: params is empty: there is nothing to update; pass the shared variables to train
+    """
     if isinstance(params, Variable | str) or not isinstance(params, Iterable):
-        raise TypeError(f"params must be a list of shared variables, got {type(params).__name__}")
+        raise TypeError(
+            f"params must be a list (or any iterable) of shared variables, got {type(params).__name__}"
+        )
     params = list(params)
+    if not params:
+        raise ValueError("params is empty: there is nothing to update; pass the shared variables to train")
     for i, p in enumerate(params):
         if not isinstance(p, SharedVariable):
             raise ValueError(
@@ -38,6 +75,13 @@ def _check_params(params):
             raise TypeError(
                 f"{param_label(params, i)} has dtype {p.dtype}; only floating-point shared variables can "
                 "be optimized"
+            )
+        if dtype == np.float16:
+            raise TypeError(
+                f"{param_label(params, i)} has dtype float16, which symupdates does not optimize: NUMBA, "
+                "PyTensor's default backend, cannot compile float16, and in float16 the rules' epsilons "
+                "(1e-8) are 0 and small squared gradients underflow to 0 (adam would divide 0 by 0). Keep "
+                "the param in float32, as mixed-precision training keeps float32 master weights"
             )
     seen = set()
     for i, p in enumerate(params):
@@ -104,8 +148,9 @@ def get_or_compute_grads(loss_or_grads, params):
     ----------
     loss_or_grads : scalar TensorVariable or list of TensorVariable
         A scalar loss to differentiate, or one gradient expression per parameter (a list or tuple).
-    params : list of SharedVariable
-        The floating-point shared variables to differentiate with respect to.
+    params : iterable of SharedVariable
+        The floating-point shared variables to differentiate with respect to (a list, or any iterable,
+        read once). Must not be empty.
 
     Returns
     -------
@@ -116,11 +161,11 @@ def get_or_compute_grads(loss_or_grads, params):
     Raises
     ------
     ValueError
-        A param that is not a shared variable (Lasagne's message), a list whose length differs from
-        ``params`` ("Got 2 gradient expressions for 1 parameters"), a loss that is not a scalar, a param
-        the loss does not depend on, or a gradient whose ndim differs from its param's.
+        Empty ``params``, a param that is not a shared variable (Lasagne's message), a list whose length
+        differs from ``params`` ("Got 2 gradient expressions for 1 parameters"), a loss that is not a
+        scalar, a param the loss does not depend on, or a gradient whose ndim differs from its param's.
     TypeError
-        An integer or boolean param, or a loss / gradient that is not a tensor expression.
+        An integer, boolean or float16 param, or a loss / gradient that is not a tensor expression.
 
     Notes
     -----
@@ -140,7 +185,7 @@ def get_or_compute_grads(loss_or_grads, params):
     >>> g.eval()
     array([2., 2., 2.])
     """
-    params = _check_params(params)
+    params = check_params(params)
     if isinstance(loss_or_grads, list | tuple):
         if len(loss_or_grads) != len(params):
             raise ValueError(

@@ -25,7 +25,7 @@ from pytensor.tensor.math import Dot
 from pytensor.tensor.shape import Reshape, Shape, Shape_i, SpecifyShape
 
 from ._compat import INC_SUBTENSOR_OPS, SUBTENSOR_OPS
-from .gradients import get_or_compute_grads, param_label
+from .gradients import check_params, get_or_compute_grads, param_label
 from .hyperparams import check_hyper, typed
 from .optimizers import _both_or_neither
 from .updates import UpdateBuilder
@@ -458,8 +458,8 @@ def _parts(loss_or_grads, params, nonnegative):
 
 
 def _multiplicative_rule(loss_or_grads, params, nonnegative, power, epsilon, alternating):
+    params = check_params(params)
     pairs = _parts(loss_or_grads, params, nonnegative)
-    params = list(params)
     for i, p in enumerate(params):
         if np.any(p.get_value(borrow=True) < 0):
             raise ValueError(

@@ -14,6 +14,7 @@ from collections.abc import Mapping
 
 import numpy as np
 
+from .gradients import check_params
 from .hyperparams import check_hyper, typed
 from .scalings import (
     scale_by_adadelta,
@@ -166,12 +167,10 @@ def _momentum_params(updates, params):
     if params is None:
         # Only float variables can carry a velocity; an integer step counter among the keys is left alone.
         return [v for v in updates if np.dtype(v.dtype).kind == "f"]
-    params = list(params)
+    params = check_params(params)
     for i, p in enumerate(params):
         if p not in updates:
             raise ValueError(f"params[{i}] ({p.name!r}) has no entry in updates")
-        if np.dtype(p.dtype).kind != "f":
-            raise TypeError(f"params[{i}] ({p.name!r}) has dtype {p.dtype}; momentum needs a float variable")
     return params
 
 
@@ -286,6 +285,7 @@ def momentum(loss_or_grads=None, params=None, learning_rate=1e-3, momentum=0.9):
 
 
 def _momentum_rule(loss_or_grads, params, learning_rate, momentum):
+    params = check_params(params)  # read an iterator once: sgd and the velocities need the same params
     return apply_momentum(sgd(loss_or_grads, params, learning_rate), params, momentum=momentum)
 
 
@@ -377,6 +377,7 @@ def nesterov_momentum(loss_or_grads=None, params=None, learning_rate=1e-3, momen
 
 
 def _nesterov_rule(loss_or_grads, params, learning_rate, momentum):
+    params = check_params(params)  # read an iterator once: sgd and the velocities need the same params
     return apply_nesterov_momentum(sgd(loss_or_grads, params, learning_rate), params, momentum=momentum)
 
 

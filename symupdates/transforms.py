@@ -18,7 +18,7 @@ machinery (``Transform``, ``apply``, ``chain``) and the transforms every rule sh
 
 import pytensor.tensor as pt
 
-from .gradients import get_or_compute_grads
+from .gradients import check_params, get_or_compute_grads
 from .hyperparams import check_hyper, typed
 from .updates import UpdateBuilder, describe
 
@@ -74,8 +74,9 @@ def apply(transform, loss_or_grads, params):
         For example ``chain(clip_by_global_norm(1.0), scale_by_adam(), scale_by_learning_rate(1e-3))``.
     loss_or_grads : scalar TensorVariable or list of TensorVariable
         A scalar loss, or one gradient expression per param.
-    params : list of SharedVariable
-        The floating-point shared variables to update.
+    params : iterable of SharedVariable
+        The floating-point shared variables to update: a list, or any iterable (read once). Must not be
+        empty.
 
     Returns
     -------
@@ -95,8 +96,8 @@ def apply(transform, loss_or_grads, params):
     """
     if not isinstance(transform, Transform):
         raise TypeError(f"transform must be a Transform, got {type(transform).__name__}")
+    params = check_params(params)
     grads = get_or_compute_grads(loss_or_grads, params)
-    params = list(params)
     grads = [pt.as_tensor_variable(g) for g in grads]
     grads = [g if g.dtype == p.dtype else pt.cast(g, p.dtype) for g, p in zip(grads, params)]
     builder = UpdateBuilder(params)

@@ -13,8 +13,9 @@ from collections import Counter, OrderedDict
 import numpy as np
 import pytensor
 import pytensor.tensor as pt
+from pytensor.compile.sharedvalue import SharedVariable
 
-__all__ = ["Updates", "UpdateBuilder", "active_builder", "as_update", "describe", "param_keys"]
+__all__ = ["Updates", "UpdateBuilder", "active_builder", "as_update", "describe", "merge", "param_keys"]
 
 
 class Updates(OrderedDict):
@@ -34,6 +35,11 @@ class Updates(OrderedDict):
         Scalars worth printing, as expressions to add to the compiled function's outputs: the learning
         rate each step uses (``"learning_rate"``), the gradient norm before clipping (``"global_norm"``),
         the number of skipped steps (``"skipped_steps"``).
+
+    Notes
+    -----
+    ``update``, ``|`` and ``|=`` merge the updates of another rule into these, refusing a variable both
+    update (see ``merge``); item assignment replaces one entry.
     """
 
     def __init__(self, *args, params=(), state=(), rule=None, monitors=None, **kwargs):
@@ -46,9 +52,144 @@ class Updates(OrderedDict):
     def copy(self):
         return Updates(self, params=self.params, state=self.state, rule=self.rule, monitors=self.monitors)
 
+    def update(self, other=(), /, **kwargs):
+        """Merge another rule's updates into these (``u.update(v)``, ``u |= v``); see ``merge``.
+
+        Unlike ``dict.update`` it never replaces an entry: a variable both dicts update is refused
+        (``ValueError`` naming it) and nothing is changed. Item assignment, ``u[W] = expr``, still replaces
+        one entry on purpose (Lasagne's ``updates[W] = norm_constraint(updates[W], ...)``).
+        """
+        if kwargs:
+            raise TypeError("Updates.update takes no keyword arguments: its keys are shared variables")
+        incoming = other if isinstance(other, Updates) else Updates(other)
+        _check_mergeable(self, incoming)
+        renamed = _unique_state_names(self.state, incoming.state)
+        for var, name in renamed.items():
+            var.name = name
+        for name, expr in incoming.monitors.items():
+            self.monitors[_free_name(name, self.monitors)] = expr
+        self.rule = _merged_rule(self.rule, incoming.rule)
+        self.params += incoming.params
+        self.state += incoming.state
+        super().update(incoming)
+
+    def __ior__(self, other):
+        self.update(other)
+        return self
+
+    def __or__(self, other):
+        return merge(self, other)
+
+    def __ror__(self, other):
+        return merge(other, self)
+
     def __reduce__(self):
         attributes = {"params": self.params, "state": self.state, "rule": self.rule, "monitors": self.monitors}
         return (type(self), (list(self.items()),), attributes)
+
+
+def merge(*updates):
+    """One updates dict from the updates of several rules, e.g. one rule per layer with its own learning rate.
+
+    ``merge(a, b)`` equals ``a | b`` and a copy of ``a`` after ``a.update(b)``: its entries are ``a``'s then
+    ``b``'s, its ``params`` and ``state`` are ``a``'s then ``b``'s, and ``save_state`` writes all of them.
+
+    Parameters
+    ----------
+    *updates : Updates or dict
+        What rules returned. A plain dict ``{var: expr}`` (say, batch-norm running averages) is merged too,
+        as a *foreign* entry: the compiled step updates it, but ``save_state`` and ``load_state`` refuse
+        updates holding a variable that is neither a param nor a rule's state, rather than silently leave it
+        out of the checkpoint.
+
+    Returns
+    -------
+    Updates
+        ``rule`` is ``{"name": "merge", "config": {"rules": [...]}}`` listing each rule's description in
+        order (a single rule's description when only one part has one), so a checkpoint of merged rules only
+        loads into the same rules merged in the same order.
+
+    Raises
+    ------
+    ValueError
+        A variable (a param or a state variable) that two of the parts update, named in the message:
+        merging would silently keep only one of its updates. Nothing is modified.
+
+    Notes
+    -----
+    Checkpoint names stay unique: a part's state variable whose name an earlier part already uses is
+    renamed, ``adam.t`` to ``adam.t#2`` (as two transforms of one ``chain`` are), so the same script, rebuilt,
+    merges to the same names. Params are never renamed (``save_state`` numbers params that share a name:
+    ``W[0]``, ``W[1]``). A monitor name an earlier part uses gets the same suffix: the second rule's learning
+    rate is ``monitors["learning_rate#2"]``.
+
+    Lasagne's advice for per-layer learning rates was to merge the dicts of one rule per layer (its issues
+    #482 and #648); an ``OrderedDict.update`` of symupdates' results would lose the second rule's params and
+    state from checkpoints, and would replace a variable's update silently. ``multi_transform`` does the same
+    within one rule.
+
+    References
+    ----------
+    Lasagne issues #482 and #648 (per-layer learning rates by merging one rule's dict per layer).
+
+    Examples
+    --------
+    >>> import numpy as np, pytensor, symupdates as su
+    >>> W1 = pytensor.shared(np.ones(2), name="W1")
+    >>> W2 = pytensor.shared(np.ones(2), name="W2")
+    >>> loss = (W1 ** 2).sum() + (W2 ** 2).sum()
+    >>> updates = su.merge(su.adam(loss, [W1], learning_rate=0.1), su.adam(loss, [W2], learning_rate=0.01))
+    >>> [var.name for var in updates.state]
+    ['adam.t', 'W1.adam.m', 'W1.adam.v', 'adam.t#2', 'W2.adam.m', 'W2.adam.v']
+    >>> try:
+    ...     updates.update(su.sgd(loss, [W2], learning_rate=0.1))
+    ... except ValueError as error:
+    ...     print(error)
+    cannot merge: 'W2' (a param) is already updated by these updates; a variable can have one update only
+    """
+    merged = Updates()
+    for part in updates:
+        merged.update(part)
+    return merged
+
+
+def _check_mergeable(updates, incoming):
+    for var in incoming:
+        if not isinstance(var, SharedVariable):
+            raise TypeError(f"cannot merge: the key {var!r} is a {type(var).__name__}, not a shared variable")
+    ours = {*updates, *updates.params, *updates.state}
+    for var in [*incoming.params, *incoming.state, *incoming]:
+        if var in ours:
+            role = "a param" if var in incoming.params else "state" if var in incoming.state else "an entry"
+            raise ValueError(
+                f"cannot merge: {var.name or str(var)!r} ({role}) is already updated by these updates; a "
+                "variable can have one update only"
+            )
+
+
+def _unique_state_names(state, incoming):
+    """``{var: new name}`` for the ``incoming`` state variables whose name ``state`` already uses."""
+    used = {var.name for var in state}
+    taken = used | {var.name for var in incoming}
+    renamed = {}
+    for var in incoming:
+        if var.name in used:
+            renamed[var] = _free_name(var.name, taken)
+            taken.add(renamed[var])
+    return renamed
+
+
+def _merged_rule(rule, other):
+    rules = [r for part in (rule, other) if part is not None for r in _rule_list(part)]
+    if len(rules) < 2:
+        return rules[0] if rules else None
+    return {"name": "merge", "config": {"rules": rules}}
+
+
+def _rule_list(rule):
+    if isinstance(rule, dict) and rule.get("name") == "merge":
+        return list(rule["config"]["rules"])
+    return [rule]
 
 
 def describe(value):

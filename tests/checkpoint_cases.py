@@ -14,7 +14,6 @@ then writes the params to ``DIR/MODE/resumed.npz``.
 import inspect
 import sys
 import warnings
-from collections import OrderedDict
 from pathlib import Path
 
 import numpy as np
@@ -116,9 +115,15 @@ def state_kinds(updates):
 
 def build(mode):
     """``(step, {label: (params, updates)})`` for every rule with state not already covered; ``step(x)``
-    updates the params of all of them at once."""
+    updates the params of all of them at once.
+
+    The step's updates are every case's merged with ``symupdates.merge``, which renames the state of each
+    case whose names an earlier case uses (its ``adam.t`` becomes ``adam.t#5``): the fresh process rebuilds
+    the same names. (A plain dict of them would hold many variables named ``adam.t`` next to
+    ``merge:per_layer_adam``'s ``adam.t#2``, and PyTensor 3.0.7's NUMBA backend then generates one Python
+    argument name twice: its ``unique_name_generator`` suffixes the third ``adam_t`` to ``adam_t_2``.)"""
     x = pt.scalar("x", dtype="float64")
-    cases, merged, covered = {}, OrderedDict(), set()
+    cases, merged, covered = {}, symupdates.Updates(), set()
     for label, make in rules().items():
         params = make_params(["float64", "float32"][len(cases) % 2])
         # The gradient, p * x - 1, changes with the step's input x.
@@ -128,7 +133,22 @@ def build(mode):
         covered.add(state_kinds(updates))
         cases[label] = (params, updates)
         merged.update(updates)
+    cases["merge:per_layer_adam"] = per_layer_adam(x)
+    merged.update(cases["merge:per_layer_adam"][1])
     return pytensor.function([x], [], updates=merged, mode=mode), cases
+
+
+def per_layer_adam(x):
+    """Two layers' weights, both named ``W`` as Lasagne names them, each with its own adam and learning rate,
+    merged the way Lasagne users merged per-layer rules: 8 variables to save (2 params, 2 x (m, v), 2
+    counters)."""
+    params = [make_params("float64")[0], make_params("float32")[0]]
+    for p in params:
+        p.name = "W"
+    loss = sum(pt.sum(p**2 * pt.cast(x, p.dtype) / 2 - p) for p in params)
+    updates = symupdates.adam(loss, params[:1], learning_rate=0.1)
+    updates.update(symupdates.adam(loss, params[1:], learning_rate=0.01))
+    return params, updates
 
 
 def checkpoint_path(directory, mode, label):

@@ -3,7 +3,6 @@ in-place elementwise loop per parameter."""
 
 import numpy as np
 import pytest
-from pytensor.tensor.elemwise import Elemwise
 
 import symupdates
 from conftest import compile_with_grad_inputs, gradient_sequence, make_params, require_mode
@@ -51,31 +50,25 @@ def test_backends_agree_with_numba(rule, mode):
             np.testing.assert_allclose(value, want, rtol=1e-12, atol=1e-300, err_msg=f"{name} at step {step}")
 
 
-def update_nodes(fn):
-    """{shared variable: the Apply node computing its update} in a compiled function."""
-    fgraph = fn.maker.fgraph
-    return {
-        fn.maker.expanded_inputs[i].variable: fgraph.outputs[o].owner for o, i in fgraph.update_mapping.items()
-    }
-
-
 @pytest.mark.parametrize("rule, dtype", FUSION_CASES)
 def test_one_fused_inplace_loop_per_parameter(rule, dtype):
     (param,) = make_params(dtype, shapes=[(7,)])
     fn, updates = compile_with_grad_inputs(getattr(symupdates, rule), [param], mode="CVM")
-    nodes = update_nodes(fn)
+    report = symupdates.inspect_step(fn)
     per_param = [v for v in updates if v is param or v.type.ndim > 0]
     if rule == "adagrad_window":
         # A window write and its sum are not elementwise: the buffer is written in place by a
         # set_subtensor and the param by one fused in-place loop.
         (window,) = [v for v in per_param if v.name.endswith(".accu")]
-        assert nodes[window].op.destroy_map
+        assert report.of(window)["in_place"], report.of(window)
         per_param = [param]
-    node = nodes[param]
-    assert isinstance(node.op, Elemwise), f"{param.name} is updated by {node.op}"
-    assert node.op.destroy_map, "the fused update does not work in place"
+    record = report.of(param)
+    assert record["in_place"], f"the update does not work in place: {record}"
     if rule in REDUCING:
+        # A norm needs the whole direction before the param's loop can run: each update is an in-place
+        # loop of its own, reading the direction another loop wrote.
         for v in per_param:
-            assert isinstance(nodes[v].op, Elemwise) and nodes[v].op.destroy_map, (v.name, nodes[v].op)
+            assert report.of(v)["in_place"], report.of(v)
         return
-    assert {nodes[v] for v in per_param} == {node}, {v.name: nodes[v].op for v in per_param}
+    assert record["fused"], f"{param.name} is updated by {record['node']}"
+    assert {report.of(v)["loop"] for v in per_param} == {record["loop"]}, str(report)

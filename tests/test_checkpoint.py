@@ -4,8 +4,11 @@ files."""
 
 import json
 import os
+import signal
+import stat
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -200,6 +203,136 @@ def test_save_is_atomic_and_leaves_no_temporary_file(tmp_path, monkeypatch):
         su.save_state(trained_adam(seed=2), path)
     assert path.read_bytes() == original
     assert os.listdir(tmp_path) == ["ckpt.npz"]
+
+
+# -- Crash hygiene: killed writers, file mode, durability, error messages ----------------------------------
+
+WRITER = """
+import sys, numpy as np, pytensor, symupdates as su
+path, value = sys.argv[1], int(sys.argv[2])
+w = pytensor.shared(np.full(2_000_000, float(value)), name="W")
+updates = su.adam((w ** 2).sum(), [w])
+for var in updates.state:
+    var.set_value(np.full_like(var.get_value(), value))
+while True:
+    su.save_state(updates, path, include_params=True)
+"""
+
+
+def big_adam(value):
+    """The writer's updates (48 MB with its param: tens of milliseconds to write), every entry ``value``."""
+    w = pytensor.shared(np.full(2_000_000, float(value)), name="W")
+    updates = su.adam((w**2).sum(), [w])
+    for var in updates.state:
+        var.set_value(np.full_like(var.get_value(), value))
+    return updates
+
+
+def entry_values(updates):
+    return {np.unique(var.get_value()).item() for var in [*updates.params, *updates.state]}
+
+
+def kill_mid_save(path, value, timeout=60):
+    """Start a process saving checkpoints of ``value`` to ``path`` in a loop, and ``kill -9`` it as soon as
+    its temporary file has data."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    writer = subprocess.Popen([sys.executable, "-c", WRITER, str(path), str(value)], env=env,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        prefix, deadline = f"{path.name}.{writer.pid}.", time.monotonic() + timeout
+        while not any(e.name.startswith(prefix) and e.stat().st_size > 0 for e in os.scandir(path.parent)):
+            assert writer.poll() is None, writer.stderr.read().decode()
+            assert time.monotonic() < deadline, "the writer never started a save"
+            time.sleep(0.002)
+        os.kill(writer.pid, signal.SIGKILL)
+        assert writer.wait(timeout=10) == -signal.SIGKILL
+    finally:
+        if writer.poll() is None:
+            writer.kill()
+            writer.wait()
+        writer.stderr.close()
+
+
+def test_saves_killed_mid_write_leave_no_torn_file_and_the_next_save_removes_their_debris(tmp_path):
+    path = tmp_path / "ckpt.npz"
+    live = big_adam(0)
+    su.save_state(live, path, include_params=True)
+    debris_after_kill = []
+    for value in range(1, 5):
+        kill_mid_save(path, value)
+        debris_after_kill.append(sorted(os.listdir(tmp_path))[1:])
+        su.load_state(live, path)  # complete and consistent: one version, every CRC checked
+        assert len(entry_values(live)) == 1 and entry_values(live) <= set(range(value + 1))
+    # Each kill left its temporary file, and the next writer's save removed it (they would pile up: 4 files).
+    assert all(len(debris) <= 1 for debris in debris_after_kill), debris_after_kill
+    assert max(map(len, debris_after_kill)) == 1, debris_after_kill
+    named = [name for debris in debris_after_kill for name in debris]
+    assert all(name.startswith("ckpt.npz.") and name.endswith(".tmp") for name in named), named
+
+    su.save_state(big_adam(9), path, include_params=True)
+    assert os.listdir(tmp_path) == ["ckpt.npz"]
+    su.load_state(live, path)
+    assert entry_values(live) == {9}
+
+
+def test_a_live_writers_temporary_file_and_other_files_are_left_alone(tmp_path):
+    fcntl = pytest.importorskip("fcntl")
+    path = tmp_path / "ckpt.npz"
+    in_progress = tmp_path / "ckpt.npz.4242.0badcafe.tmp"
+    others = ["ckpt.npz.backup.tmp", "other.npz.4242.0badcafe.tmp", "ckpt.npz.4242.0badcafe.tmp.keep"]
+    for name in [in_progress.name, *others]:
+        (tmp_path / name).write_bytes(b"partial")
+    with open(in_progress, "rb") as held:  # a writer holds its lock until its rename
+        fcntl.flock(held.fileno(), fcntl.LOCK_EX)
+        su.save_state(trained_adam(), path)
+        assert in_progress.exists()
+    su.save_state(trained_adam(), path)  # its writer is gone: debris
+    assert sorted(os.listdir(tmp_path)) == sorted(["ckpt.npz", *others])
+
+
+def test_the_file_mode_follows_the_umask_and_the_rename_is_made_durable(tmp_path, monkeypatch):
+    path = tmp_path / "ckpt.npz"
+    synced = []
+    fsync = os.fsync
+
+    def spy(fd):
+        synced.append(("directory" if stat.S_ISDIR(os.fstat(fd).st_mode) else "file", path.exists()))
+        fsync(fd)
+
+    monkeypatch.setattr(os, "fsync", spy)
+    for umask in (0o022, 0o077, 0o002):
+        previous = os.umask(umask)
+        try:
+            su.save_state(trained_adam(), path)
+            np.save(tmp_path / "reference.npy", np.zeros(1))
+        finally:
+            os.umask(previous)
+        mode = stat.S_IMODE(path.stat().st_mode)
+        assert mode == 0o666 & ~umask == stat.S_IMODE((tmp_path / "reference.npy").stat().st_mode), oct(mode)
+        (tmp_path / "reference.npy").unlink()
+    # the data before the rename, the directory entry after it
+    assert synced == [("file", False), ("directory", True)] + [("file", True), ("directory", True)] * 2
+
+
+def test_errors_name_the_checkpoint_path(tmp_path):
+    path = tmp_path / "missing" / "ckpt.npz"
+    with pytest.raises(FileNotFoundError, match=f"checkpoint {path}: directory {path.parent} does not exist"):
+        su.save_state(trained_adam(), path)
+    (tmp_path / "ckpt.npz").mkdir()
+    with pytest.raises(IsADirectoryError, match=f"cannot save checkpoint {tmp_path / 'ckpt.npz'}: Is a dir"):
+        su.save_state(trained_adam(), tmp_path / "ckpt.npz")
+    assert os.listdir(tmp_path) == ["ckpt.npz"]
+
+
+def test_merged_per_layer_rules_save_all_eight_variables(tmp_path):
+    params, updates = checkpoint_cases.per_layer_adam(pytensor.tensor.scalar("x", dtype="float64"))
+    su.save_state(updates, tmp_path / "ckpt.npz", include_params=True)
+    with np.load(tmp_path / "ckpt.npz", allow_pickle=False) as archive:
+        saved = {key: archive[key] for key in archive.files if key != "symupdates.json"}
+    assert sorted(saved) == ["params/W[0]", "params/W[1]", "state/W.adam.m", "state/W.adam.m#2",
+                             "state/W.adam.v", "state/W.adam.v#2", "state/adam.t", "state/adam.t#2"]
+    assert saved["params/W[1]"].dtype == np.float32 and saved["state/W.adam.v#2"].dtype == np.float32
+    np.testing.assert_array_equal(saved["params/W[1]"], params[1].get_value())
 
 
 def refuse(live, path, match, **kwargs):

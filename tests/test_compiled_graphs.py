@@ -7,14 +7,13 @@ import numpy as np
 import pytensor
 import pytensor.tensor as pt
 import pytest
-from pytensor.compile.builders import OpFromGraph
 from pytensor.compile.mode import Mode, get_mode
 from pytensor.graph.traversal import ancestors, apply_ancestors
 from pytensor.link.vm import VMLinker
-from pytensor.scalar.basic import Composite
-from pytensor.tensor.elemwise import DimShuffle, Elemwise
+from pytensor.tensor.elemwise import DimShuffle
 
 import symupdates
+from symupdates._compat import elemwise_of
 from reference import OTHER
 from reference_more import OTHER_MORE
 
@@ -66,25 +65,6 @@ def scalar_source(var):
     return var
 
 
-def elemwise_of(node):
-    """The Elemwise a node runs: its own op or, in PyTensor 3.3's NUMBA mode, the one inside a
-    ``ScalarizedElemwise`` (an OpFromGraph that passes native scalars, e.g. bias corrections, to one loop)."""
-    if isinstance(node.op, Elemwise):
-        return node.op
-    if isinstance(node.op, OpFromGraph):
-        inner = [n.op for n in node.op.fgraph.apply_nodes if isinstance(n.op, Elemwise)]
-        if len(inner) == 1:
-            return inner[0]
-    return None
-
-
-def inner_dtypes(node):
-    """Every dtype in a fused loop: its inputs, outputs and all variables of its scalar inner graph."""
-    scalar_op = elemwise_of(node).scalar_op
-    inner = scalar_op.fgraph.variables if isinstance(scalar_op, Composite) else []
-    return {v.type.dtype for v in [*node.inputs, *node.outputs, *inner]}
-
-
 # The C backend's rewrites on a VM with Python thunks: the graph CVM runs, without compiling C (minutes).
 CVM_GRAPH = Mode(VMLinker(use_cloop=False, c_thunks=False), get_mode("CVM").provided_optimizer)
 # Rules whose state update and param update read the same inputs but not each other's results.
@@ -105,28 +85,28 @@ def fuser_joins_siblings(mode):
 def test_each_param_is_one_fused_inplace_float32_loop(mode):
     mode = CVM_GRAPH if mode == "CVM" else mode
     fn, built = all_rules_in_one_function(mode)
+    report = symupdates.inspect_step(fn)
     joins_siblings = fuser_joins_siblings(mode)
     loops, window_work = set(), set()
     for rule, (params, updates) in built.items():
         for param in params:
-            node = loop_node(fn, param)
-            assert elemwise_of(node), f"{rule}: {param.name} is updated by {node.op}"
-            assert node.op.destroy_map, f"{rule}: {param.name}'s update is not in place"
+            record = report.of(param)
+            assert record["fused"], f"{rule}: {param.name} is updated by {record['node']}"
+            assert record["in_place"], f"{rule}: {param.name}'s update is not in place: {record}"
             # float32 arithmetic only; a bool may come in as a condition (radam's rectification switch).
-            assert inner_dtypes(node) - {"bool"} == {"float32"}, f"{rule}: {param.name}'s loop uses {inner_dtypes(node)}"
+            assert set(record["loop_dtypes"]) - {"bool"} == {"float32"}, f"{rule}: {param.name}: {record}"
             # Its state of the param's shape is written by the same loop (adagrad_window's ring buffer
             # has an extra axis and is written in place by a set_subtensor).
             state = [v for v in updates.state if v.type.shape == param.type.shape]
-            state_loops = {loop_node(fn, v) for v in state}
             if rule in SIBLING_UPDATES and not joins_siblings:
-                # What this fuser can deliver: one more in-place float32 loop, for the state.
-                for extra in state_loops - {node}:
-                    assert elemwise_of(extra) and extra.op.destroy_map, rule
-                    assert inner_dtypes(extra) - {"bool"} == {"float32"}, rule
-                    loops.add(extra)
+                # What this fuser can deliver: each state variable its own fused, in-place float32 loop.
+                for v in state:
+                    assert report.of(v)["fused"] and report.of(v)["in_place"], f"{rule}: {report.of(v)}"
+                    assert set(report.of(v)["loop_dtypes"]) - {"bool"} == {"float32"}, rule
+                    loops.add(loop_node(fn, v))
             else:
-                assert state_loops <= {node}, rule
-            loops.add(node)
+                assert {report.of(v)["loop"] for v in state} <= {record["loop"]}, rule
+            loops.add(loop_node(fn, param))
         windows = [v for v in updates.state if v.type.ndim and v.type.shape not in {p.type.shape for p in params}]
         window_work |= set(apply_ancestors([loop_node(fn, v).outputs[0] for v in windows]))
         # The bias corrections come from the step counter once per step, shared by both params' loops.
@@ -141,6 +121,6 @@ def test_each_param_is_one_fused_inplace_float32_loop(mode):
     # in float32.)
     for node in fn.maker.fgraph.apply_nodes - loops:
         if elemwise_of(node) and node not in window_work:
-            for out in node.outputs:  # a native scalar (ScalarType) has no shape
+            for out in node.outputs:  # a native scalar (PyTensor 3.3's NUMBA mode) has no shape
                 assert all(s == 1 for s in getattr(out.type, "shape", ())), f"per-element work outside the loops: {node}"
         assert getattr(node.op, "acc_dtype", None) in (None, "float32"), node

@@ -287,9 +287,12 @@ def test_linear_regression_loss_curves_coincide(tmp_path):
 
 def test_train_mlp_resumes_from_its_checkpoint(tmp_path):
     checkpoint = str(tmp_path / "mlp.npz")
-    first = run_example("train_mlp.py", "--epochs", "1", "--checkpoint", checkpoint, cwd=tmp_path)
+    first = run_example("train_mlp.py", "--epochs", "1", "--checkpoint", checkpoint, "--inspect", cwd=tmp_path)
     resumed = run_example("train_mlp.py", "--epochs", "1", "--resume", checkpoint, cwd=tmp_path)
     assert f"checkpoint saved to {checkpoint}" in first and f"resumed from {checkpoint}" in resumed
+    # --inspect: every param and accumulator of the step is one fused float32 loop, in place.
+    verdicts = re.findall(r"^(\S+)\s+float32\s+\S+\s+\d+\s+(\S+)\s+(\S+)\s+(\S+)", first, flags=re.M)
+    assert len(verdicts) == 8 and all(v[1:] == ("yes", "yes", "float32") for v in verdicts), first
     epoch_1 = r"^\s*1\s+([\d.]+)\s+[\d.]+$"
     loss = [float(re.search(epoch_1, out, flags=re.M).group(1)) for out in (first, resumed)]
     assert loss[1] < loss[0] * 0.8  # the second run continues where the first stopped

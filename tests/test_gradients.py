@@ -107,3 +107,13 @@ def test_errors_happen_before_any_state_is_created(monkeypatch):
         with pytest.raises((ValueError, TypeError)):
             call()
     assert created == []
+
+
+@pytest.mark.parametrize("rule", RULES)
+def test_float16_params_are_refused_naming_the_param_and_the_reason(rule):
+    # The reason, checked: adam's epsilon is 0 in float16, and a squared gradient of 1e-4 underflows.
+    assert np.float16(1e-8) == 0 and np.float16(1e-4) ** 2 == 0
+    w = pytensor.shared(np.ones(3, dtype="float32"), name="w")
+    h = pytensor.shared(np.ones(3, dtype="float16"), name="h")
+    with pytest.raises(TypeError, match=r"params\[1\] \('h'\) has dtype float16.*NUMBA.*cannot compile"):
+        getattr(symupdates, rule)((w**2).sum() + (h**2).sum(), [w, h])
