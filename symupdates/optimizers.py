@@ -469,8 +469,8 @@ def adagrad_window(loss_or_grads=None, params=None, learning_rate=0.001, epsilon
 
     Notes
     -----
-    As PyMC by default. The window write and its sum are not elementwise, so unlike the other rules this one does
-    not compile to a single fused loop.
+    As PyMC by default. The window write and its sum are not elementwise, so unlike the other rules this
+    one does not compile to a single fused loop.
 
     References
     ----------

@@ -452,7 +452,7 @@ def scale_by_window_rss(n_win=10, epsilon=0.1, *, include_current_gradient=True,
     Parameters
     ----------
     n_win : int >= 1
-        How many of the most recent squared gradients (the current one included) are summed.
+        How many of the most recent squared gradients are summed.
     epsilon : float or symbolic scalar, >= 0
     include_current_gradient : bool, keyword-only
         True (PyMC): the step's own squared gradient is in its normaliser, which shrinks large steps more

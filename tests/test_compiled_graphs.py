@@ -74,7 +74,8 @@ SIBLING_UPDATES = {"lion"}
 def fuser_joins_siblings(mode):
     """Whether PyTensor's fuser puts two elementwise updates that read the same inputs, but not each other's
     results, into one loop. PyTensor 2.38's does not (3.0's does): there lion's moment update
-    ``m' = beta2 m + (1 - beta2) g`` stays a second loop beside ``p' = p - lr sign(beta1 m + (1 - beta1) g)``."""
+    ``m' = beta2 m + (1 - beta2) g`` stays a second loop beside
+    ``p' = p - lr sign(beta1 m + (1 - beta1) g)``."""
     a, b = (pytensor.shared(np.ones(3, dtype="float32"), name=n, shape=(3,)) for n in "ab")
     g = pt.tensor("g", dtype="float32", shape=(3,))
     fn = pytensor.function([g], [], updates={a: a * np.float32(0.5) + g, b: b - pt.sign(a + g)}, mode=mode)
@@ -122,5 +123,6 @@ def test_each_param_is_one_fused_inplace_float32_loop(mode):
     for node in fn.maker.fgraph.apply_nodes - loops:
         if elemwise_of(node) and node not in window_work:
             for out in node.outputs:  # a native scalar (PyTensor 3.3's NUMBA mode) has no shape
-                assert all(s == 1 for s in getattr(out.type, "shape", ())), f"per-element work outside the loops: {node}"
+                shape = getattr(out.type, "shape", ())
+                assert all(s == 1 for s in shape), f"per-element work outside the loops: {node}"
         assert getattr(node.op, "acc_dtype", None) in (None, "float32"), node

@@ -20,7 +20,7 @@ import pytest
 if os.environ.get("SYMUPDATES_REQUIRE_PYMC"):
     import pymc as pm
 else:
-    pm = pytest.importorskip("pymc", reason="PyMC is not installed (CI's PyMC legs set SYMUPDATES_REQUIRE_PYMC)")
+    pm = pytest.importorskip("pymc", reason="PyMC is not installed (CI's PyMC legs require it)")
 
 import symupdates as su
 
