@@ -12,7 +12,9 @@ import time
 import numpy as np
 from pytensor.compile.ops import DeepCopyOp
 from pytensor.scalar.basic import Composite
-from pytensor.tensor.elemwise import DimShuffle, Elemwise
+from pytensor.tensor.elemwise import DimShuffle
+
+from ._compat import elemwise_of
 
 __all__ = ["StepReport", "inspect_step", "measure_bandwidth"]
 
@@ -274,9 +276,14 @@ def _loop_dtypes(node):
     """Every dtype in the loop: its inputs, outputs and, for a fused loop, its scalar inner graph."""
     if node is None:
         return set()
-    scalar_op = getattr(node.op, "scalar_op", None)
+    scalar_op = getattr(elemwise_of(node), "scalar_op", None)
     inner = scalar_op.fgraph.variables if isinstance(scalar_op, Composite) else []
     return {v.type.dtype for v in [*node.inputs, *node.outputs, *inner] if hasattr(v.type, "dtype")}
+
+
+def _broadcastable(var):
+    """Per axis, whether it has length 1; nothing for a native scalar (PyTensor 3.3's NUMBA mode)."""
+    return getattr(var.type, "broadcastable", ())
 
 
 def _source(var):
@@ -291,8 +298,8 @@ def _verdicts(node, output, graph_input):
         return True, True, None
     if isinstance(node.op, DeepCopyOp):
         return False, False, "the update is a copy of another value: PyTensor copies it into the variable"
-    fused = isinstance(node.op, Elemwise) and not any(
-        isinstance(_source(i).owner.op, Elemwise) and not all(_source(i).type.broadcastable)
+    fused = elemwise_of(node) is not None and not any(
+        elemwise_of(_source(i).owner) is not None and not all(_broadcastable(_source(i)))
         for i in node.inputs
         if _source(i).owner is not None
     )
@@ -324,8 +331,8 @@ def _loop_nodes(output):
     while todo:
         var = _source(todo.pop())
         node = var.owner
-        scalar_input = var is not output and all(var.type.broadcastable)
-        if node is None or node in nodes or not isinstance(node.op, Elemwise) or scalar_input:
+        scalar_input = var is not output and all(_broadcastable(var))
+        if node is None or node in nodes or elemwise_of(node) is None or scalar_input:
             continue
         nodes.append(node)
         todo += node.inputs
@@ -335,7 +342,7 @@ def _loop_nodes(output):
 def _node_bytes(node, shape):
     """Bytes one loop over ``shape`` reads (each input once, broadcast axes once) and writes."""
     def nbytes(var):
-        dims = [n for n, broadcast in zip(shape, var.type.broadcastable) if not broadcast]
+        dims = [n for n, broadcast in zip(shape, _broadcastable(var)) if not broadcast]
         return np.dtype(var.type.dtype).itemsize * int(np.prod(dims, dtype=np.int64))
 
     return sum(nbytes(i) for i in dict.fromkeys(node.inputs)), sum(nbytes(o) for o in node.outputs)

@@ -23,15 +23,8 @@ from pytensor.tensor.elemwise import CAReduce, DimShuffle, Elemwise
 from pytensor.tensor.exceptions import NotScalarConstantError
 from pytensor.tensor.math import Dot
 from pytensor.tensor.shape import Reshape, Shape, Shape_i, SpecifyShape
-from pytensor.tensor.subtensor import (
-    AdvancedIncSubtensor,
-    AdvancedIncSubtensor1,
-    AdvancedSubtensor,
-    AdvancedSubtensor1,
-    IncSubtensor,
-    Subtensor,
-)
 
+from ._compat import INC_SUBTENSOR_OPS, SUBTENSOR_OPS
 from .builder import UpdateBuilder
 from .gradients import check_params, get_or_compute_grads, param_label
 from .hyperparams import NONNEGATIVE, typed
@@ -54,12 +47,8 @@ _LINEAR = {
     Reshape: (0,),
     SpecifyShape: (0,),
     Alloc: (0,),
-    Subtensor: (0,),
-    AdvancedSubtensor: (0,),
-    AdvancedSubtensor1: (0,),
-    IncSubtensor: (0, 1),
-    AdvancedIncSubtensor: (0, 1),
-    AdvancedIncSubtensor1: (0, 1),
+    **{op: (0,) for op in SUBTENSOR_OPS},
+    **{op: (0, 1) for op in INC_SUBTENSOR_OPS},
 }
 
 

@@ -452,11 +452,13 @@ def adagrad(loss_or_grads=None, params=None, learning_rate=1.0, epsilon=1e-6, *,
 
 
 @rule(learning_rate=NONNEGATIVE, epsilon=NONNEGATIVE)
-def adagrad_window(loss_or_grads=None, params=None, learning_rate=0.001, epsilon=0.1, n_win=10):
+def adagrad_window(loss_or_grads=None, params=None, learning_rate=0.001, epsilon=0.1, n_win=10, *,
+                   include_current_gradient=True):
     """Adagrad over a window of the last ``n_win`` squared gradients (PyMC).
 
     ``w'[..., i] = g^2``; ``i' = (i + 1) mod n_win``;
-    ``p' = p - learning_rate * g / sqrt(sum(w', axis=-1) + epsilon)``
+    ``p' = p - learning_rate * g / sqrt(sum(w', axis=-1) + epsilon)``, or with
+    ``include_current_gradient=False`` ``p' = p - learning_rate * g / sqrt(sum(w, axis=-1) + epsilon)``
 
     Parameters
     ----------
@@ -464,7 +466,11 @@ def adagrad_window(loss_or_grads=None, params=None, learning_rate=0.001, epsilon
     learning_rate : float or symbolic scalar
     epsilon : float or symbolic scalar, >= 0
     n_win : int
-        Window length; the current squared gradient is in the window.
+        Window length.
+    include_current_gradient : bool, keyword-only
+        True (PyMC's numbers): the current squared gradient is in the window that normalises it. False:
+        only the previous ``n_win`` are, so a step's size does not depend on its own gradient's magnitude
+        (pymc#8444: with True, ADVI's posterior standard deviations come out too large).
 
     Returns
     -------
@@ -473,8 +479,8 @@ def adagrad_window(loss_or_grads=None, params=None, learning_rate=0.001, epsilon
 
     Notes
     -----
-    As PyMC. The window write and its sum are not elementwise, so unlike the other rules this one does
-    not compile to a single fused loop.
+    As PyMC by default. The window write and its sum are not elementwise, so unlike the other rules this
+    one does not compile to a single fused loop.
 
     References
     ----------
@@ -487,7 +493,10 @@ def adagrad_window(loss_or_grads=None, params=None, learning_rate=0.001, epsilon
     >>> [v.name for v in symupdates.adagrad_window((w ** 2).sum(), [w], n_win=3)]
     ['w.adagrad_window.accu', 'w.adagrad_window.index', 'w']
     """
-    return chain(scale_by_window_rss(n_win, epsilon), scale_by_learning_rate(learning_rate))
+    return chain(
+        scale_by_window_rss(n_win, epsilon, include_current_gradient=include_current_gradient),
+        scale_by_learning_rate(learning_rate),
+    )
 
 
 @rule(learning_rate=NONNEGATIVE, rho=UNIT_INTERVAL, epsilon=NONNEGATIVE, momentum=UNIT_INTERVAL)

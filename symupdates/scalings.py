@@ -143,17 +143,26 @@ def scale_by_rss(epsilon=1e-6, *, initial_accumulator_value=0.0, epsilon_placeme
 
 
 @transform(epsilon=NONNEGATIVE)
-def scale_by_window_rss(n_win=10, epsilon=0.1, *, name="adagrad_window"):
+def scale_by_window_rss(
+    n_win=10, epsilon=0.1, *, include_current_gradient=True, name="adagrad_window"
+):
     """Adagrad over a window: scale by the root of the sum of the last ``n_win`` squared gradients.
 
     A ring buffer ``w`` of shape ``param.shape + (n_win,)`` and a write index ``i`` per param:
-    ``w'[..., i] = g^2``; ``i' = (i + 1) mod n_win``; ``s' = g / sqrt(sum(w', axis=-1) + epsilon)``.
+    ``w'[..., i] = g^2``; ``i' = (i + 1) mod n_win``; ``s' = g / sqrt(sum(w', axis=-1) + epsilon)``, or
+    ``s' = g / sqrt(sum(w, axis=-1) + epsilon)`` (the previous ``n_win`` squared gradients) with
+    ``include_current_gradient=False``.
 
     Parameters
     ----------
     n_win : int >= 1
-        How many of the most recent squared gradients (the current one included) are summed.
+        How many of the most recent squared gradients are summed.
     epsilon : float or symbolic scalar, >= 0
+    include_current_gradient : bool, keyword-only
+        True (PyMC): the step's own squared gradient is in its normaliser, which shrinks large steps more
+        than small ones, so the noisy steps of stochastic VI do not average to the gradient's direction
+        (pymc#8444). False: the normaliser is the previous ``n_win`` squared gradients only, independent
+        of the current one (the first step divides by ``sqrt(epsilon)``).
     name : str
         The tag in state names: ``"<param>.<name>.accu"`` and ``"<param>.<name>.index"``.
 
@@ -178,6 +187,8 @@ def scale_by_window_rss(n_win=10, epsilon=0.1, *, name="adagrad_window"):
     """
     if isinstance(n_win, bool) or not isinstance(n_win, int) or n_win < 1:
         raise ValueError(f"n_win must be an integer >= 1, got {n_win!r}")
+    if not isinstance(include_current_gradient, bool):
+        raise ValueError(f"include_current_gradient must be True or False, got {include_current_gradient!r}")
 
     def build(steps, builder):
         def step(i, g, dt):
@@ -186,7 +197,8 @@ def scale_by_window_rss(n_win=10, epsilon=0.1, *, name="adagrad_window"):
             window_new = pt.set_subtensor(window[..., index], g**2)
             builder.set(window, window_new)
             builder.set(index, pt.switch(index + 1 < n_win, index + 1, 0))
-            return g / pt.sqrt(window_new.sum(axis=-1, acc_dtype=dt) + typed(epsilon, dt))
+            normalised_by = window_new if include_current_gradient else window
+            return g / pt.sqrt(normalised_by.sum(axis=-1, acc_dtype=dt) + typed(epsilon, dt))
 
         return per_param(steps, builder, step)
 

@@ -18,6 +18,7 @@ import numbers
 import numpy as np
 import pytensor.tensor as pt
 
+from ._compat import isfinite
 from .hyperparams import NONNEGATIVE, REAL, Schedule, check_hyper, typed
 
 __all__ = [
@@ -561,7 +562,7 @@ class _Plateau(Schedule):
             count: pt.switch(ready, 0, count_new),
             mean: pt.switch(ready, 0.0, mean_new),
         }
-        finite = pt.isfinite(value)
+        finite = isfinite(value)
         changes = {var: pt.switch(finite, new, var) for var, new in changes.items()}
         for var, new in changes.items():
             builder.set(var, new)

@@ -20,6 +20,7 @@ import pytensor
 import pytensor.tensor as pt
 from pytensor.compile.mode import Mode
 
+from ._compat import isfinite
 from .builder import _FlatBuilder
 from .hyperparams import UNIT_INTERVAL, typed
 from .transforms import Transform, transform
@@ -265,7 +266,7 @@ def apply_if_finite(inner):
     _check_transform(inner, "inner")
 
     def build(steps, builder):
-        finite = functools.reduce(operator.and_, [pt.all(pt.isfinite(s)) for s in steps])
+        finite = functools.reduce(operator.and_, [pt.all(isfinite(s)) for s in steps])
         skipped = builder.scalar("apply_if_finite.skipped", 0, "int64")
         skipped_new = skipped + pt.cast(~finite, "int64")
         builder.set(skipped, skipped_new)

@@ -57,14 +57,15 @@ def ref_adagrad(p, grads, learning_rate, epsilon):
     return out
 
 
-def ref_adagrad_window(p, grads, learning_rate, epsilon, n_win):
+def ref_adagrad_window(p, grads, learning_rate, epsilon, n_win, include_current_gradient=True):
     h = _typed(p, lr=learning_rate, eps=epsilon)
     squares = []
     out = []
     for g in grads:
+        previous = squares
         squares = (squares + [g**2])[-n_win:]
         total = np.zeros_like(p)
-        for s in squares:
+        for s in squares if include_current_gradient else previous:
             total = total + s
         p = p - h["lr"] * g / np.sqrt(total + h["eps"])
         out.append(p)

@@ -68,6 +68,20 @@ def test_shrinking_gradients_separate_adam_and_amsgrad():
     run_and_compare("adam", hyper, shrink=0.5)
 
 
+def test_adagrad_window_without_the_current_gradient_matches_reference():
+    """pymc#8444's estimator: the normaliser holds the previous n_win squared gradients only."""
+    from reference import ref_adagrad_window
+
+    hyper = {**OTHER["adagrad_window"], "include_current_gradient": False}
+    p, grads = np.ones(3), [np.array([0.1, -2.0, 5.0]) * (k + 1) for k in range(5)]
+    assert not np.allclose(ref_adagrad_window(p, grads, **hyper)[-1],
+                           ref_adagrad_window(p, grads, **OTHER["adagrad_window"])[-1])
+    run_and_compare("adagrad_window", hyper)
+    assert "include_current_gradient=False" in repr(symupdates.adagrad_window(**hyper))
+    with pytest.raises(ValueError, match="include_current_gradient"):
+        symupdates.adagrad_window(include_current_gradient="no")
+
+
 # Symbolic hyper-parameters: one compiled function per rule, many settings drawn by hypothesis. They are
 # float64 scalars, also for the float32 params: updates must keep their params' type anyway.
 HYPER_STRATEGIES = {

@@ -1,0 +1,43 @@
+"""The PyTensor API differences between the versions we support (2.38.x for PyMC 5 through 3.3.x for
+PyMC 6), in one place: each name here is looked up by feature, never by version number."""
+
+import pytensor.tensor as pt
+from pytensor.tensor import subtensor as _subtensor
+from pytensor.tensor.elemwise import Elemwise
+
+try:
+    from pytensor.tensor.rewriting.scalarize import ScalarizedElemwise
+except ImportError:  # before PyTensor 3.3
+    ScalarizedElemwise = ()
+
+__all__ = ["INC_SUBTENSOR_OPS", "SUBTENSOR_OPS", "elemwise_of", "isfinite"]
+
+
+def _isfinite(x):
+    """``pt.isfinite``, which PyTensor 2.38 lacks: neither NaN nor infinite."""
+    return ~(pt.isnan(x) | pt.isinf(x))
+
+
+isfinite = getattr(pt, "isfinite", _isfinite)
+
+
+def _ops(module, *names):
+    return tuple(getattr(module, name) for name in names if hasattr(module, name))
+
+
+# PyTensor 3.3 folded AdvancedSubtensor1 and AdvancedIncSubtensor1 (integer-vector indexing of the first
+# axis) into AdvancedSubtensor and AdvancedIncSubtensor.
+SUBTENSOR_OPS = _ops(_subtensor, "Subtensor", "AdvancedSubtensor", "AdvancedSubtensor1")
+INC_SUBTENSOR_OPS = _ops(_subtensor, "IncSubtensor", "AdvancedIncSubtensor", "AdvancedIncSubtensor1")
+
+
+def elemwise_of(node):
+    """The ``Elemwise`` a compiled node runs, or None: the node's own op or, in PyTensor 3.3's NUMBA mode,
+    the one inside a ``ScalarizedElemwise`` (a wrapper that passes native scalars, such as bias
+    corrections, to one elementwise loop)."""
+    if isinstance(node.op, Elemwise):
+        return node.op
+    if isinstance(node.op, ScalarizedElemwise):
+        [inner] = [n.op for n in node.op.fgraph.apply_nodes if isinstance(n.op, Elemwise)]
+        return inner
+    return None
