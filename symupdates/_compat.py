@@ -10,7 +10,7 @@ try:
 except ImportError:  # before PyTensor 3.3
     ScalarizedElemwise = ()
 
-__all__ = ["INC_SUBTENSOR_OPS", "SUBTENSOR_OPS", "elemwise_of", "isfinite"]
+__all__ = ["INC_SUBTENSOR_OPS", "ROW_INC_SUBTENSOR_OPS", "SUBTENSOR_OPS", "elemwise_of", "isfinite"]
 
 
 def _isfinite(x):
@@ -29,6 +29,9 @@ def _ops(module, *names):
 # axis) into AdvancedSubtensor and AdvancedIncSubtensor.
 SUBTENSOR_OPS = _ops(_subtensor, "Subtensor", "AdvancedSubtensor", "AdvancedSubtensor1")
 INC_SUBTENSOR_OPS = _ops(_subtensor, "IncSubtensor", "AdvancedIncSubtensor", "AdvancedIncSubtensor1")
+# The scatter of rows into the first axis where it is an op of its own (not in 3.3: there it is an
+# AdvancedIncSubtensor whose only index is on axis 0).
+ROW_INC_SUBTENSOR_OPS = _ops(_subtensor, "AdvancedIncSubtensor1")
 
 
 def elemwise_of(node):

@@ -23,8 +23,9 @@ from pytensor.scalar import Add, Cast
 from pytensor.tensor.basic import Alloc, get_underlying_scalar_constant_value
 from pytensor.tensor.elemwise import Elemwise
 from pytensor.tensor.exceptions import NotScalarConstantError
-from pytensor.tensor.subtensor import AdvancedIncSubtensor, AdvancedIncSubtensor1
+from pytensor.tensor.subtensor import AdvancedIncSubtensor
 
+from ._compat import ROW_INC_SUBTENSOR_OPS
 from .transforms import Transform
 
 __all__ = ["sparse", "SparseFallbackWarning"]
@@ -106,8 +107,8 @@ def _row_scatters(grad, param):
         found = [_row_scatters(x, param) for x in node.inputs]
         return None if any(f is None for f in found) else [s for f in found for s in f]
     scatters_rows = (
-        isinstance(op, AdvancedIncSubtensor1)
-        or isinstance(op, AdvancedIncSubtensor) and op.idx_list == (0,)
+        isinstance(op, ROW_INC_SUBTENSOR_OPS)
+        or isinstance(op, AdvancedIncSubtensor) and getattr(op, "idx_list", None) == (0,)
     )
     if scatters_rows and not op.set_instead_of_inc and _is_zeros_of(node.inputs[0], param):
         zeros, rows, idx = node.inputs
