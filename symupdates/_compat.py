@@ -10,7 +10,7 @@ try:
 except ImportError:  # before PyTensor 3.3
     ScalarizedElemwise = ()
 
-__all__ = ["INC_SUBTENSOR_OPS", "ROW_INC_SUBTENSOR_OPS", "SUBTENSOR_OPS", "elemwise_of", "isfinite"]
+__all__ = ["INC_SUBTENSOR_OPS", "SUBTENSOR_OPS", "elemwise_of", "is_row_scatter", "isfinite"]
 
 
 def _isfinite(x):
@@ -31,7 +31,22 @@ SUBTENSOR_OPS = _ops(_subtensor, "Subtensor", "AdvancedSubtensor", "AdvancedSubt
 INC_SUBTENSOR_OPS = _ops(_subtensor, "IncSubtensor", "AdvancedIncSubtensor", "AdvancedIncSubtensor1")
 # The scatter of rows into the first axis where it is an op of its own (not in 3.3: there it is an
 # AdvancedIncSubtensor whose only index is on axis 0).
-ROW_INC_SUBTENSOR_OPS = _ops(_subtensor, "AdvancedIncSubtensor1")
+_ROW_INC_SUBTENSOR_OPS = _ops(_subtensor, "AdvancedIncSubtensor1")
+
+
+def is_row_scatter(node):
+    """True when ``node`` increments (or sets) rows of its first input at one index array on axis 0 only:
+    an ``AdvancedIncSubtensor1``, or an ``AdvancedIncSubtensor`` whose only index is on axis 0. PyTensor 3
+    lists where its indices go in ``idx_list``; PyTensor 2.38 has no ``idx_list`` and takes every index
+    (slices and ``None`` included) as an input after ``x`` and ``y``, so there one index input is axis 0's."""
+    op = node.op
+    if isinstance(op, _ROW_INC_SUBTENSOR_OPS):
+        return True
+    if not isinstance(op, _subtensor.AdvancedIncSubtensor):
+        return False
+    if hasattr(op, "idx_list"):
+        return tuple(op.idx_list) == (0,)
+    return len(node.inputs) == 3
 
 
 def elemwise_of(node):

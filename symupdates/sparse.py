@@ -23,9 +23,8 @@ from pytensor.scalar import Add, Cast
 from pytensor.tensor.basic import Alloc, get_underlying_scalar_constant_value
 from pytensor.tensor.elemwise import Elemwise
 from pytensor.tensor.exceptions import NotScalarConstantError
-from pytensor.tensor.subtensor import AdvancedIncSubtensor
 
-from ._compat import ROW_INC_SUBTENSOR_OPS
+from ._compat import is_row_scatter
 from .transforms import Transform
 
 __all__ = ["sparse", "SparseFallbackWarning"]
@@ -106,13 +105,9 @@ def _row_scatters(grad, param):
     if isinstance(op, Elemwise) and isinstance(op.scalar_op, Add | Cast):
         found = [_row_scatters(x, param) for x in node.inputs]
         return None if any(f is None for f in found) else [s for f in found for s in f]
-    scatters_rows = (
-        isinstance(op, ROW_INC_SUBTENSOR_OPS)
-        or isinstance(op, AdvancedIncSubtensor) and getattr(op, "idx_list", None) == (0,)
-    )
-    if scatters_rows and not op.set_instead_of_inc and _is_zeros_of(node.inputs[0], param):
+    if is_row_scatter(node) and not op.set_instead_of_inc and _is_zeros_of(node.inputs[0], param):
         zeros, rows, idx = node.inputs
-        if idx.dtype.startswith(("int", "uint")):
+        if getattr(idx.type, "dtype", "").startswith(("int", "uint")):
             return [(node, rows, idx)]
     return None
 

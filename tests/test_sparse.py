@@ -12,6 +12,7 @@ import pytest
 from pytensor.compile.mode import get_mode
 
 import symupdates as su
+from symupdates._compat import is_row_scatter
 
 N, D, BATCH = 12, 3, 6
 
@@ -37,7 +38,10 @@ def dense_and_sparse(rule, mode=None, lazy=False):
     idx, pairs = pt.lvector("idx"), pt.lmatrix("pairs")
     tables = [pytensor.shared(init.copy(), name=name) for name in ("dense", "sparse")]
     ws = [pytensor.shared(np.ones(2), name=f"w_{name}") for name in ("dense", "sparse")]
-    losses = [lookups(E, idx, pairs) * (w**2).sum() for E, w in zip(tables, ws)]
+    # w's gradient does not read the lookups: a gradient that is the lookups' value is summed in the order
+    # PyTensor 3.3's NUMBA fuser picks for the loop it shares with the table's scatter, and that order
+    # differs between the dense and the sparse graph (by an ulp here), whatever sparse() does.
+    losses = [lookups(E, idx, pairs) + (w**2).sum() for E, w in zip(tables, ws)]
     updates = dict(rule(losses[0], [tables[0], ws[0]]))
     with pytest.warns(su.SparseFallbackWarning, match=r"param 1 \('w_sparse'\)"):
         updates.update(su.sparse(rule, lazy=lazy)(losses[1], [tables[1], ws[1]]))
@@ -218,10 +222,12 @@ def test_apply_if_finite_inside_sparse_skips_the_step():
     idx, scale = pt.lvector("idx"), pt.dscalar("scale")
     updates = su.sparse(su.apply_if_finite(su.adagrad(learning_rate=0.1)))((E[idx] * scale).sum(), [E])
     step = pytensor.function([idx, scale], updates.monitors["skipped_steps"], updates=updates)
-    assert step(np.array([1]), np.inf) == 1
+    # Two rows: before PyTensor 3.3, the C backend's row scatter refuses to write a single row of a matrix
+    # (a runtime-broadcasting check in AdvancedIncSubtensor1.perform), and so does the dense gradient's.
+    assert step(np.array([1, 2]), np.inf) == 1
     np.testing.assert_array_equal(E.get_value(), np.ones((4, 2)))
-    assert step(np.array([1]), 1.0) == 1
-    assert E.get_value()[1, 0] < 1 and (E.get_value()[[0, 2, 3]] == 1).all()
+    assert step(np.array([1, 2]), 1.0) == 1
+    assert (E.get_value()[[1, 2], 0] < 1).all() and (E.get_value()[[0, 3]] == 1).all()
 
 
 @pytest.mark.parametrize("mode", ["NUMBA", "CVM"])
@@ -237,6 +243,6 @@ def test_compiled_sparse_step_has_no_full_size_node_but_the_row_writes(mode):
     nodes = fn.maker.fgraph.toposort()
     full = [node for node in nodes if any(o.type.ndim and o.type.shape[0] == rows for o in node.outputs)]
     assert len(full) == 3, [str(n) for n in full]  # the table, m and v
-    assert all(n.op.__class__.__name__ == "AdvancedIncSubtensor1" and n.op.inplace for n in full)
+    assert all(is_row_scatter(n) and n.op.inplace for n in full)
     assert all(n.op.set_instead_of_inc for n in full)
     assert any(o.type.shape[0] is None for n in nodes for o in n.outputs if o.type.ndim == 2)  # rows gathered
