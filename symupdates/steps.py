@@ -130,7 +130,9 @@ def steps_function(inputs, outputs=(), *, updates, steps_per_call, mode=None, **
     In NUMBA and CVM mode ``k`` steps in one call give bit for bit the params, state and outputs of ``k``
     calls of the one-step function (``tests/test_steps.py`` checks adam, a schedule with its monitor and
     ``apply_if_finite`` skipping some inner steps); in JAX mode XLA compiles the loop body on its own, so
-    agreement is to rounding.
+    agreement is to rounding. On PyTensor 2.38 in NUMBA mode the state agrees to a few ulps: its rewrites
+    fuse the loop body's elementwise updates with their operands in another order, and numba's fast-math
+    contraction then puts another product into a fused multiply-add.
 
     Schedules and monitors advance per inner step because their counters are state like any other;
     ``apply_if_finite`` decides for each inner step on its own gradients. Shared variables that are read but

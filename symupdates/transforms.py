@@ -402,7 +402,9 @@ def inject_hyperparams(declared):
     rules tested there (sgd, momentum, adam). A compiler may still treat a literal and a runtime scalar
     differently: with PyTensor's default ``numba__fastmath=True`` rmsprop's float32 params differed in
     the last bit after a few steps (``python benchmarks/inject_bits.py NUMBA``), and the C backend
-    (``mode="CVM"``) differs for several rules.
+    (``mode="CVM"``) differs for several rules. PyTensor 2.38 folds a constant learning rate into the
+    gradient's matrix product (``Dot22Scalar``, one BLAS call) but not a shared one, so there the params
+    of a matrix-product model agree to a few ulps, not bit for bit.
 
     Examples
     --------

