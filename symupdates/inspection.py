@@ -239,7 +239,7 @@ def inspect_step(fn, args=None, *, bandwidth=None, repeats=15):
         for n in nodes:
             moved.setdefault(n, _node_bytes(n, shape))
         read, written = (sum(moved[n][k] for n in nodes) for k in (0, 1))
-        fused, in_place, why = (None, None, None) if jax else _verdicts(node, output, graph_input)
+        fused, in_place, why = (None, None, None) if jax else _verdicts(node, output, graph_input, nodes)
         variables.append(variable)
         records.append({
             "variable": variable.name or str(variable),
@@ -293,16 +293,14 @@ def _source(var):
     return var
 
 
-def _verdicts(node, output, graph_input):
+def _verdicts(node, output, graph_input, loop_nodes):
+    """(fused, in place, why not in place) of the update ``output`` of ``graph_input``, computed by
+    ``node`` and, per ``_loop_nodes``, by the elementwise ``loop_nodes``."""
     if node is None:
         return True, True, None
     if isinstance(node.op, DeepCopyOp):
         return False, False, "the update is a copy of another value: PyTensor copies it into the variable"
-    fused = elemwise_of(node) is not None and not any(
-        elemwise_of(_source(i).owner) is not None and not all(_broadcastable(_source(i)))
-        for i in node.inputs
-        if _source(i).owner is not None
-    )
+    fused = loop_nodes == [node]
     index = node.outputs.index(output)
     destroyed = getattr(node.op, "destroy_map", {}).get(index, [])
     if any(node.inputs[i] is graph_input for i in destroyed):
