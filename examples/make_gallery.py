@@ -32,6 +32,9 @@ GALLERY = {
     ("linear_regression.py",): ["linear_regression.png"],
     ("train_mlp.py", "--no-progress"): ["train_mlp_adagrad.png"],
     ("compare_optimizers.py",): ["compare_optimizers.png"],
+    ("compare_modern.py",): ["compare_modern.png"],
+    ("nmf.py",): ["nmf_losses.png", "nmf_components.png"],
+    ("port_from_lasagne.py",): ["port_from_lasagne.png"],
 }
 
 

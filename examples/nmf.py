@@ -9,36 +9,35 @@ W), so no multiplicative rule is written by hand:
 * Kullback-Leibler: ``sum(W H - X log(W H))``, the generalized KL divergence up to a constant
 
 Then it runs ``sklearn.decomposition.NMF(solver="mu")`` from the same initial factors for the same number of
-iterations and prints both final losses, and saves the loss curves and the learned components (rows of H,
-as 8x8 images) as PNG files.
+iterations and prints both final losses. It draws the loss after every step, with scikit-learn's loss after
+1, 2, 5, 10, 20, 50, 100, ... iterations on it (``nmf_losses.png``), and the learned components, the rows of
+H as 8x8 images (``nmf_components.png``).
 
     python examples/nmf.py [--out DIR] [--steps 200] [--components 16] [--seed 0] [--mode NUMBA]
 """
 
-import argparse
 import time
 import warnings
 from pathlib import Path
 
-import matplotlib
+import numpy as np
+import pytensor
+from scipy.special import xlogy
+from sklearn.datasets import load_digits
+from sklearn.decomposition import NMF
+from sklearn.exceptions import ConvergenceWarning
+from tqdm import tqdm
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pytensor  # noqa: E402
-from scipy.special import xlogy  # noqa: E402
-from sklearn.datasets import load_digits  # noqa: E402
-from sklearn.decomposition import NMF  # noqa: E402
-from sklearn.exceptions import ConvergenceWarning  # noqa: E402
-from tqdm import tqdm  # noqa: E402
+import symupdates
+from _shared import compiles_on_first_call, parser, save
 
-import symupdates  # noqa: E402
-from _shared import compiles_on_first_call  # noqa: E402
-
-warnings.filterwarnings("ignore", message="PyTensor could not link to a BLAS")
 warnings.filterwarnings("ignore", category=ConvergenceWarning)  # sklearn: we stop it after `steps` on purpose
 
 SKLEARN_LOSS = {"frobenius": "frobenius", "kl": "kullback-leibler"}
+TITLES = {
+    "frobenius": r"Frobenius: $\frac{1}{2}\,\Vert X - WH\Vert^2$",
+    "kl": r"generalized Kullback-Leibler: $\sum\, X \log\frac{X}{WH} - X + WH$",
+}
 COLD_COMPILE_SECONDS = 5  # one loss's step (CPU seconds, empty PyTensor cache)
 
 
@@ -104,74 +103,88 @@ def sklearn_factorize(X, W0, H0, loss_name, steps):
     return W, model.components_
 
 
-def plot_losses(histories, sklearn_losses, path):
-    fig, axes = plt.subplots(1, len(histories), figsize=(5 * len(histories), 3.5))
+def sklearn_losses(X, W0, H0, loss_name, steps):
+    """``{k: loss}`` of scikit-learn's mu solver stopped after k = 1, 2, 5, 10, 20, 50, ... and ``steps``
+    iterations (it records no loss per iteration, so each k is a fit of its own from the same start)."""
+    checkpoints = {m * 10**e for e in range(len(str(steps))) for m in (1, 2, 5)} | {steps}
+    return {
+        k: NUMPY_LOSS[loss_name](X, *sklearn_factorize(X, W0, H0, loss_name, k))
+        for k in sorted(checkpoints)
+        if 0 < k <= steps
+    }
+
+
+def plot_losses(histories, references, problem, out):
+    import matplotlib.pyplot as plt
+
+    figure, axes = plt.subplots(1, len(histories), figsize=(5.5 * len(histories), 4), layout="constrained")
     for ax, (name, history) in zip(np.atleast_1d(axes), histories.items()):
-        ax.semilogy(history, label="symupdates.multiplicative")
-        ax.semilogy([len(history) - 1], [sklearn_losses[name]], "o", label='sklearn NMF(solver="mu")')
-        ax.set(title=f"{name} loss", xlabel="alternating step", ylabel="loss")
+        steps, losses = zip(*references[name].items())
+        difference = abs(history[-1] - losses[-1]) / losses[-1]
+        ax.semilogy(history, linewidth=2, label="symupdates.multiplicative")
+        label = f'sklearn NMF(solver="mu", max_iter=k)\n(k = {steps[-1]}: rel. difference {difference:.1e})'
+        ax.semilogy(steps, losses, "o", markersize=8, markerfacecolor="none", label=label)
+        ax.set(title=TITLES[name], xlabel="alternating step k (W, then H)", ylabel="loss (log scale)")
+        ax.grid(alpha=0.3, which="both")
         ax.legend()
-    fig.tight_layout()
-    fig.savefig(path)
-    plt.close(fig)
+    figure.suptitle(f"{problem}: the loss after each step, from the same start")
+    save(figure, out, "nmf_losses.png")
 
 
-def plot_components(H, title, path):
-    columns = 8
-    rows = -(-H.shape[0] // columns)
-    fig, axes = plt.subplots(rows, columns, figsize=(columns, rows + 0.4))
-    for ax in np.ravel(axes):
-        ax.axis("off")
-    for ax, component in zip(np.ravel(axes), H):
-        ax.imshow(component.reshape(8, 8), cmap="gray_r")
-    fig.suptitle(title)
-    fig.savefig(path)
-    plt.close(fig)
+def plot_components(factors, problem, out):
+    """The rows of H as 8x8 images, one block of images per loss."""
+    import matplotlib.pyplot as plt
+
+    columns = 4
+    rows = -(-len(next(iter(factors.values()))) // columns)
+    figure = plt.figure(figsize=(1.4 * columns * len(factors), 1.4 * rows + 0.8), layout="constrained")
+    for block, (name, H) in zip(figure.subfigures(1, len(factors), wspace=0.05), factors.items()):
+        axes = block.subplots(rows, columns, squeeze=False, subplot_kw={"xticks": [], "yticks": []}).ravel()
+        for ax in axes[len(H) :]:
+            ax.axis("off")
+        for ax, component in zip(axes, H):
+            ax.imshow(component.reshape(8, 8), cmap="gray_r")
+            ax.spines[:].set_color("0.75")  # a frame, so that neighbouring components do not run together
+        block.suptitle(TITLES[name])
+    figure.suptitle(f"{problem}:\nthe components (rows of H) as 8x8 images")
+    save(figure, out, "nmf_components.png")
 
 
 def run(out=".", steps=200, components=16, seed=0, mode=None, log=print):
     """Factorize with both losses, compare with scikit-learn, save the figures; returns the summary rows."""
-    out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
     X = load_data()
     W0, H0 = init_factors(X, components, seed)
-    histories, sklearn_losses, rows = {}, {}, []
+    histories, references, factors, rows = {}, {}, {}, []
     for name in NUMPY_LOSS:
         start = time.perf_counter()
-        W, H, history = factorize(X, W0, H0, name, steps, mode=mode)
+        _, factors[name], histories[name] = factorize(X, W0, H0, name, steps, mode=mode)
         log(f"{name}: {steps} steps of symupdates.multiplicative in {time.perf_counter() - start:.1f} s")
         start = time.perf_counter()
-        W_sk, H_sk = sklearn_factorize(X, W0, H0, name, steps)
-        log(f"{name}: {steps} iterations of sklearn NMF in {time.perf_counter() - start:.1f} s")
-        histories[name], sklearn_losses[name] = history, NUMPY_LOSS[name](X, W_sk, H_sk)
+        references[name] = sklearn_losses(X, W0, H0, name, steps)
+        stops = ", ".join(map(str, references[name]))
+        log(f"{name}: sklearn NMF stopped after {stops} iterations in {time.perf_counter() - start:.1f} s")
+        history = histories[name]
         monotone = bool(np.all(np.diff(history) <= 1e-12 * np.abs(history[:-1])))
-        rows.append((name, history[0], history[-1], sklearn_losses[name], monotone))
-        title = f"{name} NMF components (rows of H), {steps} steps"
-        plot_components(H, title, out / f"components_{name}.png")
-    plot_losses(histories, sklearn_losses, out / "loss_curves.png")
-    log(f"digits X: {X.shape[0]} x {X.shape[1]}, {components} components, {steps} alternating steps")
+        rows.append((name, history[0], history[-1], references[name][steps], monotone))
+    problem = f"NMF of the digits, X {X.shape[0]} x {X.shape[1]} ~ WH, {components} components, {steps} steps"
+    log(problem)
     log(f"{'loss':<10} {'initial':>16} {'symupdates':>16} {'sklearn mu':>16} {'rel. diff':>10} monotone")
     for name, initial, final, sklearn_final, monotone in rows:
         log(
             f"{name:<10} {initial:16.10g} {final:16.10g} {sklearn_final:16.10g} "
             f"{(final - sklearn_final) / sklearn_final:10.2e} {monotone}"
         )
-    names = ["loss_curves", "components_frobenius", "components_kl"]
-    figures = ", ".join(str(out / f"{n}.png") for n in names)
-    log(f"figures: {figures}")
+    plot_losses(histories, references, problem, Path(out))
+    plot_components(factors, problem, Path(out))
     return rows
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(
-        description=__doc__.splitlines()[0], formatter_class=argparse.ArgumentDefaultsHelpFormatter
-    )
-    parser.add_argument("--out", default=".", help="directory for the PNG files")
-    parser.add_argument("--steps", type=int, default=200, help="alternating steps (W then H), per loss")
-    parser.add_argument("--components", type=int, default=16, help="rank of the factors: rows of H")
-    parser.add_argument("--seed", type=int, default=0, help="seed of the initial factors")
-    parser.add_argument("--mode", default=None, help="PyTensor mode: None (NUMBA), CVM or JAX")
-    args = parser.parse_args(argv)
+    p = parser(__doc__, steps=200)
+    p.add_argument("--components", type=int, default=16, help="rank of the factors: rows of H")
+    p.add_argument("--seed", type=int, default=0, help="seed of the initial factors")
+    p.add_argument("--mode", default=None, help="PyTensor mode: None (NUMBA), CVM or JAX")
+    args = p.parse_args(argv)
     run(args.out, args.steps, args.components, args.seed, args.mode)
 
 

@@ -78,7 +78,7 @@ def test_nmf_example_prints_lee_seung_losses_and_writes_pngs(tmp_path):
         np.testing.assert_allclose(sklearn_final, want, rtol=1e-6, err_msg=f"sklearn {loss}")
         assert final < initial and monotone == "True"
 
-    for name in ["loss_curves", "components_frobenius", "components_kl"]:
+    for name in ["nmf_losses", "nmf_components"]:
         with Image.open(tmp_path / f"{name}.png") as image:
             assert image.format == "PNG" and min(image.size) > 100
             image.verify()

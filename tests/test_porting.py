@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytensor
 import pytensor.tensor as pt
+from PIL import Image
 from pytensor.compile.mode import Mode
 from pytensor.tensor.signal import convolve2d
 
@@ -36,6 +37,9 @@ def test_ported_script_learns_the_digits(tmp_path):
     assert len(losses) == 20 and losses[-1] < losses[0] / 10
     assert accuracy > 0.93  # 0.9667 with the defaults on our machine; chance is 0.1
     assert row_error < 1e-6  # each row of the softmax is a distribution over the 10 classes
+    with Image.open(tmp_path / "port_from_lasagne.png") as image:  # the gallery picture, in the working dir
+        assert image.format == "PNG" and min(image.size) > 100
+        image.verify()
 
 
 def softmax_rows(z):
