@@ -58,10 +58,10 @@ def scan_steps(inputs, outputs, updates, steps_per_call):
         for v in variables:
             if not isinstance(v, pytensor.graph.basic.Variable):
                 raise TypeError(f"{name} must be symbolic variables, got {type(v).__name__}")
-    shared = list(updates)
-    for var in shared:
+    for var in updates:
         if not isinstance(var, pytensor.compile.SharedVariable):
             raise TypeError(f"updates: key {var} is not a shared variable")
+    shared = _in_function_order(outputs, updates)
     stacked = [
         pt.tensor(
             name=f"{x.name or 'input'}_steps", dtype=x.type.dtype, shape=(steps_per_call, *x.type.shape)
@@ -128,11 +128,19 @@ def steps_function(inputs, outputs=(), *, updates, steps_per_call, mode=None, **
     Notes
     -----
     In NUMBA and CVM mode ``k`` steps in one call give bit for bit the params, state and outputs of ``k``
-    calls of the one-step function (``tests/test_steps.py`` checks adam, a schedule with its monitor and
-    ``apply_if_finite`` skipping some inner steps); in JAX mode XLA compiles the loop body on its own, so
-    agreement is to rounding. On PyTensor 2.38 in NUMBA mode the state agrees to a few ulps: its rewrites
-    fuse the loop body's elementwise updates with their operands in another order, and numba's fast-math
-    contraction then puts another product into a fused multiply-add.
+    calls of the one-step function (``fast_function`` or ``pytensor.function`` of the same inputs, outputs
+    and updates; ``tests/test_steps.py`` checks adam, a schedule with its monitor, alone
+    and inside ``apply_if_finite`` skipping some inner steps); in JAX mode XLA compiles the loop body on its
+    own, so agreement is to rounding. Bit for bit needs more than the same arithmetic: the loop body must
+    fuse into the same elementwise programs as the one-step function, with their operands and results in
+    the same order, because the compilers contract a product and a sum into a fused multiply-add (numba's
+    fast-math ``contract``, gcc's default ``-ffp-contract=fast``) and which product of
+    ``0.9 * m + 0.1 * g`` they contract follows that order. So the loop carries the state in the order
+    ``pytensor.function`` lists the updates, not in the order of the ``updates`` dict (with the dict's
+    order, ``apply_if_finite``'s fused update came out in another order and the moments differed in the
+    last bit). On PyTensor 2.38 in NUMBA mode the state agrees to a few ulps: its fuser also numbers the
+    operands by where the per-step outputs stand among the compiled function's outputs, before the
+    updates in the one-step function and after the carried state in a ``scan``.
 
     Schedules and monitors advance per inner step because their counters are state like any other;
     ``apply_if_finite`` decides for each inner step on its own gradients. Shared variables that are read but
@@ -168,6 +176,35 @@ def steps_function(inputs, outputs=(), *, updates, steps_per_call, mode=None, **
     return fast_function(
         stacked, stacked_outputs[0] if single else stacked_outputs, updates=final, mode=mode, **kwargs
     )
+
+
+def _in_function_order(outputs, updates):
+    """The keys of ``updates`` in the order ``pytensor.function(inputs, outputs, updates=updates)`` lists
+    its updates: as it meets them walking ``outputs``, then each update value, depth first and left to
+    right (``pytensor.compile.rebuild``); a key met nowhere comes after the walk of its own update. The
+    loop body then fuses like the one-step function (see ``steps_function``'s Notes).
+    """
+    order, seen = [], set()
+
+    def walk(graphs):
+        stack = list(reversed(graphs))
+        while stack:
+            v = stack.pop()
+            if v in seen:
+                continue
+            seen.add(v)
+            if v.owner is not None:
+                stack.extend(reversed(v.owner.inputs))
+            elif v in updates:
+                order.append(v)
+
+    walk(outputs)
+    for var, value in updates.items():
+        walk([value])
+        if var not in seen:
+            seen.add(var)
+            order.append(var)
+    return order
 
 
 def _check_steps_per_call(steps_per_call):
