@@ -35,6 +35,7 @@ GALLERY = {
     ("compare_modern.py",): ["compare_modern.png"],
     ("nmf.py",): ["nmf_losses.png", "nmf_components.png"],
     ("port_from_lasagne.py",): ["port_from_lasagne.png"],
+    ("recommender.py",): ["recommender.png"],
 }
 
 
