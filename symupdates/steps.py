@@ -69,19 +69,20 @@ def scan_steps(inputs, outputs, updates, steps_per_call):
         for x in inputs
     ]
     n_in, n_out = len(inputs), len(outputs)
+    initial = [_with_static_shape_of(var, updates[var]) for var in shared]
 
     def one_step(*args):
         current, states = args[:n_in], args[n_in:]
         replacements = dict(zip(inputs, current)) | dict(zip(shared, states))
         new = graph_replace(outputs + [updates[var] for var in shared], replacements, strict=False)
-        # The carried value must have the shared variable's exact type (static shape included).
-        carried = [var.type.filter_variable(value, allow_convert=True) for var, value in zip(shared, new[n_out:])]
+        # The carried value must have the carried state's exact type (static shape included).
+        carried = [s.type.filter_variable(v, allow_convert=True) for s, v in zip(initial, new[n_out:])]
         return new[:n_out] + carried
 
     results = pytensor.scan(
         one_step,
         sequences=stacked,
-        outputs_info=[None] * n_out + shared,
+        outputs_info=[None] * n_out + initial,
         n_steps=steps_per_call,
         return_updates=False,
     )
@@ -168,6 +169,21 @@ def steps_function(inputs, outputs=(), *, updates, steps_per_call, mode=None, **
     return fast_function(
         stacked, stacked_outputs[0] if single else stacked_outputs, updates=final, mode=mode, **kwargs
     )
+
+
+def _with_static_shape_of(var, value):
+    """``var`` with the static shape of its next value ``value`` where ``var``'s own is unknown.
+
+    PyTensor writes a value over one of its inputs, instead of into a new array, only where both have
+    exactly the same type. A shared variable made without ``shape=`` has no static shape while its update
+    usually has one (a weight's gradient takes the number of features from the batch's static shape):
+    carried with the shared variable's type, the loop body of the 784-50-10 MLP step allocated both moments
+    of each weight matrix anew at every inner step (benchmarks/notes.md).
+    """
+    if not isinstance(var.type, pt.TensorType) or var.type.ndim != value.type.ndim:
+        return var
+    shape = tuple(own if own is not None else other for own, other in zip(var.type.shape, value.type.shape))
+    return var if shape == var.type.shape else pt.specify_shape(var, shape)
 
 
 def _check_steps_per_call(steps_per_call):

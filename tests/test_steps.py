@@ -99,6 +99,25 @@ def test_k_steps_per_call_are_bit_identical_to_k_single_calls(mode):
             np.testing.assert_allclose(b.get_value(), a.get_value(), rtol=4 * eps, atol=0, err_msg=a.name)
 
 
+def test_loop_body_writes_every_carried_state_over_an_array_it_has():
+    # The params are shared variables without a static shape, as usual, while their updates take theirs from
+    # the batch's static shape. Carried with the shared variables' types, 4 of these 11 states got a new
+    # array every inner step (PyTensor writes a value over an input only of exactly its type). NUMBA only:
+    # PyTensor's C scan keeps the carried states in buffers of 2 steps and copies.
+    many, updates = adam_step("NUMBA", K)
+    [scan] = [n for n in many.function.maker.fgraph.apply_nodes if type(n.op).__name__ == "Scan"]
+    body = scan.op.fgraph
+    states = scan.op.inner_untraced_sit_sot(body.inputs)
+    next_values = scan.op.inner_untraced_sit_sot_outs(body.outputs)
+    assert len(states) == len(updates)  # every state carried, none with a history of k steps
+    fresh = [
+        f"{state.type} <- {value.type}"
+        for state, value in zip(states, next_values)
+        if not value.owner.op.destroy_map.get(value.owner.outputs.index(value))
+    ]
+    assert fresh == []
+
+
 def test_apply_if_finite_skips_inner_steps_independently():
     want, got, single_updates, many_updates, _, _ = run_both("NUMBA", guarded=True)
     # Skipped inner steps are counted per step, and skipped: the schedule stands still on them.
