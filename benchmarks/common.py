@@ -25,21 +25,21 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 warnings.filterwarnings("ignore", message="PyTensor could not link to a BLAS")
 
 
-def _calls_per_block(call, min_seconds, warmup):
+def _calls_per_block(call, min_seconds, warmup, clock=time.perf_counter):
     for _ in range(warmup):
         call()
-    start, calls = time.perf_counter(), 0
-    while time.perf_counter() - start < min_seconds:
+    start, calls = clock(), 0
+    while clock() - start < min_seconds:
         call()
         calls += 1
     return calls
 
 
-def _block_seconds(call, calls):
-    start = time.perf_counter()
+def _block_seconds(call, calls, clock=time.perf_counter):
+    start = clock()
     for _ in range(calls):
         call()
-    return (time.perf_counter() - start) / calls
+    return (clock() - start) / calls
 
 
 def median_us(call, *, repeats, min_seconds=0.002, warmup=3):
@@ -49,15 +49,27 @@ def median_us(call, *, repeats, min_seconds=0.002, warmup=3):
     return float(np.median([_block_seconds(call, calls) for _ in range(repeats)])) * 1e6
 
 
-def interleaved_median_us(calls, *, repeats, min_seconds=0.002, warmup=3):
+def interleaved_median_us(calls, *, repeats, min_seconds=0.002, warmup=3, clock=time.perf_counter):
     """``median_us`` of every callable in the dict ``calls``, measured round-robin (one block of each per
     repeat), so that a change in the machine's load hits all of them alike: the ratios stay meaningful on
-    a shared machine even when the absolute times do not."""
-    counts = {name: _calls_per_block(call, min_seconds, warmup) for name, call in calls.items()}
+    a shared machine even when the absolute times do not.
+
+    Every block lasts at least as long as the slowest single call: while other jobs load the machine, a
+    block longer than the scheduler's time slice is almost always interrupted and a shorter one often is
+    not, so blocks of unequal length ranked the callables by how long one call takes. ``clock`` is the
+    wall clock by default; ``time.process_time`` (the CPU time of this process, all its threads) does not
+    count the time other jobs hold the cores, so it compares callables doing single-threaded work even on
+    a loaded machine (notes.md, "Wall clock on a loaded machine: the k-steps MLP result").
+    """
+    for call in calls.values():
+        for _ in range(warmup):
+            call()
+    min_seconds = max([min_seconds] + [_block_seconds(call, 1, clock) for call in calls.values()])
+    counts = {name: _calls_per_block(call, min_seconds, 0, clock) for name, call in calls.items()}
     samples = {name: [] for name in calls}
     for _ in range(repeats):
         for name, call in calls.items():
-            samples[name].append(_block_seconds(call, counts[name]))
+            samples[name].append(_block_seconds(call, counts[name], clock))
     return {name: float(np.median(s)) * 1e6 for name, s in samples.items()}
 
 

@@ -1,8 +1,9 @@
 """Run the benchmarks: ``python benchmarks/run.py`` (full, writes benchmarks/results.md) or ``--quick``.
 
 Every peer runs single-threaded (torch.set_num_threads(1); OpenBLAS, MKL, OpenMP and XLA limited to one
-thread), as PyTensor's compiled loops are; times are medians of repeats after warm-up, in microseconds,
-with the ratio to the fastest non-symupdates peer of the row in parentheses.
+thread), as PyTensor's compiled loops are; times are medians of repeats after warm-up, in microseconds of
+wall clock (CPU time where a table says so), with the ratio to the fastest non-symupdates peer of the row in
+parentheses.
 """
 
 import argparse
@@ -39,9 +40,9 @@ def main():
                 f"Command: `python benchmarks/run.py{' --quick' if args.quick else ''}"
                 f"{'' if args.quick or args.repeats == 15 else f' --repeats {args.repeats}'}` "
                 f"({time.perf_counter() - start:.0f} s{'' if done else ', sections so far'}). All peers "
-                "single-threaded; microseconds per step (median of repeats after warm-up, peers measured "
-                "round-robin), in parentheses the ratio to the fastest non-symupdates peer of the row "
-                "(< 1: faster than every peer).",
+                "single-threaded; microseconds per step of wall clock, CPU time where a table says so (median "
+                "of repeats after warm-up, peers measured round-robin), in parentheses the ratio to the "
+                "fastest non-symupdates peer of the row (< 1: faster than every peer).",
                 "",
                 *[f"- {k}: {v}" for k, v in info.items()],
                 "",

@@ -32,10 +32,11 @@ def require_mode(mode):
         pytest.skip("jax is not installed")
 
 
-def make_params(dtype, seed=0, shapes=SHAPES, prefix="p"):
+def make_params(dtype, seed=0, shapes=SHAPES, prefix="p", static_shape=False):
     rng = np.random.default_rng(seed)
     return [
-        pytensor.shared(rng.normal(size=s).astype(dtype), name=f"{prefix}{i}") for i, s in enumerate(shapes)
+        pytensor.shared(rng.normal(size=s).astype(dtype), name=f"{prefix}{i}", shape=s if static_shape else None)
+        for i, s in enumerate(shapes)
     ]
 
 

@@ -14,12 +14,12 @@ from symupdates._compat import elemwise_of
 K, CALLS = 4, 2
 
 
-def adam_step(mode, steps_per_call, guarded=False):
+def adam_step(mode, steps_per_call, guarded=False, static_shape=False):
     """adam with a cosine schedule (inside apply_if_finite if ``guarded``) on a float32/float64 model;
     outputs the loss and the monitors; one step per call or ``steps_per_call`` steps per call.
     Returns ``(step, updates, (inputs, outputs))``."""
-    params = make_params("float32", seed=3, shapes=[(3,), ()]) + make_params(
-        "float64", seed=4, shapes=[(3,)], prefix="q"
+    params = make_params("float32", seed=3, shapes=[(3,), ()], static_shape=static_shape) + make_params(
+        "float64", seed=4, shapes=[(3,)], prefix="q", static_shape=static_shape
     )
     w, b, c = params
     x = pt.matrix("x", dtype="float32", shape=(5, 3))
@@ -110,6 +110,25 @@ def assert_same_steps(mode, guarded):
             eps = np.finfo(a.get_value().dtype).eps
             np.testing.assert_allclose(b.get_value(), a.get_value(), rtol=4 * eps, atol=0, err_msg=a.name)
     return want
+
+
+def test_loop_body_writes_every_carried_state_over_an_array_it_has():
+    # With params of a static shape (what inspect_step asks for: PyTensor writes a value over an input only
+    # of exactly its type), the one-step function updates every state in place, and so must the loop body:
+    # no state carried with a history of k steps, none given a new array at every inner step. NUMBA only:
+    # PyTensor's C scan keeps the carried states in buffers of 2 steps and copies.
+    many, updates, _ = adam_step("NUMBA", K, static_shape=True)
+    [scan] = [n for n in many.function.maker.fgraph.apply_nodes if type(n.op).__name__ == "Scan"]
+    body = scan.op.fgraph
+    states = scan.op.inner_untraced_sit_sot(body.inputs)
+    next_values = scan.op.inner_untraced_sit_sot_outs(body.outputs)
+    assert len(states) == len(updates)
+    fresh = [
+        f"{state.type} <- {value.type}"
+        for state, value in zip(states, next_values)
+        if not value.owner.op.destroy_map.get(value.owner.outputs.index(value))
+    ]
+    assert fresh == []
 
 
 @pytest.mark.parametrize("mode", ["NUMBA", "CVM"])
