@@ -6,9 +6,12 @@ a rule with a required argument not in ``REQUIRED`` makes the test fail and say 
 per distinct loop, so the graph leaves out the rules without state (nothing to resume) and the transforms
 whose state is exactly an optimizer's (``scale_by_adam`` is ``adam``'s state: resuming ``adam`` tests it).
 
-Run as a script, ``python checkpoint_cases.py DIR MODE...``, it is the fresh process of the resume test: for
-each mode it rebuilds the graph, loads every rule's checkpoint from ``DIR/MODE`` and runs the remaining steps,
-then writes the params to ``DIR/MODE/resumed.npz``.
+Run as a script, ``python checkpoint_cases.py STAGE DIR MODE...``, it is a fresh process of the resume test:
+for each mode it rebuilds the graph, then with STAGE ``uninterrupted`` runs every step and saves every rule's
+checkpoint in ``DIR/MODE`` after the first ``N_STEPS``, with STAGE ``resume`` loads those checkpoints and runs
+the remaining steps; it writes the params to ``DIR/MODE/STAGE.npz``. Both stages run in fresh processes so
+that both run the same machine code: in NUMBA mode, a process that compiled the step and one that loaded it
+from PyTensor's cache can differ in the last bit (README, "Using with PyMC").
 """
 
 import inspect
@@ -168,16 +171,34 @@ def checkpoint_path(directory, mode, label):
     return Path(directory) / mode / f"{label.replace(':', '-')}.npz"
 
 
-def resume(directory, mode):
-    step, cases = build(mode)
+def param_values(cases):
+    return {f"{label}/{i}": p.get_value() for label, (ps, _) in cases.items() for i, p in enumerate(ps)}
+
+
+def uninterrupted(directory, mode, step, cases):
+    """Every step, each case's checkpoint saved after the first ``N_STEPS``; the params at the end."""
+    for x in DATA[:N_STEPS]:
+        step(x)
+    for label, (_, updates) in cases.items():
+        path = checkpoint_path(directory, mode, label)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        symupdates.save_state(updates, path, include_params=True)
+    for x in DATA[N_STEPS:]:
+        step(x)
+    return param_values(cases)
+
+
+def resume(directory, mode, step, cases):
+    """The steps after ``N_STEPS`` from each case's checkpoint; the params at the end."""
     for label, (_, updates) in cases.items():
         symupdates.load_state(updates, checkpoint_path(directory, mode, label), include_params=True)
     for x in DATA[N_STEPS:]:
         step(x)
-    values = {f"{label}/{i}": p.get_value() for label, (ps, _) in cases.items() for i, p in enumerate(ps)}
-    np.savez(Path(directory) / mode / "resumed.npz", **values)
+    return param_values(cases)
 
 
 if __name__ == "__main__":
-    for mode in sys.argv[2:]:
-        resume(sys.argv[1], mode)
+    stage, directory = sys.argv[1], Path(sys.argv[2])
+    for mode in sys.argv[3:]:
+        values = {"uninterrupted": uninterrupted, "resume": resume}[stage](directory, mode, *build(mode))
+        np.savez(directory / mode / f"{stage}.npz", **values)
