@@ -10,7 +10,12 @@ try:
 except ImportError:  # before PyTensor 3.3
     ScalarizedElemwise = ()
 
-__all__ = ["INC_SUBTENSOR_OPS", "SUBTENSOR_OPS", "elemwise_of", "is_row_scatter", "isfinite"]
+try:
+    from pytensor.compile.rebuild import rebuild_collect_shared
+except ImportError:  # PyTensor 2.38
+    from pytensor.compile.function.pfunc import rebuild_collect_shared
+
+__all__ = ["INC_SUBTENSOR_OPS", "SUBTENSOR_OPS", "elemwise_of", "is_row_scatter", "isfinite", "rebuild_collect_shared"]
 
 
 def _isfinite(x):

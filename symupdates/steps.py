@@ -10,6 +10,7 @@ import pytensor
 import pytensor.tensor as pt
 from pytensor.graph.replace import graph_replace
 
+from ._compat import rebuild_collect_shared
 from .fast import fast_function
 
 __all__ = ["steps_function", "scan_steps"]
@@ -180,31 +181,11 @@ def steps_function(inputs, outputs=(), *, updates, steps_per_call, mode=None, **
 
 def _in_function_order(outputs, updates):
     """The keys of ``updates`` in the order ``pytensor.function(inputs, outputs, updates=updates)`` lists
-    its updates: as it meets them walking ``outputs``, then each update value, depth first and left to
-    right (``pytensor.compile.rebuild``); a key met nowhere comes after the walk of its own update. The
-    loop body then fuses like the one-step function (see ``steps_function``'s Notes).
+    its updates: the order of the shared variables PyTensor's ``rebuild_collect_shared`` collects for it.
+    The loop body then fuses like the one-step function (see ``steps_function``'s Notes).
     """
-    order, seen = [], set()
-
-    def walk(graphs):
-        stack = list(reversed(graphs))
-        while stack:
-            v = stack.pop()
-            if v in seen:
-                continue
-            seen.add(v)
-            if v.owner is not None:
-                stack.extend(reversed(v.owner.inputs))
-            elif v in updates:
-                order.append(v)
-
-    walk(outputs)
-    for var, value in updates.items():
-        walk([value])
-        if var not in seen:
-            seen.add(var)
-            order.append(var)
-    return order
+    *_, (_, _, _, shared_inputs) = rebuild_collect_shared(outputs, updates=list(updates.items()))
+    return [var for var in shared_inputs if var in updates]
 
 
 def _check_steps_per_call(steps_per_call):
