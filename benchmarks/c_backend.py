@@ -36,7 +36,10 @@ def main():
     print("|---|---|---|---|---|")
     for flags in FLAGS:
         with tempfile.TemporaryDirectory(prefix="symupdates-cflags-") as compiledir:
-            env = {**os.environ, "PYTENSOR_FLAGS": ",".join(filter(None, [f"base_compiledir={compiledir}", flags]))}
+            env = {
+                **os.environ,
+                "PYTENSOR_FLAGS": ",".join(filter(None, [f"base_compiledir={compiledir}", flags])),
+            }
             out = subprocess.run(
                 [sys.executable, "-c", MEASURE], cwd=HERE, env=env, capture_output=True, text=True, check=True
             ).stdout
@@ -45,7 +48,9 @@ def main():
             rule, mode, us = line.split()
             times.setdefault(rule, {})[mode] = int(us)
         for rule, t in times.items():
-            print(f"| {flags or 'default'} | {rule} | {t['CVM']:,} | {t['NUMBA']:,} | {t['CVM'] / t['NUMBA']:.1f} |")
+            print(
+                f"| {flags or 'default'} | {rule} | {t['CVM']:,} | {t['NUMBA']:,} | {t['CVM'] / t['NUMBA']:.1f} |"
+            )
 
 
 if __name__ == "__main__":

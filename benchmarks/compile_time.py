@@ -39,7 +39,9 @@ def run(modes=("NUMBA", "CVM", "JAX"), log=print):
             start = time.perf_counter()
             cold = build_seconds(mode, compiledir)
             warm = build_seconds(mode, compiledir)
-            log(f"  {mode}: cold {cold:.2f} s, warm {warm:.2f} s ({time.perf_counter() - start:.0f} s with imports)")
+            log(
+                f"  {mode}: cold {cold:.2f} s, warm {warm:.2f} s ({time.perf_counter() - start:.0f} s with imports)"
+            )
         rows.append((mode, cold, warm))
     return rows
 

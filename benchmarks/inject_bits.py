@@ -40,10 +40,16 @@ def final_params(rule, inject, mode, dtype, steps):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("mode", nargs="?", default="NUMBA", choices=sorted(MODES),
-                        help="compile mode (default: %(default)s)")
-    parser.add_argument("dtype", nargs="?", default="float32", choices=["float32", "float64"],
-                        help="params' dtype (default: %(default)s)")
+    parser.add_argument(
+        "mode", nargs="?", default="NUMBA", choices=sorted(MODES), help="compile mode (default: %(default)s)"
+    )
+    parser.add_argument(
+        "dtype",
+        nargs="?",
+        default="float32",
+        choices=["float32", "float64"],
+        help="params' dtype (default: %(default)s)",
+    )
     parser.add_argument("--rules", default=",".join(RULES), help="comma-separated rules (default: all)")
     parser.add_argument("--steps", type=int, default=4, help="optimizer steps per run (default: %(default)s)")
     args = parser.parse_args()
@@ -57,8 +63,10 @@ def main():
             differing.append(name)
             largest = max(float(np.max(np.abs(a - b))) for a, b in zip(constant, injected))
             print(f"{name}: max |difference| {largest:.3g}", flush=True)
-    print(f"mode {args.mode}, {args.dtype}: {len(differing)} of {len(args.rules.split(','))} rules differ "
-          f"{differing} ({time.time() - start:.0f} s)")
+    print(
+        f"mode {args.mode}, {args.dtype}: {len(differing)} of {len(args.rules.split(','))} rules differ "
+        f"{differing} ({time.time() - start:.0f} s)"
+    )
 
 
 if __name__ == "__main__":

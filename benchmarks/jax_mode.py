@@ -17,7 +17,7 @@ import pytensor.tensor as pt  # noqa: E402
 
 import mlp_step  # noqa: E402
 import symupdates as su  # noqa: E402
-from symupdates.fast import _traced_with_declared_dtypes  # noqa: E402  what fast_function jits in JAX mode
+from symupdates.runtime.fast import _traced_with_declared_dtypes  # noqa: E402  what fast_function jits in JAX mode
 
 
 def pytensor_jax_variants(weights, x, y, activation):
@@ -27,8 +27,9 @@ def pytensor_jax_variants(weights, x, y, activation):
     xv = pt.matrix("x", dtype="float32", shape=x.shape)
     yv = pt.vector("y", dtype="int64", shape=y.shape)
     loss = mlp_step.pytensor_loss(xv, yv, params, activation)
-    function = pytensor.function([xv, yv], loss, updates=su.adam(loss, params, learning_rate=mlp_step.LR),
-                                 mode="JAX")
+    function = pytensor.function(
+        [xv, yv], loss, updates=su.adam(loss, params, learning_rate=mlp_step.LR), mode="JAX"
+    )
     traced = function.vm.jit_fn.__wrapped__
     declared = _traced_with_declared_dtypes(function)
     updated = [i for i, spec in enumerate(function.maker.expanded_inputs) if spec.update is not None]

@@ -69,8 +69,9 @@ def cost_per_array():
         jitted = function.vm.jit_fn
         us = median_us(lambda: jitted(*args), repeats=15, min_seconds=0.02)
         arrays = len(args) + len(function.output_storage)
-        print(f"  adam, {n} x 100: {us:.1f} us per call, {arrays} arrays in and out, "
-              f"{us / arrays:.2f} us each")
+        print(
+            f"  adam, {n} x 100: {us:.1f} us per call, {arrays} arrays in and out, {us / arrays:.2f} us each"
+        )
 
 
 if __name__ == "__main__":

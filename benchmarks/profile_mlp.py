@@ -46,8 +46,10 @@ def main(hidden=256, batch=256):
 
     step_us = median_us(numba_step, repeats=20, min_seconds=0.02)
     products_us = median_us(matrix_products, repeats=20, min_seconds=0.02)
-    print(f"NUMBA step {step_us:.0f} us; its five matrix products alone in NumPy {products_us:.0f} us "
-          f"({products_us / step_us:.0%} of the step)")
+    print(
+        f"NUMBA step {step_us:.0f} us; its five matrix products alone in NumPy {products_us:.0f} us "
+        f"({products_us / step_us:.0%} of the step)"
+    )
 
 
 if __name__ == "__main__":

@@ -61,7 +61,8 @@ def main():
         mlp_rows = mlp_step.run(repeats=args.repeats, log=log)
     sections.append(
         common.ratio_table(
-            "MLP training step (forward, softmax cross-entropy, backward, Adam), float32", mlp_rows,
+            "MLP training step (forward, softmax cross-entropy, backward, Adam), float32",
+            mlp_rows,
             mlp_step.PEERS,
         )
     )
@@ -77,7 +78,9 @@ def main():
         update_rows = update_step.run(repeats=args.repeats, log=log)
     sections.append(
         common.ratio_table(
-            "Pure update step (gradients given), float32", update_rows, update_step.PEERS,
+            "Pure update step (gradients given), float32",
+            update_rows,
+            update_step.PEERS,
             update_step.BASELINES,
             note="`numba kernel (bound)` is a hand-written one-pass loop: the memory-bandwidth bound, "
             "not a peer; `bytes / bandwidth` is the same bound computed: the bytes the compiled step's loops "
@@ -90,12 +93,19 @@ def main():
     sections += steps_per_call.run(repeats=5 if args.quick else args.repeats, mlp=not args.quick, log=log)
     if not args.quick:
         sections.append(steps_per_call.sharded_table(args.repeats, log=log))
-    sparse_rows = sparse_step.run(sizes=[10**4, 10**5] if args.quick else sparse_step.SIZES,
-                                  rules=["adagrad"] if args.quick else sparse_step.RULES, log=log)
+    sparse_rows = sparse_step.run(
+        sizes=[10**4, 10**5] if args.quick else sparse_step.SIZES,
+        rules=["adagrad"] if args.quick else sparse_step.RULES,
+        log=log,
+    )
     sections.append(sparse_step.table(sparse_rows))
     report(done=False)
     # The cold NUMBA and C builds take minutes: the quick run measures only JAX's.
-    sections.append(compile_time.table(compile_time.run(modes=["JAX"] if args.quick else ["NUMBA", "CVM", "JAX"], log=log)))
+    sections.append(
+        compile_time.table(
+            compile_time.run(modes=["JAX"] if args.quick else ["NUMBA", "CVM", "JAX"], log=log)
+        )
+    )
     print(report(done=True))
     print(f"total {time.perf_counter() - start:.0f} s", file=sys.stderr)
 

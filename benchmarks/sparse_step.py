@@ -34,8 +34,11 @@ def symupdates_step(rule, n, sparse):
     table = pytensor.shared(np.random.default_rng(1).normal(size=(n, DIM)).astype("float32"), name="E")
     idx, target = pt.lvector("idx"), pt.fmatrix("target")
     loss = ((table[idx] - target) ** 2).sum() / 2
-    made = {"sgd": su.sgd(learning_rate=LR), "adagrad": su.adagrad(learning_rate=LR),
-            "adam": su.adam(learning_rate=LR)}[rule]
+    made = {
+        "sgd": su.sgd(learning_rate=LR),
+        "adagrad": su.adagrad(learning_rate=LR),
+        "adam": su.adam(learning_rate=LR),
+    }[rule]
     if sparse:
         made = su.sparse(made, lazy=rule == "adam")
     return su.fast_function([idx, target], [], updates=made(loss, [table]))
@@ -112,7 +115,9 @@ def run(sizes=SIZES, rules=RULES, repeats=5, log=print):
 def table(rows):
     return ratio_table(
         "Embedding-table step (N x 64 float32, 256 looked-up rows), forward + backward + update",
-        rows, PEERS, reference_peers=["torch sparse"],
+        rows,
+        PEERS,
+        reference_peers=["torch sparse"],
         note="In parentheses the ratio to torch's sparse optimizer (nn.Embedding(sparse=True); SparseAdam "
         "for lazy adam). `symupdates dense` and `optax dense` update the whole table; `symupdates sparse` "
         "is `symupdates.sparse(rule)` (`lazy=True` for adam).",

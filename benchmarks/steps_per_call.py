@@ -42,7 +42,9 @@ def adam_calls(n, size):
     rng = np.random.default_rng(0)
     params = [rng.normal(size=size).astype("float32") for _ in range(n)]
     grads = [rng.normal(size=size).astype("float32") for _ in range(n)]
-    calls = {"numba kernel (bound)": (update_step.streaming_kernel("adam", [p.copy() for p in params], grads), 1)}
+    calls = {
+        "numba kernel (bound)": (update_step.streaming_kernel("adam", [p.copy() for p in params], grads), 1)
+    }
 
     def compiled(k):
         shared = [pytensor.shared(p.copy(), shape=p.shape) for p in params]
@@ -98,7 +100,9 @@ def run(repeats=15, mlp=True, log=print):
         adam_rows.append((case, per_step(adam_calls(*shape), repeats)))
     tables = [
         ratio_table(
-            "k steps per call (steps_function), NUMBA, float32: CPU microseconds per step", adam_rows, PEERS,
+            "k steps per call (steps_function), NUMBA, float32: CPU microseconds per step",
+            adam_rows,
+            PEERS,
             ["numba kernel (bound)"],
             note="Ratios to the hand-written one-pass numba kernel (update_step.py), the memory-bandwidth bound. "
             "`k=K`: one call of K steps, its time divided by K. CPU time of the benchmark's process.",
@@ -111,7 +115,9 @@ def run(repeats=15, mlp=True, log=print):
     return tables + [
         ratio_table(
             "k steps per call, the MLP training step (forward, backward, adam), NUMBA: CPU us per step",
-            mlp_rows, PEERS[:-1], ["one call per step"],
+            mlp_rows,
+            PEERS[:-1],
+            ["one call per step"],
             note="Ratios to one `fast_function` call per step. CPU time of the benchmark's process.",
         ),
     ]
@@ -136,7 +142,7 @@ def sharded_rows(repeats):
             mesh = Mesh(np.array(jax.devices()[: int(peer.split(", ")[1][0])]), ("data",))
             step = su.sharded_function([xv, yv], loss, updates=updates, mesh=mesh)
         # np.asarray waits for the asynchronous step.
-        calls[peer] = (lambda step=step: np.asarray(step(x, y)))
+        calls[peer] = lambda step=step: np.asarray(step(x, y))
     return [("784-50-10 tanh, batch 64", interleaved_median_us(calls, repeats=repeats))]
 
 
@@ -146,7 +152,10 @@ def sharded_table(repeats, log=print):
     env["XLA_FLAGS"] = env.get("XLA_FLAGS", "") + " --xla_force_host_platform_device_count=4"
     run_ = subprocess.run(
         [sys.executable, __file__, "--sharded-section", "--repeats", str(repeats)],
-        env=env, capture_output=True, text=True, timeout=1200,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=1200,
     )
     if run_.returncode:
         raise RuntimeError(run_.stderr[-3000:])
@@ -162,8 +171,10 @@ def main():
         print("<<table>>")
         print(
             ratio_table(
-                "Data-parallel MLP step, JAX mode, CPU devices: microseconds per step", sharded_rows(args.repeats),
-                SHARDED_PEERS, ["single device"],
+                "Data-parallel MLP step, JAX mode, CPU devices: microseconds per step",
+                sharded_rows(args.repeats),
+                SHARDED_PEERS,
+                ["single device"],
                 note="Ratios to the single-device step (`fast_function`, mode JAX). The CPU devices share the "
                 "machine's cores: this is the cost of splitting the batch and all-reducing, not a speed-up.",
             )

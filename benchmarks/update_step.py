@@ -164,7 +164,9 @@ def torch_step(rule, params, grads, variant):
     tensors = [torch.from_numpy(p.copy()).requires_grad_() for p in params]
     for t, g in zip(tensors, grads):
         t.grad = torch.from_numpy(g)
-    flag = {"for-loop": dict(foreach=False), "foreach": dict(foreach=True), "fused": dict(fused=True)}[variant]
+    flag = {"for-loop": dict(foreach=False), "foreach": dict(foreach=True), "fused": dict(fused=True)}[
+        variant
+    ]
     if rule == "adagrad":
         opt = torch.optim.Adagrad(tensors, lr=LR, eps=EPS, **flag)
     elif rule == "adam":

@@ -62,8 +62,10 @@ def run(name, epochs, seed):
     for _ in range(epochs):
         order = rng.permutation(len(X_train))
         start_time = time.perf_counter()
-        losses = [train(X_train[order[s : s + BATCH_SIZE]], y_train[order[s : s + BATCH_SIZE]])
-                  for s in range(0, len(order), BATCH_SIZE)]
+        losses = [
+            train(X_train[order[s : s + BATCH_SIZE]], y_train[order[s : s + BATCH_SIZE]])
+            for s in range(0, len(order), BATCH_SIZE)
+        ]
         elapsed += time.perf_counter() - start_time
         with symupdates.swap_parameters(evaluation_params(name, updates)):
             accuracy.append(float(np.mean(predict(X_test) == y_test)))
@@ -78,13 +80,17 @@ def main(argv=None):
     results = {name: run(name, args.epochs, args.seed) for name in RULES}
 
     print(f"digits MLP 64-50-10, batch {BATCH_SIZE}, {args.epochs} epochs, seed {args.seed}\n")
-    print("| optimizer | learning rate | last epoch's training loss | held-out accuracy, epoch 5 "
-          f"| held-out accuracy, epoch {args.epochs} | training seconds |")
+    print(
+        "| optimizer | learning rate | last epoch's training loss | held-out accuracy, epoch 5 "
+        f"| held-out accuracy, epoch {args.epochs} | training seconds |"
+    )
     print("|---|---:|---:|---:|---:|---:|")
     for name, (accuracy, seconds, loss) in results.items():
         early = accuracy[min(5, args.epochs) - 1]
-        print(f"| {name} | {mlp_learning_rate(name):g} | {loss:.4f} | {early:.4f} | {accuracy[-1]:.4f} "
-              f"| {seconds[-1]:.2f} |")
+        print(
+            f"| {name} | {mlp_learning_rate(name):g} | {loss:.4f} | {early:.4f} | {accuracy[-1]:.4f} "
+            f"| {seconds[-1]:.2f} |"
+        )
 
     import matplotlib.pyplot as plt
 

@@ -73,7 +73,8 @@ def markdown_table(results, epochs, seed):
         f"digits MLP 64-50-10, batch {BATCH_SIZE}, {epochs} epochs, seed {seed}",
         "",
         "| optimizer | learning rate | final training loss | "
-        + " | ".join(f"held-out accuracy, epoch {e}" for e in budgets) + " |",
+        + " | ".join(f"held-out accuracy, epoch {e}" for e in budgets)
+        + " |",
         "|---|---:|---:|" + "---:|" * len(budgets),
     ]
     for name, (loss, accuracy) in results.items():

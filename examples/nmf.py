@@ -96,8 +96,12 @@ def factorize(X, W0, H0, loss_name, steps, mode=None):
 
 def sklearn_factorize(X, W0, H0, loss_name, steps):
     model = NMF(
-        n_components=W0.shape[1], init="custom", solver="mu", beta_loss=SKLEARN_LOSS[loss_name],
-        max_iter=steps, tol=0.0,
+        n_components=W0.shape[1],
+        init="custom",
+        solver="mu",
+        beta_loss=SKLEARN_LOSS[loss_name],
+        max_iter=steps,
+        tol=0.0,
     )
     W = model.fit_transform(X, W=W0.copy(), H=H0.copy())
     return W, model.components_

@@ -66,7 +66,10 @@ def train(steps):
             data = (xb, yb) if name == "minibatch gd" else (X, Y)
             runs[data_set, name] = (rule, START, lambda theta, data=data: symbolic_error(theta, *data))
     return optimize_paths(
-        runs, steps, inputs, feed=lambda k: [v for d in DATA_SETS for v in batch(d, k)],
+        runs,
+        steps,
+        inputs,
+        feed=lambda k: [v for d in DATA_SETS for v in batch(d, k)],
         cold_seconds=COLD_COMPILE_SECONDS,
     )
 

@@ -86,8 +86,12 @@ def train(data, args, sparse, epochs):
     for epoch in range(epochs):
         order = rng.permutation(split)
         start = time.perf_counter()
-        bar = tqdm(range(batches), desc=f"{'sparse' if sparse else 'dense'} epoch {epoch + 1}/{epochs}",
-                   unit="step", mininterval=1.0)
+        bar = tqdm(
+            range(batches),
+            desc=f"{'sparse' if sparse else 'dense'} epoch {epoch + 1}/{epochs}",
+            unit="step",
+            mininterval=1.0,
+        )
         for b in bar:
             chosen = order[b * args.batch : (b + 1) * args.batch]
             mse = step(user[chosen], item[chosen], rating[chosen])
@@ -95,8 +99,10 @@ def train(data, args, sparse, epochs):
                 bar.set_postfix(mse=f"{float(mse):.3f}")
         seconds.append(time.perf_counter() - start)
         held_out.append(float(rmse(user[split:], item[split:], rating[split:])))
-        print(f"{'sparse' if sparse else 'dense'} epoch {epoch + 1}: held-out RMSE {held_out[-1]:.4f}, "
-              f"{seconds[-1]:.1f} s")
+        print(
+            f"{'sparse' if sparse else 'dense'} epoch {epoch + 1}: held-out RMSE {held_out[-1]:.4f}, "
+            f"{seconds[-1]:.1f} s"
+        )
     return held_out, seconds, tables
 
 
@@ -123,8 +129,9 @@ def main(argv=None):
     )
     cli.add_argument("--out", type=Path, default=Path("."), help="directory for the outputs")
     cli.add_argument("--epochs", type=int, default=12, help="sparse model's epochs")
-    cli.add_argument("--dense-epochs", type=int, default=1,
-                     help="epochs of the dense model, for its time per epoch")
+    cli.add_argument(
+        "--dense-epochs", type=int, default=1, help="epochs of the dense model, for its time per epoch"
+    )
     cli.add_argument("--users", type=int, default=20_000, help="users (rows of U)")
     cli.add_argument("--items", type=int, default=10_000, help="items (rows of V)")
     cli.add_argument("--ratings", type=int, default=1_000_000, help="observed ratings")
@@ -139,11 +146,20 @@ def main(argv=None):
     data = ratings(args.users, args.items, args.ratings, args.noise, args.seed)
     sparse_rmse, sparse_seconds, (U, V) = train(data, args, sparse=True, epochs=args.epochs)
     dense_rmse, dense_seconds, _ = train(data, args, sparse=False, epochs=args.dense_epochs)
-    print(f"seconds per epoch: dense {np.mean(dense_seconds):.1f}, sparse {np.mean(sparse_seconds):.1f} "
-          f"({np.mean(dense_seconds) / np.mean(sparse_seconds):.0f}x)")
-    np.savez(args.out / "recommender.npz", held_out_rmse=sparse_rmse, dense_held_out_rmse=dense_rmse,
-             sparse_seconds=sparse_seconds,
-             dense_seconds=dense_seconds, noise=args.noise, U=U.get_value(), V=V.get_value())
+    print(
+        f"seconds per epoch: dense {np.mean(dense_seconds):.1f}, sparse {np.mean(sparse_seconds):.1f} "
+        f"({np.mean(dense_seconds) / np.mean(sparse_seconds):.0f}x)"
+    )
+    np.savez(
+        args.out / "recommender.npz",
+        held_out_rmse=sparse_rmse,
+        dense_held_out_rmse=dense_rmse,
+        sparse_seconds=sparse_seconds,
+        dense_seconds=dense_seconds,
+        noise=args.noise,
+        U=U.get_value(),
+        V=V.get_value(),
+    )
     plot(sparse_rmse, args.noise, sparse_seconds, dense_seconds, args.out)
 
 

@@ -37,7 +37,12 @@ from tqdm import tqdm
 
 import symupdates
 from _shared import (
-    compiles_on_first_call, mlp_learning_rate, mlp_rule, mean_cross_entropy, optimizer_rules, save,
+    compiles_on_first_call,
+    mlp_learning_rate,
+    mlp_rule,
+    mean_cross_entropy,
+    optimizer_rules,
+    save,
 )
 
 warnings.filterwarnings("ignore", message="PyTensor could not link to a BLAS")
@@ -92,11 +97,16 @@ def compile_functions(params, rule, mode=None, batch_size=None, devices=1, steps
 
         mesh = Mesh(np.array(jax.devices()[:devices]), ("data",))
         train = symupdates.sharded_function(
-            [x, y], [loss, accuracy], updates=updates, mesh=mesh,
+            [x, y],
+            [loss, accuracy],
+            updates=updates,
+            mesh=mesh,
             steps_per_call=steps_per_call if steps_per_call > 1 else None,
         )
     elif steps_per_call > 1:
-        train = symupdates.steps_function([x, y], [loss, accuracy], updates=updates, steps_per_call=steps_per_call, mode=mode)
+        train = symupdates.steps_function(
+            [x, y], [loss, accuracy], updates=updates, steps_per_call=steps_per_call, mode=mode
+        )
     else:
         train = pytensor.function([x, y], [loss, accuracy], updates=updates, mode=mode)
     any_batch = pt.matrix("x", dtype="float32")
@@ -107,8 +117,19 @@ def compile_functions(params, rule, mode=None, batch_size=None, devices=1, steps
 
 
 def train(
-    epochs=30, learning_rate=0.1, batch_size=32, seed=0, rule=None, mode=None, log=print, progress=False,
-    checkpoint=None, resume=None, inspect=False, devices=1, steps_per_call=1,
+    epochs=30,
+    learning_rate=0.1,
+    batch_size=32,
+    seed=0,
+    rule=None,
+    mode=None,
+    log=print,
+    progress=False,
+    checkpoint=None,
+    resume=None,
+    inspect=False,
+    devices=1,
+    steps_per_call=1,
 ):
     """Train and return ``(per-epoch history, held-out accuracy)``; ``progress`` shows a tqdm bar. Optionally
     start from the checkpoint ``resume`` and save one to ``checkpoint`` (params and optimizer state) at the
@@ -123,8 +144,10 @@ def train(
     scaled = devices > 1 or steps_per_call > 1
     if scaled:
         n_batches = len(X_train) // batch_size // steps_per_call * steps_per_call
-        log(f"{devices} device(s), {steps_per_call} step(s) per call: {n_batches} batches of {batch_size} "
-            f"per epoch, {len(X_train) - n_batches * batch_size} examples left out of each")
+        log(
+            f"{devices} device(s), {steps_per_call} step(s) per call: {n_batches} batches of {batch_size} "
+            f"per epoch, {len(X_train) - n_batches * batch_size} examples left out of each"
+        )
     if resume:
         symupdates.load_state(updates, resume, include_params=True)
         log(f"resumed from {resume}")
@@ -208,11 +231,16 @@ def main(argv=None):
     parser.add_argument("--checkpoint", metavar="PATH", help="at the end, save params and optimizer state")
     parser.add_argument("--resume", metavar="PATH", help="start from a checkpoint saved with --checkpoint")
     parser.add_argument(
-        "--inspect", action="store_true",
+        "--inspect",
+        action="store_true",
         help="print what the compiled step does: fusion, in place, dtypes, bytes moved, time per call",
     )
-    parser.add_argument("--devices", type=int, default=1, metavar="N", help="data-parallel on N CPU devices (JAX mode)")
-    parser.add_argument("--steps-per-call", type=int, default=1, metavar="K", help="K steps per compiled call")
+    parser.add_argument(
+        "--devices", type=int, default=1, metavar="N", help="data-parallel on N CPU devices (JAX mode)"
+    )
+    parser.add_argument(
+        "--steps-per-call", type=int, default=1, metavar="K", help="K steps per compiled call"
+    )
     args = parser.parse_args(argv)
     if args.inspect and (args.devices > 1 or args.steps_per_call > 1):
         parser.error("--inspect reports on the one-step function: not with --devices or --steps-per-call")
@@ -220,15 +248,26 @@ def main(argv=None):
         if "jax" in sys.modules:
             parser.error("--devices: jax was imported before the CPU devices could be set up")
         # CPU "devices" are slices of this machine's cores: this shows the data-parallel step, not speed.
-        os.environ["XLA_FLAGS"] = f"{os.environ.get('XLA_FLAGS', '')} --xla_force_host_platform_device_count={args.devices}"
+        os.environ["XLA_FLAGS"] = (
+            f"{os.environ.get('XLA_FLAGS', '')} --xla_force_host_platform_device_count={args.devices}"
+        )
         if args.batch_size % args.devices:
             parser.error(f"--batch-size {args.batch_size} is not divisible by --devices {args.devices}")
     learning_rate = mlp_learning_rate(args.optimizer) if args.learning_rate is None else args.learning_rate
     rule = mlp_rule(args.optimizer, learning_rate)
     progress = not args.no_progress and sys.stderr.isatty()
     history, held_out = train(
-        args.epochs, learning_rate, args.batch_size, args.seed, rule=rule, mode=args.mode, progress=progress,
-        checkpoint=args.checkpoint, resume=args.resume, inspect=args.inspect, devices=args.devices,
+        args.epochs,
+        learning_rate,
+        args.batch_size,
+        args.seed,
+        rule=rule,
+        mode=args.mode,
+        progress=progress,
+        checkpoint=args.checkpoint,
+        resume=args.resume,
+        inspect=args.inspect,
+        devices=args.devices,
         steps_per_call=args.steps_per_call,
     )
     plot_history(history, held_out, args.out, f"{args.optimizer} lr={learning_rate:g}")

@@ -58,8 +58,11 @@ def theirs(settings, initial, steps, interval, vectors):
 
         return optax.GradientTransformationExtraArgs(lambda params: optax.EmptyState(), update)
 
-    optimizer = optax.contrib.sophia(**settings_optax(settings), update_interval=interval,
-                                     hessian_diagonal_fn=hutchinson_with_given_vectors())
+    optimizer = optax.contrib.sophia(
+        **settings_optax(settings),
+        update_interval=interval,
+        hessian_diagonal_fn=hutchinson_with_given_vectors(),
+    )
     params = tuple(jnp.asarray(p) for p in initial)
     state = optimizer.init(params)
     obj = lambda ps: loss_of(*ps, jnp)  # noqa: E731
@@ -92,8 +95,10 @@ def main():
             for gs, ws in zip(got, want)
             for g, w in zip(gs, ws)
         )
-        print(f"{label}: {args.steps} steps, update_interval {args.update_interval}: "
-              f"largest relative difference {worst:.1e}")
+        print(
+            f"{label}: {args.steps} steps, update_interval {args.update_interval}: "
+            f"largest relative difference {worst:.1e}"
+        )
 
 
 if __name__ == "__main__":

@@ -35,8 +35,9 @@ print(hashlib.sha256(out.tobytes()).hexdigest()[:16])
 def run(compiledir, fastmath):
     flags = f"base_compiledir={compiledir},numba__fastmath={fastmath}"
     env = {**os.environ, "PYTENSOR_FLAGS": flags}
-    return subprocess.run([sys.executable, "-c", CHILD], env=env, capture_output=True, text=True,
-                          check=True, timeout=600).stdout.strip()
+    return subprocess.run(
+        [sys.executable, "-c", CHILD], env=env, capture_output=True, text=True, check=True, timeout=600
+    ).stdout.strip()
 
 
 def main(argv=None):
@@ -48,7 +49,9 @@ def main(argv=None):
         with tempfile.TemporaryDirectory() as compiledir:
             compiled, loaded = run(compiledir, fastmath), run(compiledir, fastmath)
         verdict = "same" if compiled == loaded else "DIFFERENT"
-        print(f"numba__fastmath={fastmath}: compiling process {compiled}, cache-loading process {loaded}: {verdict}")
+        print(
+            f"numba__fastmath={fastmath}: compiling process {compiled}, cache-loading process {loaded}: {verdict}"
+        )
 
 
 if __name__ == "__main__":

@@ -185,14 +185,22 @@ def main():
         if torch.__version__.split("+")[0] != TORCH_VERSION:
             raise SystemExit(f"torch=={TORCH_VERSION} is required, found {torch.__version__}")
         for name, call in TORCH_CASES.items():
-            save(name, f"torch {torch.__version__}: {call}", initial, grads, torch_trajectory(call, initial, grads))
+            save(
+                name,
+                f"torch {torch.__version__}: {call}",
+                initial,
+                grads,
+                torch_trajectory(call, initial, grads),
+            )
             print("recorded", name)
         matrix_initial, matrix_grads = problem(MATRIX_SHAPES)
         for name, call in TORCH_MATRIX_CASES.items():
             in_float64 = name.endswith("_float64")
             with bfloat16_cast_disabled() if in_float64 else contextlib.nullcontext():
                 trajectory = torch_trajectory(call, matrix_initial, matrix_grads)
-            source = f"torch {torch.__version__}: {call}" + (", Newton-Schulz in float64" if in_float64 else "")
+            source = f"torch {torch.__version__}: {call}" + (
+                ", Newton-Schulz in float64" if in_float64 else ""
+            )
             save(name, source, matrix_initial, matrix_grads, trajectory)
             print("recorded", name)
     if args.only != "torch":

@@ -21,8 +21,7 @@ FIXTURES = Path(__file__).resolve().parent.parent / "tests" / "fixtures" / "spar
 TORCH_VERSION = "2.13.0"
 CASES = {
     "torch_SGD_sparse": "torch.optim.SGD(params, lr=0.1)",
-    "torch_Adagrad_sparse":
-        "torch.optim.Adagrad(params, lr=0.1, lr_decay=0.05, initial_accumulator_value=0.1)",
+    "torch_Adagrad_sparse": "torch.optim.Adagrad(params, lr=0.1, lr_decay=0.05, initial_accumulator_value=0.1)",
     "torch_SparseAdam": "torch.optim.SparseAdam(params, lr=0.05, betas=(0.8, 0.95))",
 }
 
@@ -31,8 +30,11 @@ def problem():
     rng = np.random.default_rng(SEED)
     initial = rng.normal(size=(ROWS, DIM))
     # Rows 0-4 are drawn far more often than rows 5-7, so lazy and dense rules part.
-    indices = np.where(rng.random((STEPS, BATCH)) < 0.85, rng.integers(0, 5, (STEPS, BATCH)),
-                       rng.integers(5, ROWS, (STEPS, BATCH)))
+    indices = np.where(
+        rng.random((STEPS, BATCH)) < 0.85,
+        rng.integers(0, 5, (STEPS, BATCH)),
+        rng.integers(5, ROWS, (STEPS, BATCH)),
+    )
     indices[:, 1] = indices[:, 0]
     rows = rng.normal(size=(STEPS, BATCH, DIM))
     return initial, indices, rows
@@ -56,8 +58,14 @@ def record(name, call):
         assert embedding.weight.grad.is_sparse
         opt.step()
         trajectory.append(embedding.weight.detach().numpy().copy())
-    np.savez(FIXTURES / f"{name}.npz", initial=initial, indices=indices, rows=rows,
-             trajectory=np.array(trajectory), source=np.array(f"torch {torch.__version__}: {call}"))
+    np.savez(
+        FIXTURES / f"{name}.npz",
+        initial=initial,
+        indices=indices,
+        rows=rows,
+        trajectory=np.array(trajectory),
+        source=np.array(f"torch {torch.__version__}: {call}"),
+    )
 
 
 def main():

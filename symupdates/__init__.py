@@ -25,14 +25,14 @@ a JAX device mesh).
 
 from types import ModuleType as _ModuleType
 
-from .checkpoint import CheckpointError, StateEntry, load_state, reset_state, save_state, state_of
-from .clipping import clip_by_global_norm, clip_by_norm, clip_by_value
-from .constraints import norm_constraint, total_norm_constraint
-from .fast import fast_function
-from .gradients import get_or_compute_grads
-from .inspection import StepReport, inspect_step, measure_bandwidth
-from .multiplicative import SplitError, multiplicative, split_gradient
-from .optimizers import (
+from .runtime.checkpoint import CheckpointError, StateEntry, load_state, reset_state, save_state, state_of
+from .wrappers.clipping import clip_by_global_norm, clip_by_norm, clip_by_value
+from .wrappers.constraints import norm_constraint, total_norm_constraint
+from .runtime.fast import fast_function
+from .core.gradients import get_or_compute_grads
+from .runtime.inspection import StepReport, inspect_step, measure_bandwidth
+from .rules.multiplicative import SplitError, multiplicative, split_gradient
+from .rules.optimizers import (
     adadelta,
     adagrad,
     adagrad_window,
@@ -59,7 +59,7 @@ from .optimizers import (
     signum,
     yogi,
 )
-from .scalings import (
+from .rules.scalings import (
     EPSILON_PLACEMENTS,
     scale_by_adadelta,
     scale_by_adam,
@@ -81,8 +81,8 @@ from .scalings import (
     scale_by_yogi,
     trace,
 )
-from .sparse import SparseFallbackWarning, sparse
-from .transforms import (
+from .wrappers.sparse import SparseFallbackWarning, sparse
+from .core.transform import (
     Transform,
     add_decayed_weights,
     apply,
@@ -91,12 +91,17 @@ from .transforms import (
     scale,
     scale_by_learning_rate,
 )
-from .orthogonal import muon, newton_schulz, scale_by_muon
-from .parameter_free import dadapt_adamw, prodigy, scale_by_dadapt_adamw, scale_by_prodigy
-from .schedule_free import schedule_free, schedule_free_adamw, schedule_free_eval_parameters, schedule_free_sgd
-from .sharpness import sam
-from .curvature import adahessian, hutchinson_diagonal, scale_by_adahessian, scale_by_sophia, sophia
-from .schedules import (
+from .rules.orthogonal import muon, newton_schulz, scale_by_muon
+from .rules.parameter_free import dadapt_adamw, prodigy, scale_by_dadapt_adamw, scale_by_prodigy
+from .rules.schedule_free import (
+    schedule_free,
+    schedule_free_adamw,
+    schedule_free_eval_parameters,
+    schedule_free_sgd,
+)
+from .rules.sharpness import sam
+from .rules.curvature import adahessian, hutchinson_diagonal, scale_by_adahessian, scale_by_sophia, sophia
+from .core.schedules import (
     Schedule,
     constant_schedule,
     cosine_decay_schedule,
@@ -111,25 +116,26 @@ from .schedules import (
     sgdr_schedule,
     warmup_cosine_decay_schedule,
 )
-from .parallel import sharded_function
-from .steps import scan_steps, steps_function
-from .updates import Updates, merge
-from .wrappers import (
-    accumulate_gradients,
-    apply_if_finite,
+from .runtime.parallel import sharded_function
+from .runtime.steps import scan_steps, steps_function
+from .core.updates import Updates, merge
+from .wrappers.accumulation import accumulate_gradients
+from .wrappers.averaging import (
     averaged_parameters,
     copy_parameters,
-    flatten,
     lookahead,
-    masked,
-    multi_transform,
     parameter_ema,
     swap_parameters,
 )
+from .wrappers.flatten import flatten
+from .wrappers.guards import apply_if_finite
+from .wrappers.masks import masked, multi_transform
 
 __version__ = "0.1.0"
 
 # Everything imported above is public: the list is derived so that it cannot drift from the imports.
 __all__ = sorted(
-    name for name, value in globals().items() if not name.startswith("_") and not isinstance(value, _ModuleType)
+    name
+    for name, value in globals().items()
+    if not name.startswith("_") and not isinstance(value, _ModuleType)
 )

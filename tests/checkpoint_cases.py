@@ -31,13 +31,21 @@ N_STEPS, M_STEPS = 7, 6  # 13 steps: adagrad_window's 10-step ring buffer wraps 
 DATA = [0.3 + 0.11 * k for k in range(N_STEPS + M_STEPS)]  # the per-step input, one float64 scalar
 # Values for arguments without a default. Every other argument keeps its default.
 REQUIRED = {
-    "learning_rate": 0.01, "factor": 0.5, "weight_decay": 0.01, "decay": 0.9, "max_norm": 1.0, "min_value": -1.0,
+    "learning_rate": 0.01,
+    "factor": 0.5,
+    "weight_decay": 0.01,
+    "decay": 0.9,
+    "max_norm": 1.0,
+    "min_value": -1.0,
     "max_value": 1.0,
 }
 NOT_TRANSFORM_FACTORIES = {"apply", "chain", "inject_hyperparams"}
-OPTIMIZER_MODULES = ("optimizers", "orthogonal", "schedule_free", "parameter_free", "curvature")
-TRANSFORM_MODULES = ("transforms", "scalings", "clipping")
-WRAPPER_MODULES = ("wrappers", "schedule_free", "sharpness")
+# Modules by their dotted path below symupdates: a package name stands for every module in it.
+OPTIMIZER_MODULES = ("rules",)
+NOT_OPTIMIZER_MODULES = ("rules.multiplicative", "rules.sharpness")
+TRANSFORM_MODULES = ("core.transform", "wrappers.clipping")
+WRAPPER_MODULES = ("wrappers", "rules.schedule_free", "rules.sharpness")
+NOT_WRAPPER_MODULES = ("wrappers.clipping", "wrappers.constraints", "wrappers.sparse")
 # Public functions of those modules that make no rule: a helper on matrices, one on a rule's updates, one on
 # a loss.
 NOT_RULES = {"newton_schulz", "schedule_free_eval_parameters", "hutchinson_diagonal"}
@@ -61,25 +69,31 @@ WRAPPERS = {
     "schedule_free": lambda loss: symupdates.schedule_free(symupdates.sgd(learning_rate=0.05), 0.05),
     "sam": lambda loss: symupdates.sam(inner()),
     "reduce_on_plateau": lambda loss: symupdates.chain(
-        symupdates.scale_by_rms(), symupdates.scale_by_learning_rate(
+        symupdates.scale_by_rms(),
+        symupdates.scale_by_learning_rate(
             symupdates.reduce_on_plateau(loss, init_value=0.05, factor=0.5, patience=1)
-        )
+        ),
     ),
 }
 
 
-def public_functions(*module_names):
-    modules = {f"symupdates.{name}" for name in module_names}
+def _in(module, names):
+    return any(module == f"symupdates.{n}" or module.startswith(f"symupdates.{n}.") for n in names)
+
+
+def public_functions(*module_names, exclude=()):
     return {
         name: getattr(symupdates, name)
         for name in symupdates.__all__
-        if inspect.isfunction(getattr(symupdates, name)) and getattr(symupdates, name).__module__ in modules
+        if inspect.isfunction(getattr(symupdates, name))
+        and _in(getattr(symupdates, name).__module__, module_names)
+        and not _in(getattr(symupdates, name).__module__, exclude)
     }
 
 
 def required_arguments(name, fn, skip=()):
     kwargs = {}
-    for arg in list(inspect.signature(fn).parameters.values())[len(skip):]:
+    for arg in list(inspect.signature(fn).parameters.values())[len(skip) :]:
         if arg.default is inspect.Parameter.empty and arg.kind is not arg.VAR_POSITIONAL:
             if arg.name not in REQUIRED:
                 raise AssertionError(f"{name} requires {arg.name!r}: add a value for it to REQUIRED")
@@ -90,10 +104,10 @@ def required_arguments(name, fn, skip=()):
 def rules():
     """``{label: make(loss, params) -> Updates}`` for every public optimizer and transform."""
     cases = {}
-    for name, fn in public_functions(*OPTIMIZER_MODULES).items():
-        first = next(iter(inspect.signature(fn).parameters))
-        if name in NOT_RULES or name.startswith("scale_by_") or first in ("inner", "transforms"):
-            continue
+    for name, fn in public_functions(*OPTIMIZER_MODULES, exclude=NOT_OPTIMIZER_MODULES).items():
+        first = next(iter(inspect.signature(fn).parameters), None)
+        if name in NOT_RULES or first not in ("loss_or_grads", "updates"):
+            continue  # a transform factory (below) or a wrapper
         if first == "updates":  # apply_momentum and the like wrap the dict of another rule
             kwargs = required_arguments(name, fn, skip=("updates",))
             cases[name] = lambda loss, params, fn=fn, kwargs=kwargs: fn(
@@ -103,13 +117,16 @@ def rules():
             kwargs = required_arguments(name, fn, skip=("loss_or_grads", "params"))
             cases[name] = lambda loss, params, fn=fn, kwargs=kwargs: fn(loss, params, **kwargs)
     transform_factories = public_functions(*TRANSFORM_MODULES) | {
-        name: fn for name, fn in public_functions(*OPTIMIZER_MODULES).items() if name.startswith("scale_by_")
+        name: fn
+        for name, fn in public_functions(*OPTIMIZER_MODULES, exclude=NOT_OPTIMIZER_MODULES).items()
+        if name not in NOT_RULES
+        and next(iter(inspect.signature(fn).parameters), None) not in ("loss_or_grads", "updates", "inner")
     }
     for name, factory in transform_factories.items():
         if name not in NOT_TRANSFORM_FACTORIES:
             transform = factory(**required_arguments(name, factory))
             cases[f"transform:{name}"] = symupdates.chain(transform, symupdates.scale_by_learning_rate(0.05))
-    for name, fn in public_functions(*WRAPPER_MODULES).items():
+    for name, fn in public_functions(*WRAPPER_MODULES, exclude=NOT_WRAPPER_MODULES).items():
         if next(iter(inspect.signature(fn).parameters)) in ("inner", "transforms"):
             if name not in WRAPPERS:
                 raise AssertionError(f"wrapper {name} has no case: add one to WRAPPERS")

@@ -35,7 +35,9 @@ def require_mode(mode):
 def make_params(dtype, seed=0, shapes=SHAPES, prefix="p", static_shape=False):
     rng = np.random.default_rng(seed)
     return [
-        pytensor.shared(rng.normal(size=s).astype(dtype), name=f"{prefix}{i}", shape=s if static_shape else None)
+        pytensor.shared(
+            rng.normal(size=s).astype(dtype), name=f"{prefix}{i}", shape=s if static_shape else None
+        )
         for i, s in enumerate(shapes)
     ]
 

@@ -119,7 +119,9 @@ def resume_across_backends(mesh, directory, writer):
     got.append(sharded(xs[3], ys[3])[0])
     assert_close(got, want, "float64", "losses of the resumed run")
     final = values(updates)
-    assert_close([np.asarray(values(s_updates)[n]) for n in final], list(final.values()), "float64", "resumed state")
+    assert_close(
+        [np.asarray(values(s_updates)[n]) for n in final], list(final.values()), "float64", "resumed state"
+    )
 
 
 def barrier(name):

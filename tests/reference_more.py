@@ -24,8 +24,9 @@ def ref_sgd_torch(p, grads, learning_rate, momentum=0.0, weight_decay=0.0, neste
     return out
 
 
-def ref_adagrad_torch(p, grads, learning_rate, epsilon, lr_decay=0.0, initial_accumulator_value=0.0,
-                      outside=False):
+def ref_adagrad_torch(
+    p, grads, learning_rate, epsilon, lr_decay=0.0, initial_accumulator_value=0.0, outside=False
+):
     h = _typed(p, lr=learning_rate, eps=epsilon, decay=lr_decay, one=1)
     a = np.full_like(p, initial_accumulator_value)
     out = []
@@ -52,7 +53,9 @@ def _adam_loop(p, grads, beta1, beta2, direction):
 def ref_adam_outside(p, grads, learning_rate, beta1, beta2, epsilon):
     lr, eps = _typed(p, lr=learning_rate, eps=epsilon).values()
     out = []
-    for d in _adam_loop(p, grads, beta1, beta2, lambda m, v, c1, c2, g, t: (m / c1) / (np.sqrt(v / c2) + eps)):
+    for d in _adam_loop(
+        p, grads, beta1, beta2, lambda m, v, c1, c2, g, t: (m / c1) / (np.sqrt(v / c2) + eps)
+    ):
         p = p - lr * d
         out.append(p)
     return out
@@ -61,7 +64,9 @@ def ref_adam_outside(p, grads, learning_rate, beta1, beta2, epsilon):
 def ref_adamw(p, grads, learning_rate, beta1, beta2, epsilon, weight_decay):
     lr, eps, wd = _typed(p, lr=learning_rate, eps=epsilon, wd=weight_decay).values()
     out = []
-    for d in _adam_loop(p, grads, beta1, beta2, lambda m, v, c1, c2, g, t: (m / c1) / (np.sqrt(v / c2) + eps)):
+    for d in _adam_loop(
+        p, grads, beta1, beta2, lambda m, v, c1, c2, g, t: (m / c1) / (np.sqrt(v / c2) + eps)
+    ):
         p = p * (p.dtype.type(1) - lr * wd) - lr * d  # torch: p.mul_(1 - lr * wd), then the Adam step
         out.append(p)
     return out
@@ -94,7 +99,9 @@ def ref_radam(p, grads, learning_rate, beta1, beta2, epsilon, hat=True):
         rho_t = rho_inf - 2 * t * beta2**t / (1 - beta2**t)
         m_hat = m / c1
         if rho_t > 5:
-            r = p.dtype.type(np.sqrt((rho_t - 4) * (rho_t - 2) * rho_inf / ((rho_inf - 4) * (rho_inf - 2) * rho_t)))
+            r = p.dtype.type(
+                np.sqrt((rho_t - 4) * (rho_t - 2) * rho_inf / ((rho_inf - 4) * (rho_inf - 2) * rho_t))
+            )
             adaptive = np.sqrt(c2) / (np.sqrt(v) + eps) if hat else 1 / (np.sqrt(v / c2) + eps)
             p = p - lr * m_hat * r * adaptive
         else:
@@ -224,7 +231,9 @@ def ref_novograd(p, grads, learning_rate, beta1, beta2, epsilon, weight_decay):
     return out
 
 
-def ref_adafactor(p, grads, learning_rate, decay_rate, clipping_threshold, epsilon2, weight_decay, epsilon1=None):
+def ref_adafactor(
+    p, grads, learning_rate, decay_rate, clipping_threshold, epsilon2, weight_decay, epsilon1=None
+):
     t_ = p.dtype.type
     eps1 = t_(np.finfo(p.dtype).eps if epsilon1 is None else epsilon1)
     factored = p.ndim >= 2
@@ -279,7 +288,9 @@ DEFAULTS_MORE = {
     "adabelief": dict(learning_rate=1e-3, beta1=0.9, beta2=0.999, epsilon=1e-16),
     "lamb": dict(learning_rate=1e-3, beta1=0.9, beta2=0.999, epsilon=1e-6, weight_decay=0.0),
     "lars": dict(learning_rate=0.1, momentum=0.9, weight_decay=0.0, trust_coefficient=1e-3, epsilon=0.0),
-    "adafactor": dict(learning_rate=1e-2, decay_rate=0.8, clipping_threshold=1.0, epsilon2=1e-3, weight_decay=0.0),
+    "adafactor": dict(
+        learning_rate=1e-2, decay_rate=0.8, clipping_threshold=1.0, epsilon2=1e-3, weight_decay=0.0
+    ),
     "novograd": dict(learning_rate=1e-3, beta1=0.9, beta2=0.25, epsilon=1e-6, weight_decay=0.0),
     # Their numbers are checked against torch and optax in tests/test_parity.py; here for backends and fusion.
     "muon": dict(learning_rate=1e-3, weight_decay=0.1, momentum=0.95),
@@ -301,7 +312,9 @@ OTHER_MORE = {
     "adabelief": dict(learning_rate=0.05, beta1=0.5, beta2=0.9, epsilon=1e-4),
     "lamb": dict(learning_rate=0.05, beta1=0.5, beta2=0.9, epsilon=1e-4, weight_decay=0.3),
     "lars": dict(learning_rate=0.5, momentum=0.5, weight_decay=0.3, trust_coefficient=0.1, epsilon=1e-3),
-    "adafactor": dict(learning_rate=0.3, decay_rate=0.6, clipping_threshold=0.5, epsilon2=0.05, weight_decay=0.2),
+    "adafactor": dict(
+        learning_rate=0.3, decay_rate=0.6, clipping_threshold=0.5, epsilon2=0.05, weight_decay=0.2
+    ),
     "novograd": dict(learning_rate=0.05, beta1=0.5, beta2=0.9, epsilon=1e-4, weight_decay=0.3),
     "muon": dict(learning_rate=0.05, weight_decay=0.3, momentum=0.5),
     "schedule_free_adamw": dict(learning_rate=0.05, beta1=0.5, beta2=0.9, epsilon=1e-4, weight_decay=0.3),

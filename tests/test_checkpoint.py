@@ -46,7 +46,9 @@ def test_every_rule_resumes_bit_identically_in_a_fresh_process(tmp_path):
         unaffected = [
             label
             for label, (params, _) in cases.items()
-            if all(np.array_equal(p.get_value(), in_process[mode][f"{label}/{i}"]) for i, p in enumerate(params))
+            if all(
+                np.array_equal(p.get_value(), in_process[mode][f"{label}/{i}"]) for i, p in enumerate(params)
+            )
         ]
         # lion and signum step by the sign of a momentum, and so does sophia here (its defaults clip every
         # step of this problem: gamma * h is about 2e-4 * x); each gradient keeps its sign, so a fresh
@@ -68,8 +70,16 @@ def test_every_rule_resumes_bit_identically_in_a_fresh_process(tmp_path):
 
     stateless = {"sgd", "sign_sgd"}
     rules = set(checkpoint_cases.rules())
-    assert {"muon", "schedule_free_adamw", "prodigy", "dadapt_adamw", "adahessian", "sophia", "wrapper:sam",
-            "wrapper:schedule_free"} <= rules
+    assert {
+        "muon",
+        "schedule_free_adamw",
+        "prodigy",
+        "dadapt_adamw",
+        "adahessian",
+        "sophia",
+        "wrapper:sam",
+        "wrapper:schedule_free",
+    } <= rules
     assert {r for r in rules if ":" not in r} - stateless <= labels["NUMBA"]
     assert {"float32", "float64"} == {params[0].dtype for params, _ in cases.values()}
     for mode in MODES:
@@ -172,8 +182,14 @@ def test_state_only_checkpoint_leaves_params_alone_and_is_plain_npz(tmp_path):
     saved = trained_adam(seed=1)
     su.save_state(saved, tmp_path / "ckpt.npz")
     with np.load(tmp_path / "ckpt.npz", allow_pickle=False) as archive:
-        assert sorted(archive.files) == ["state/W.adam.m", "state/W.adam.v", "state/adam.t", "state/b.adam.m",
-                                         "state/b.adam.v", "symupdates.json"]
+        assert sorted(archive.files) == [
+            "state/W.adam.m",
+            "state/W.adam.v",
+            "state/adam.t",
+            "state/b.adam.m",
+            "state/b.adam.v",
+            "symupdates.json",
+        ]
         metadata = json.loads(archive["symupdates.json"].tobytes())
         np.testing.assert_array_equal(archive["state/W.adam.m"], saved.state[1].get_value())
     assert metadata["format"] == "symupdates-checkpoint" and metadata["rule"]["name"] == "adam"
@@ -190,8 +206,10 @@ def test_state_only_checkpoint_leaves_params_alone_and_is_plain_npz(tmp_path):
 
 def test_hyper_parameters_may_change_on_resume(tmp_path):
     su.save_state(trained_adam(), tmp_path / "ckpt.npz")
-    su.load_state(trained_adam(rule=lambda loss, params: su.adam(loss, params, learning_rate=1e-5)),
-                  tmp_path / "ckpt.npz")
+    su.load_state(
+        trained_adam(rule=lambda loss, params: su.adam(loss, params, learning_rate=1e-5)),
+        tmp_path / "ckpt.npz",
+    )
 
 
 def test_save_is_atomic_and_leaves_no_temporary_file(tmp_path, monkeypatch):
@@ -240,8 +258,12 @@ def kill_mid_save(path, value, timeout=60):
     """Start a process saving checkpoints of ``value`` to ``path`` in a loop, and ``kill -9`` it as soon as
     its temporary file has data."""
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    writer = subprocess.Popen([sys.executable, "-c", WRITER, str(path), str(value)], env=env,
-                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    writer = subprocess.Popen(
+        [sys.executable, "-c", WRITER, str(path), str(value)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
     try:
         prefix, deadline = f"{path.name}.{writer.pid}.", time.monotonic() + timeout
         while not any(e.name.startswith(prefix) and e.stat().st_size > 0 for e in os.scandir(path.parent)):
@@ -333,8 +355,16 @@ def test_merged_per_layer_rules_save_all_eight_variables(tmp_path):
     su.save_state(updates, tmp_path / "ckpt.npz", include_params=True)
     with np.load(tmp_path / "ckpt.npz", allow_pickle=False) as archive:
         saved = {key: archive[key] for key in archive.files if key != "symupdates.json"}
-    assert sorted(saved) == ["params/W[0]", "params/W[1]", "state/W.adam.m", "state/W.adam.m#2",
-                             "state/W.adam.v", "state/W.adam.v#2", "state/adam.t", "state/adam.t#2"]
+    assert sorted(saved) == [
+        "params/W[0]",
+        "params/W[1]",
+        "state/W.adam.m",
+        "state/W.adam.m#2",
+        "state/W.adam.v",
+        "state/W.adam.v#2",
+        "state/adam.t",
+        "state/adam.t#2",
+    ]
     assert saved["params/W[1]"].dtype == np.float32 and saved["state/W.adam.v#2"].dtype == np.float32
     np.testing.assert_array_equal(saved["params/W[1]"], params[1].get_value())
 

@@ -16,8 +16,9 @@ LR = 0.1
 
 
 def mixed_params(prefix):
-    return (make_params("float64", seed=3, shapes=SHAPES, prefix=prefix + "d")
-            + make_params("float32", seed=3, shapes=SHAPES, prefix=prefix + "s"))
+    return make_params("float64", seed=3, shapes=SHAPES, prefix=prefix + "d") + make_params(
+        "float32", seed=3, shapes=SHAPES, prefix=prefix + "s"
+    )
 
 
 def ref_clip_by_value(grads, low, high):
@@ -72,8 +73,9 @@ def test_clipping_matches_numpy_over_several_steps_in_both_dtypes():
             for p, want in zip(params[name], values[name]):
                 got = p.get_value()
                 assert got.dtype == want.dtype
-                np.testing.assert_allclose(got, want, rtol=TOLERANCE[p.dtype], atol=TOLERANCE[p.dtype],
-                                           err_msg=f"{name} {p.name}")
+                np.testing.assert_allclose(
+                    got, want, rtol=TOLERANCE[p.dtype], atol=TOLERANCE[p.dtype], err_msg=f"{name} {p.name}"
+                )
     assert all(0 < n < len(sequence) for n in clipped.values()), clipped
 
 

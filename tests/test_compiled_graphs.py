@@ -13,7 +13,7 @@ from pytensor.link.vm import VMLinker
 from pytensor.tensor.elemwise import DimShuffle
 
 import symupdates
-from symupdates._compat import elemwise_of
+from symupdates.core.compat import elemwise_of
 from reference import OTHER
 from reference_more import OTHER_MORE
 
@@ -42,7 +42,9 @@ def all_rules_in_one_function(mode):
             pytensor.shared(np.ones(SIZES[0], dtype="float32"), name=f"{rule}.w", shape=(SIZES[0],)),
             pytensor.shared(np.ones((2, SIZES[1]), dtype="float32"), name=f"{rule}.W", shape=(2, SIZES[1])),
         ]
-        rule_grads = [pt.tensor(f"{rule}.g{i}", dtype="float32", shape=p.type.shape) for i, p in enumerate(params)]
+        rule_grads = [
+            pt.tensor(f"{rule}.g{i}", dtype="float32", shape=p.type.shape) for i, p in enumerate(params)
+        ]
         rule_updates = getattr(symupdates, rule)(rule_grads, params, **hyper)
         grads += rule_grads
         updates.update(rule_updates)
@@ -108,12 +110,15 @@ def test_each_param_is_one_fused_inplace_float32_loop(mode):
             else:
                 assert {report.of(v)["loop"] for v in state} <= {record["loop"]}, rule
             loops.add(loop_node(fn, param))
-        windows = [v for v in updates.state if v.type.ndim and v.type.shape not in {p.type.shape for p in params}]
+        windows = [
+            v for v in updates.state if v.type.ndim and v.type.shape not in {p.type.shape for p in params}
+        ]
         window_work |= set(apply_ancestors([loop_node(fn, v).outputs[0] for v in windows]))
         # The bias corrections come from the step counter once per step, shared by both params' loops.
         for counter in [v for v in updates.state if v.name == f"{rule}.t"]:
             first, second = (
-                {scalar_source(v) for v in loop_node(fn, p).inputs if counter in ancestors([v])} for p in params
+                {scalar_source(v) for v in loop_node(fn, p).inputs if counter in ancestors([v])}
+                for p in params
             )
             assert first and first == second, rule
     # Everything else works on single numbers: the casts of the float64 hyper-parameters, the step

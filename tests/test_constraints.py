@@ -13,7 +13,8 @@ def numpy_norm_constraint(x, max_norm, axes, epsilon=1e-7):
 
 
 @pytest.mark.parametrize(
-    "shape,axes", [((5, 4), (0,)), ((3, 4, 5), (1, 2)), ((2, 3, 4, 5), (1, 2, 3)), ((2, 2, 3, 4, 5), (1, 2, 3, 4))]
+    "shape,axes",
+    [((5, 4), (0,)), ((3, 4, 5), (1, 2)), ((2, 3, 4, 5), (1, 2, 3)), ((2, 2, 3, 4, 5), (1, 2, 3, 4))],
 )
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
 def test_default_axes(shape, axes, dtype):
@@ -21,7 +22,9 @@ def test_default_axes(shape, axes, dtype):
     x = (rng.normal(size=shape) * 3).astype(dtype)
     got = symupdates.norm_constraint(pt.as_tensor(x), 2.0).eval()
     assert got.dtype == np.dtype(dtype)
-    np.testing.assert_allclose(got, numpy_norm_constraint(x, 2.0, axes), rtol=1e-5 if dtype == "float32" else 1e-12)
+    np.testing.assert_allclose(
+        got, numpy_norm_constraint(x, 2.0, axes), rtol=1e-5 if dtype == "float32" else 1e-12
+    )
     norms = np.sqrt((got.astype("float64") ** 2).sum(axis=axes))
     assert np.all(norms <= 2.0 + 1e-5)
 

@@ -336,6 +336,7 @@ def test_matrix_factorization_matches_numpy_adagrad_and_generalises(tmp_path):
     mean_rmse = np.sqrt(np.mean((full[held_out] - np.nanmean(S)) ** 2))
     assert 0.9 < mean_rmse < 1.1
     assert 0.09 < held_out_rmse < 0.25
+
     # The held-out RMSE is recorded along the way (not trained on), and the L2 fit is Adagrad on
     # RMSE + l2 * (mean(W^2) + mean(H^2)) from the same start, step for step. Compared over 100 steps: from
     # about step 120 on, this fit oscillates and rounding differences grow to ~1e-4.
@@ -389,7 +390,9 @@ def test_linear_regression_loss_curves_coincide(tmp_path):
 
 def test_train_mlp_resumes_from_its_checkpoint(tmp_path):
     checkpoint = str(tmp_path / "mlp.npz")
-    first = run_example("train_mlp.py", "--epochs", "1", "--checkpoint", checkpoint, "--inspect", cwd=tmp_path)
+    first = run_example(
+        "train_mlp.py", "--epochs", "1", "--checkpoint", checkpoint, "--inspect", cwd=tmp_path
+    )
     resumed = run_example("train_mlp.py", "--epochs", "1", "--resume", checkpoint, cwd=tmp_path)
     assert f"checkpoint saved to {checkpoint}" in first and f"resumed from {checkpoint}" in resumed
     # --inspect: every param and accumulator of the step is one fused float32 loop, in place.
@@ -415,8 +418,21 @@ def test_train_mlp_on_two_devices_trains_as_on_one(tmp_path):
 def test_recommender_sparse_adagrad_learns_and_equals_dense(tmp_path):
     """A small run: the held-out RMSE falls towards the noise level, and the dense epoch (same data, same
     start) ends with the same held-out RMSE as the sparse one, the steps being bit-identical."""
-    run_example("recommender.py", "--users", "300", "--items", "200", "--ratings", "20000", "--epochs", "4",
-                "--batch", "256", "--out", str(tmp_path))
+    run_example(
+        "recommender.py",
+        "--users",
+        "300",
+        "--items",
+        "200",
+        "--ratings",
+        "20000",
+        "--epochs",
+        "4",
+        "--batch",
+        "256",
+        "--out",
+        str(tmp_path),
+    )
     saved = np.load(tmp_path / "recommender.npz")
     rmse = saved["held_out_rmse"]
     assert rmse[-1] < rmse[0] and rmse[-1] < 3 * saved["noise"]

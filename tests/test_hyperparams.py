@@ -62,7 +62,11 @@ def test_zero_dimensional_arrays_and_numpy_scalars_are_numbers():
 
 @pytest.mark.parametrize(
     "rule,name",
-    [("adagrad", "initial_accumulator_value"), ("yogi", "initial_accumulator_value"), ("rprop", "learning_rate")],
+    [
+        ("adagrad", "initial_accumulator_value"),
+        ("yogi", "initial_accumulator_value"),
+        ("rprop", "learning_rate"),
+    ],
 )
 def test_values_that_fill_initial_state_must_be_numbers(rule, name):
     w = pytensor.shared(np.ones(3), name="w")
@@ -73,11 +77,27 @@ def test_values_that_fill_initial_state_must_be_numbers(rule, name):
 # Documented domains, by argument name: every public rule and transform with such an argument refuses a
 # number outside it, naming the argument. (A rule that forgets to declare a domain fails here.)
 DOMAINS = {
-    **{name: ("in [0, 1)", [1.0, -0.1, 1.5])
-       for name in ("beta1", "beta2", "rho", "momentum", "decay_in_unit")},
-    **{name: ("a finite number >= 0", [-0.5, float("inf")])
-       for name in ("learning_rate", "epsilon", "epsilon1", "epsilon2", "weight_decay", "lr_decay",
-                    "max_norm", "momentum_decay", "initial_accumulator_value", "min_step", "max_step", "power")},
+    **{
+        name: ("in [0, 1)", [1.0, -0.1, 1.5])
+        for name in ("beta1", "beta2", "rho", "momentum", "decay_in_unit")
+    },
+    **{
+        name: ("a finite number >= 0", [-0.5, float("inf")])
+        for name in (
+            "learning_rate",
+            "epsilon",
+            "epsilon1",
+            "epsilon2",
+            "weight_decay",
+            "lr_decay",
+            "max_norm",
+            "momentum_decay",
+            "initial_accumulator_value",
+            "min_step",
+            "max_step",
+            "power",
+        )
+    },
 }
 # trace's, parameter_ema's decay is a momentum-like rate; scale_by_inverse_time's is a decay of the rate.
 UNIT_DECAYS = {"trace", "parameter_ema"}
@@ -85,8 +105,10 @@ UNIT_DECAYS = {"trace", "parameter_ema"}
 # weight (optax's b1, any positive number).
 OTHER_MEANINGS = {
     ("sam", "rho"): "radius",
-    **{(name, "beta1"): "interpolation"
-       for name in ("schedule_free", "schedule_free_adamw", "schedule_free_sgd")},
+    **{
+        (name, "beta1"): "interpolation"
+        for name in ("schedule_free", "schedule_free_adamw", "schedule_free_sgd")
+    },
 }
 DOMAINS["radius"] = DOMAINS["learning_rate"]
 DOMAINS["interpolation"] = ("a finite number > 0", [0.0, -0.5, float("inf")])
@@ -108,9 +130,18 @@ def _declared_with(names):
 
 
 # Values for the arguments without a default.
-REQUIRED = {"inner": symupdates.sgd(), "transforms": {"a": symupdates.sgd()}, "param_labels": ["a"], "decay": 0.5,
-            "min_value": -1.0, "max_value": 1.0, "factor": 1.0, "max_norm": 1.0, "weight_decay": 0.0,
-            "learning_rate": 0.1}
+REQUIRED = {
+    "inner": symupdates.sgd(),
+    "transforms": {"a": symupdates.sgd()},
+    "param_labels": ["a"],
+    "decay": 0.5,
+    "min_value": -1.0,
+    "max_value": 1.0,
+    "factor": 1.0,
+    "max_norm": 1.0,
+    "weight_decay": 0.0,
+    "learning_rate": 0.1,
+}
 
 
 @pytest.mark.parametrize("public,arg,key", _declared_with(DOMAINS), ids=lambda v: str(v))

@@ -225,9 +225,7 @@ PROPERTY_LOSSES = {
     "nonnegative_ops": lambda X, W, H: (
         pt.softplus(W @ H - X) + pt.exp(-(W @ H)) + pt.sqr(X - W @ H) + pt.sqrt(W @ H) + pt.abs(W @ H)
     ).sum(),
-    "reshape_transpose": lambda X, W, H: (
-        (X.T - H.T @ W.T).reshape((-1,)) ** 2
-    ).sum(),
+    "reshape_transpose": lambda X, W, H: ((X.T - H.T @ W.T).reshape((-1,)) ** 2).sum(),
     "rows_and_switch": lambda X, W, H: (
         ((X - W @ H)[1:] ** 2).sum() + pt.switch(X > 0.5, W @ H, -(W @ H)).sum()
     ),

@@ -32,7 +32,11 @@ def assert_matches_reference(rule, initial, params, grads, hyper, history):
         for step, (values, want) in enumerate(zip(history, expected)):
             assert values[k].dtype == p0.dtype
             np.testing.assert_allclose(
-                values[k], want, rtol=TOLERANCE[p.dtype], atol=ABSOLUTE[p.dtype], err_msg=f"{rule} {p.name} step {step}"
+                values[k],
+                want,
+                rtol=TOLERANCE[p.dtype],
+                atol=ABSOLUTE[p.dtype],
+                err_msg=f"{rule} {p.name} step {step}",
             )
 
 
@@ -74,8 +78,9 @@ def test_adagrad_window_without_the_current_gradient_matches_reference():
 
     hyper = {**OTHER["adagrad_window"], "include_current_gradient": False}
     p, grads = np.ones(3), [np.array([0.1, -2.0, 5.0]) * (k + 1) for k in range(5)]
-    assert not np.allclose(ref_adagrad_window(p, grads, **hyper)[-1],
-                           ref_adagrad_window(p, grads, **OTHER["adagrad_window"])[-1])
+    assert not np.allclose(
+        ref_adagrad_window(p, grads, **hyper)[-1], ref_adagrad_window(p, grads, **OTHER["adagrad_window"])[-1]
+    )
     run_and_compare("adagrad_window", hyper)
     assert "include_current_gradient=False" in repr(symupdates.adagrad_window(**hyper))
     with pytest.raises(ValueError, match="include_current_gradient"):
@@ -124,7 +129,10 @@ def test_symbolic_hyperparameters_match_reference(rule):
 # A = B = [1, 1, 1], loss f(A) + f(B), 10 steps; these are torch7's results for A.
 TORCH7 = {
     "sgd": ({"learning_rate": 0.1}, [0.81707280688755, 0.6648326359915, 0.5386151140949]),
-    "momentum": ({"learning_rate": 0.1, "momentum": 0.5}, [0.6848486952183, 0.44803321781003, 0.27431190123502]),
+    "momentum": (
+        {"learning_rate": 0.1, "momentum": 0.5},
+        [0.6848486952183, 0.44803321781003, 0.27431190123502],
+    ),
     "nesterov_momentum": (
         {"learning_rate": 0.1, "momentum": 0.5},
         [0.67466543592725, 0.44108468114241, 0.2769002108997],
@@ -155,14 +163,35 @@ KEY_ORDER = {
     "nesterov_momentum": ["p0", "p1", "p0.nesterov_momentum.velocity", "p1.nesterov_momentum.velocity"],
     "adagrad": ["p0.adagrad.accu", "p0", "p1.adagrad.accu", "p1"],
     "rmsprop": ["p0.rmsprop.accu", "p0", "p1.rmsprop.accu", "p1"],
-    "adadelta": ["p0.adadelta.accu", "p0", "p0.adadelta.delta_accu", "p1.adadelta.accu", "p1",
-                 "p1.adadelta.delta_accu"],
+    "adadelta": [
+        "p0.adadelta.accu",
+        "p0",
+        "p0.adadelta.delta_accu",
+        "p1.adadelta.accu",
+        "p1",
+        "p1.adadelta.delta_accu",
+    ],
     "adam": ["p0.adam.m", "p0.adam.v", "p0", "p1.adam.m", "p1.adam.v", "p1", "adam.t"],
     "adamax": ["p0.adamax.m", "p0.adamax.u", "p0", "p1.adamax.m", "p1.adamax.u", "p1", "adamax.t"],
-    "amsgrad": ["p0.amsgrad.m", "p0.amsgrad.v", "p0.amsgrad.vhat", "p0", "p1.amsgrad.m", "p1.amsgrad.v",
-                "p1.amsgrad.vhat", "p1", "amsgrad.t"],
-    "adagrad_window": ["p0.adagrad_window.accu", "p0.adagrad_window.index", "p0",
-                       "p1.adagrad_window.accu", "p1.adagrad_window.index", "p1"],
+    "amsgrad": [
+        "p0.amsgrad.m",
+        "p0.amsgrad.v",
+        "p0.amsgrad.vhat",
+        "p0",
+        "p1.amsgrad.m",
+        "p1.amsgrad.v",
+        "p1.amsgrad.vhat",
+        "p1",
+        "amsgrad.t",
+    ],
+    "adagrad_window": [
+        "p0.adagrad_window.accu",
+        "p0.adagrad_window.index",
+        "p0",
+        "p1.adagrad_window.accu",
+        "p1.adagrad_window.index",
+        "p1",
+    ],
 }
 
 
@@ -211,7 +240,11 @@ def test_unnamed_and_duplicate_names_get_positional_state_names():
     b = pytensor.shared(np.ones(2), name="W")
     c = pytensor.shared(np.ones(2))
     updates = symupdates.adagrad((a.sum() + b.sum() + c.sum()) ** 2, [a, b, c])
-    assert [v.name for v in updates.state] == ["W[0].adagrad.accu", "W[1].adagrad.accu", "param[2].adagrad.accu"]
+    assert [v.name for v in updates.state] == [
+        "W[0].adagrad.accu",
+        "W[1].adagrad.accu",
+        "param[2].adagrad.accu",
+    ]
 
 
 @pytest.mark.parametrize("rule", RULES)

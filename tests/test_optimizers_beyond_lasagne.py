@@ -37,8 +37,13 @@ def assert_trajectory(name, initial, grads, history, reference):
         expected = reference(p0, [g[k] for g in grads])
         for step, (values, want) in enumerate(zip(history, expected)):
             assert values[k].dtype == p0.dtype
-            np.testing.assert_allclose(values[k], want, rtol=TOLERANCE[p0.dtype.name],
-                                       atol=ABSOLUTE[p0.dtype.name], err_msg=f"{name} param {k} step {step}")
+            np.testing.assert_allclose(
+                values[k],
+                want,
+                rtol=TOLERANCE[p0.dtype.name],
+                atol=ABSOLUTE[p0.dtype.name],
+                err_msg=f"{name} param {k} step {step}",
+            )
 
 
 @pytest.mark.parametrize("rule", RULES)
@@ -63,35 +68,53 @@ def test_matches_numpy_reference_for_two_settings_in_one_compile(rule):
         grads = gradient_sequence(params, 8, seed=seed, shrink=0.9)
         history = run_steps(fn, params, grads, *[setting[k] for k in names])
         hyper = {**setting, **fixed} if setting is DEFAULTS_MORE[rule] else setting
-        assert_trajectory(rule, initial, grads, history,
-                          lambda p, g: REFERENCES_MORE[rule](p, g, **hyper))
+        assert_trajectory(rule, initial, grads, history, lambda p, g: REFERENCES_MORE[rule](p, g, **hyper))
 
 
 # The keyword-only options of the classic rules, each against its NumPy reference; all in one compile.
 VARIANTS = {
-    "sgd weight decay": (su.sgd(learning_rate=0.1, weight_decay=0.3),
-                         lambda p, g: ref_sgd_torch(p, g, 0.1, weight_decay=0.3)),
-    "sgd momentum": (su.sgd(learning_rate=0.1, momentum=0.6),
-                     lambda p, g: ref_sgd_torch(p, g, 0.1, momentum=0.6)),
-    "sgd nesterov decay": (su.sgd(learning_rate=0.1, momentum=0.6, nesterov=True, weight_decay=0.2),
-                           lambda p, g: ref_sgd_torch(p, g, 0.1, 0.6, 0.2, nesterov=True)),
+    "sgd weight decay": (
+        su.sgd(learning_rate=0.1, weight_decay=0.3),
+        lambda p, g: ref_sgd_torch(p, g, 0.1, weight_decay=0.3),
+    ),
+    "sgd momentum": (
+        su.sgd(learning_rate=0.1, momentum=0.6),
+        lambda p, g: ref_sgd_torch(p, g, 0.1, momentum=0.6),
+    ),
+    "sgd nesterov decay": (
+        su.sgd(learning_rate=0.1, momentum=0.6, nesterov=True, weight_decay=0.2),
+        lambda p, g: ref_sgd_torch(p, g, 0.1, 0.6, 0.2, nesterov=True),
+    ),
     "adagrad torch": (
-        su.adagrad(learning_rate=0.2, epsilon=1e-3, lr_decay=0.3, initial_accumulator_value=0.5,
-                   epsilon_placement="outside"),
+        su.adagrad(
+            learning_rate=0.2,
+            epsilon=1e-3,
+            lr_decay=0.3,
+            initial_accumulator_value=0.5,
+            epsilon_placement="outside",
+        ),
         lambda p, g: ref_adagrad_torch(p, g, 0.2, 1e-3, 0.3, 0.5, outside=True),
     ),
-    "adagrad optax": (su.adagrad(learning_rate=0.2, epsilon=1e-3, initial_accumulator_value=0.1),
-                      lambda p, g: ref_adagrad_torch(p, g, 0.2, 1e-3, initial_accumulator_value=0.1)),
-    "adam outside": (su.adam(learning_rate=0.05, beta1=0.5, beta2=0.9, epsilon=1e-3, epsilon_placement="outside"),
-                     lambda p, g: ref_adam_outside(p, g, 0.05, 0.5, 0.9, 1e-3)),
-    "radam outside": (su.radam(learning_rate=0.05, beta1=0.5, beta2=0.9, epsilon=1e-3, epsilon_placement="outside"),
-                      lambda p, g: ref_radam(p, g, 0.05, 0.5, 0.9, 1e-3, hat=False)),
+    "adagrad optax": (
+        su.adagrad(learning_rate=0.2, epsilon=1e-3, initial_accumulator_value=0.1),
+        lambda p, g: ref_adagrad_torch(p, g, 0.2, 1e-3, initial_accumulator_value=0.1),
+    ),
+    "adam outside": (
+        su.adam(learning_rate=0.05, beta1=0.5, beta2=0.9, epsilon=1e-3, epsilon_placement="outside"),
+        lambda p, g: ref_adam_outside(p, g, 0.05, 0.5, 0.9, 1e-3),
+    ),
+    "radam outside": (
+        su.radam(learning_rate=0.05, beta1=0.5, beta2=0.9, epsilon=1e-3, epsilon_placement="outside"),
+        lambda p, g: ref_radam(p, g, 0.05, 0.5, 0.9, 1e-3, hat=False),
+    ),
 }
 
 
 def test_keyword_options_of_classic_rules_match_numpy_references():
     cases = {name: mixed_params(seed=9) for name in VARIANTS}
-    grads_in = [pt.tensor(f"g{i}", dtype=p.dtype, shape=p.type.shape) for i, p in enumerate(cases["sgd momentum"])]
+    grads_in = [
+        pt.tensor(f"g{i}", dtype=p.dtype, shape=p.type.shape) for i, p in enumerate(cases["sgd momentum"])
+    ]
     updates = {}
     for name, (rule, _) in VARIANTS.items():
         updates.update(rule(grads_in, cases[name]))
@@ -153,8 +176,11 @@ def test_add_decayed_weights_coupled_and_decoupled_placements():
     g = [pt.vector("g")]
     coupled = su.chain(su.add_decayed_weights(0.5), su.scale_by_rss(), su.scale_by_learning_rate(0.1))
     decoupled = su.chain(su.scale_by_rss(), su.add_decayed_weights(0.5), su.scale_by_learning_rate(0.1))
-    masked = su.chain(su.scale_by_rss(), su.add_decayed_weights(0.5, mask=lambda p: p.name != "c0"),
-                      su.scale_by_learning_rate(0.1))
+    masked = su.chain(
+        su.scale_by_rss(),
+        su.add_decayed_weights(0.5, mask=lambda p: p.name != "c0"),
+        su.scale_by_learning_rate(0.1),
+    )
     updates = {**coupled(g, a), **decoupled(g, b), **masked(g, c)}
     fn = pytensor.function(g, [], updates=updates, mode=EQUATIONS)
     starts = [x[0].get_value() for x in (a, b, c)]
@@ -178,8 +204,14 @@ def test_adafactor_keeps_factored_statistics_for_matrices():
     params = make_params("float32", shapes=[(5, 4), (2, 3, 4), (6,)])
     updates = su.adafactor(sum((p**2).sum() for p in params), params)
     shapes = {v.name: v.get_value().shape for v in updates.state}
-    assert shapes == {"p0.adafactor.row": (5, 1), "p0.adafactor.col": (1, 4), "p1.adafactor.row": (2, 3, 1),
-                      "p1.adafactor.col": (2, 1, 4), "p2.adafactor.v": (6,), "adafactor.t": ()}
+    assert shapes == {
+        "p0.adafactor.row": (5, 1),
+        "p0.adafactor.col": (1, 4),
+        "p1.adafactor.row": (2, 3, 1),
+        "p1.adafactor.col": (2, 1, 4),
+        "p2.adafactor.v": (6,),
+        "adafactor.t": (),
+    }
     for var, expr in updates.items():
         assert expr.type == var.type, var.name
 

@@ -35,7 +35,10 @@ def reference_muon(p, grads, lr, wd, mu):
 
 def test_float32_muon_matches_torchs_algorithm_and_stays_float32():
     rng = np.random.default_rng(0)
-    params = [pytensor.shared(rng.normal(size=s).astype("float32"), name=f"W{i}") for i, s in enumerate([(3, 5), (4, 2)])]
+    params = [
+        pytensor.shared(rng.normal(size=s).astype("float32"), name=f"W{i}")
+        for i, s in enumerate([(3, 5), (4, 2)])
+    ]
     initial = [p.get_value() for p in params]
     grads = [[rng.normal(size=p.get_value().shape).astype("float32") for p in params] for _ in range(5)]
     inputs = [pytensor.tensor.tensor(dtype="float32", shape=p.type.shape) for p in params]
@@ -45,8 +48,13 @@ def test_float32_muon_matches_torchs_algorithm_and_stays_float32():
     for t, g in enumerate(grads):
         step(*g)
         for k, p in enumerate(params):
-            want = reference_muon(initial[k].astype("float64"), [gs[k].astype("float64") for gs in grads[: t + 1]],
-                                  0.05, 0.1, 0.9)[-1]
+            want = reference_muon(
+                initial[k].astype("float64"),
+                [gs[k].astype("float64") for gs in grads[: t + 1]],
+                0.05,
+                0.1,
+                0.9,
+            )[-1]
             np.testing.assert_allclose(p.get_value(), want, rtol=0, atol=2e-5, err_msg=f"param {k} step {t}")
 
 
@@ -63,8 +71,11 @@ def test_other_params_go_to_adamw_through_multi_transform():
     alone = [pytensor.shared(v.copy(), name=n) for v, n in zip(values, ["W", "b"])]
     labels = ["muon" if p.ndim == 2 else "adamw" for p in routed]
     rule = su.multi_transform({"muon": su.muon(learning_rate=0.02), "adamw": su.adamw()}, labels)
-    updates = {**rule(routed, routed), **su.muon(alone[:1], alone[:1], learning_rate=0.02),
-               **su.adamw(alone[1:], alone[1:])}  # the loss gradients are the params themselves
+    updates = {
+        **rule(routed, routed),
+        **su.muon(alone[:1], alone[:1], learning_rate=0.02),
+        **su.adamw(alone[1:], alone[1:]),
+    }  # the loss gradients are the params themselves
     step = pytensor.function([], [], updates=updates, mode=EQUATIONS)
     for _ in range(3):
         step()

@@ -14,8 +14,14 @@ from conftest import require_mode
 
 CASES = Path(__file__).with_name("parallel_cases.py")
 EXPECTED = [
-    "ok adam float32", "ok adam float64", "ok lamb float32", "ok clip_by_global_norm float32",
-    "ok schedule float32", "ok apply_if_finite float32", "ok adam float32 split by columns", "ok resume",
+    "ok adam float32",
+    "ok adam float64",
+    "ok lamb float32",
+    "ok clip_by_global_norm float32",
+    "ok schedule float32",
+    "ok apply_if_finite float32",
+    "ok adam float32 split by columns",
+    "ok resume",
 ]
 TIMEOUT = 420  # seconds for a whole case run (about 40 s on an idle 2-core machine)
 
@@ -34,7 +40,10 @@ def test_sharded_steps_on_four_devices_equal_the_single_device_step(tmp_path):
     require_mode("JAX")
     run = subprocess.run(
         [sys.executable, str(CASES), "mesh", str(tmp_path)],
-        env=environment(4), capture_output=True, text=True, timeout=TIMEOUT,
+        env=environment(4),
+        capture_output=True,
+        text=True,
+        timeout=TIMEOUT,
     )
     assert run.returncode == 0, run.stdout + run.stderr[-3000:]
     assert passed_cases(run.stdout) == EXPECTED
@@ -52,7 +61,10 @@ def test_two_processes_of_two_devices_equal_the_single_device_step(tmp_path):
     processes = [
         subprocess.Popen(
             [sys.executable, str(CASES), "process", str(rank), port, str(tmp_path)],
-            env=environment(2), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+            env=environment(2),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
         )
         for rank in range(2)
     ]

@@ -21,7 +21,9 @@ def test_distance_estimate_grows_monotonically_from_its_initial_value(rule):
         step()
         estimates.append(float(d.get_value()))
     assert estimates[0] == 1e-6
-    assert np.all(np.diff(estimates) >= 0) and estimates[-1] > 1e-3  # learned a step size of the problem's scale
+    assert (
+        np.all(np.diff(estimates) >= 0) and estimates[-1] > 1e-3
+    )  # learned a step size of the problem's scale
 
 
 def test_bad_arguments_are_refused_when_built():

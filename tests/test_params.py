@@ -15,7 +15,7 @@ from pytensor.compile.sharedvalue import SharedVariable
 from pytensor.graph.traversal import graph_inputs
 
 import symupdates as su
-from symupdates.optimizers import __all__ as OPTIMIZERS
+from symupdates.rules.optimizers import __all__ as OPTIMIZERS
 
 # Values of update expressions, not compiled behaviour, are the point: Python thunks compile fastest.
 EQUATIONS = Mode(linker="py", optimizer="fast_compile")
@@ -44,13 +44,16 @@ ENTRY_POINTS = {
     **{name: getattr(su, name) for name in OPTIMIZERS if name not in APPLIERS},
     "adam(learning_rate=0.01) (partial application)": su.adam(learning_rate=0.01),
     "momentum(learning_rate=0.01) (partial application)": su.momentum(learning_rate=0.01),
-    "Transform.__call__ (chain)": su.chain(su.clip_by_global_norm(1.0), su.scale_by_adam(),
-                                           su.scale_by_learning_rate(0.1)),
-    "apply": lambda loss, params: su.apply(su.chain(su.scale_by_rss(), su.scale_by_learning_rate(0.1)),
-                                           loss, params),
+    "Transform.__call__ (chain)": su.chain(
+        su.clip_by_global_norm(1.0), su.scale_by_adam(), su.scale_by_learning_rate(0.1)
+    ),
+    "apply": lambda loss, params: su.apply(
+        su.chain(su.scale_by_rss(), su.scale_by_learning_rate(0.1)), loss, params
+    ),
     "masked": su.masked(su.adam(learning_rate=0.1), is_weight),
-    "multi_transform": su.multi_transform({"w": su.adam(learning_rate=0.1), "b": su.sgd(learning_rate=0.1)},
-                                          lambda p: p.name),
+    "multi_transform": su.multi_transform(
+        {"w": su.adam(learning_rate=0.1), "b": su.sgd(learning_rate=0.1)}, lambda p: p.name
+    ),
     "apply_if_finite": su.apply_if_finite(su.adam(learning_rate=0.1)),
     "accumulate_gradients": su.accumulate_gradients(su.adam(learning_rate=0.1), every_k=1),
     "lookahead": su.lookahead(su.adam(learning_rate=0.1), sync_period=1),

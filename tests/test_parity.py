@@ -21,7 +21,11 @@ FIXTURES = Path(__file__).resolve().parent / "fixtures" / "parity"
 PARITY = {
     "torch_Adagrad": su.adagrad(learning_rate=0.1, epsilon=1e-10, epsilon_placement="outside"),
     "torch_Adagrad_lr_decay": su.adagrad(
-        learning_rate=0.1, epsilon=1e-10, epsilon_placement="outside", lr_decay=0.05, initial_accumulator_value=0.1
+        learning_rate=0.1,
+        epsilon=1e-10,
+        epsilon_placement="outside",
+        lr_decay=0.05,
+        initial_accumulator_value=0.1,
     ),
     "torch_Adam": su.adam(learning_rate=0.01, epsilon_placement="outside"),
     "torch_Adam_amsgrad": su.amsgrad(learning_rate=0.01, beta1=0.8, beta2=0.9, epsilon_placement="outside"),
@@ -45,14 +49,20 @@ PARITY = {
     ),
     "torch_SGD_dampening": su.sgd(learning_rate=0.05, momentum=0.9, dampening=0.3),
     "torch_NAdam_weight_decay": su.nadam(learning_rate=0.01, weight_decay=0.1),
-    "torch_NAdam_decoupled_weight_decay": su.nadam(learning_rate=0.01, weight_decay=0.1, decoupled_weight_decay=True),
+    "torch_NAdam_decoupled_weight_decay": su.nadam(
+        learning_rate=0.01, weight_decay=0.1, decoupled_weight_decay=True
+    ),
     "torch_RAdam_weight_decay": su.radam(learning_rate=0.01, weight_decay=0.1),
-    "torch_RAdam_decoupled_weight_decay": su.radam(learning_rate=0.01, weight_decay=0.1, decoupled_weight_decay=True),
+    "torch_RAdam_decoupled_weight_decay": su.radam(
+        learning_rate=0.01, weight_decay=0.1, decoupled_weight_decay=True
+    ),
     "torch_SGD_maximize": su.sgd(learning_rate=0.05, momentum=0.9, weight_decay=0.01, maximize=True),
     "torch_Adam_maximize": su.adam(learning_rate=0.01, epsilon_placement="outside", maximize=True),
     "torch_Adam_amsgrad_maximize": su.amsgrad(learning_rate=0.01, epsilon_placement="outside", maximize=True),
     "torch_AdamW_maximize": su.adamw(learning_rate=0.01, weight_decay=0.1, maximize=True),
-    "torch_Adagrad_maximize": su.adagrad(learning_rate=0.1, epsilon=1e-10, epsilon_placement="outside", maximize=True),
+    "torch_Adagrad_maximize": su.adagrad(
+        learning_rate=0.1, epsilon=1e-10, epsilon_placement="outside", maximize=True
+    ),
     "torch_RMSprop_maximize": su.rmsprop(
         learning_rate=0.01, rho=0.99, epsilon=1e-8, epsilon_placement="outside", maximize=True
     ),
@@ -80,14 +90,18 @@ PARITY = {
     "optax_schedule_free_adamw_defaults": su.schedule_free_adamw(),
     "optax_schedule_free_sgd": su.schedule_free_sgd(learning_rate=0.05, weight_decay=0.01),
     "optax_prodigy": su.prodigy(),
-    "optax_prodigy_options": su.prodigy(learning_rate=0.5, beta3=0.9, weight_decay=0.1, safeguard_warmup=True),
+    "optax_prodigy_options": su.prodigy(
+        learning_rate=0.5, beta3=0.9, weight_decay=0.1, safeguard_warmup=True
+    ),
     "optax_dadapt_adamw": su.dadapt_adamw(),
     "optax_dadapt_adamw_weight_decay": su.dadapt_adamw(learning_rate=0.5, weight_decay=0.1),
     # Muon, on its own problem of two matrices. torch runs Newton-Schulz in bfloat16 (8 bits of mantissa):
     # its trajectory is matched to BFLOAT16_TOLERANCE; the "_float64" fixtures are torch's code in float64.
     "torch_Muon": su.muon(learning_rate=0.02),
     "torch_Muon_float64": su.muon(learning_rate=0.02),
-    "torch_Muon_adamw_lr_float64": su.muon(learning_rate=0.02, nesterov=False, adjust_lr_fn="match_rms_adamw"),
+    "torch_Muon_adamw_lr_float64": su.muon(
+        learning_rate=0.02, nesterov=False, adjust_lr_fn="match_rms_adamw"
+    ),
 }
 # bfloat16 rounds to 2^-8 relative; over 20 steps of size 0.02 the params drift from the exact ones by a few 1e-3.
 BFLOAT16_TOLERANCE = {"torch_Muon": dict(rtol=0, atol=1e-2)}
@@ -187,7 +201,9 @@ def test_trajectory_matches_recorded_framework(results, name):
             assert want.shape == got.shape == (20, *fixtures[name]["initial"][k].shape)
             for t in range(want.shape[0]):
                 np.testing.assert_allclose(
-                    got[t], want[t], **tolerance,
+                    got[t],
+                    want[t],
+                    **tolerance,
                     err_msg=f"{fixtures[name]['source']}, {what} {k}, step {t + 1}",
                 )
 

@@ -56,8 +56,15 @@ def model(nan_gradient=None):
 def fit(optimizer, *, steps=STEPS, compile_kwargs=FAST, seed=3, **kwargs):
     """``pm.fit`` with ADVI; returns the approximation's mean and standard deviation (float64 arrays)."""
     with model():
-        approx = pm.fit(steps, method="advi", obj_optimizer=optimizer, random_seed=seed, progressbar=False,
-                        compile_kwargs=compile_kwargs, **kwargs)
+        approx = pm.fit(
+            steps,
+            method="advi",
+            obj_optimizer=optimizer,
+            random_seed=seed,
+            progressbar=False,
+            compile_kwargs=compile_kwargs,
+            **kwargs,
+        )
     return mean_and_std(approx)
 
 
@@ -88,15 +95,18 @@ def test_each_pymc_rule_fits_as_pymc(rule):
 
 
 def test_adam_in_the_default_mode_fits_as_pymc():
-    assert_same_fit(fit(su.adam(learning_rate=0.1), compile_kwargs={}),
-                    fit(pm.adam(learning_rate=0.1), compile_kwargs={}))
+    assert_same_fit(
+        fit(su.adam(learning_rate=0.1), compile_kwargs={}), fit(pm.adam(learning_rate=0.1), compile_kwargs={})
+    )
 
 
 def test_adamw_is_adam_plus_decoupled_decay_under_pm_fit():
     # adamw with weight_decay=0 is PyMC's adam (given adam's epsilon placement; adamw's default is torch's),
     # and a decay pulls the mean towards 0.
-    assert_same_fit(fit(su.adamw(learning_rate=0.1, weight_decay=0.0, epsilon_placement="hat")),
-                    fit(pm.adam(learning_rate=0.1)))
+    assert_same_fit(
+        fit(su.adamw(learning_rate=0.1, weight_decay=0.0, epsilon_placement="hat")),
+        fit(pm.adam(learning_rate=0.1)),
+    )
     adam_mu, _ = fit(su.adam(learning_rate=0.1))
     decayed_mu, _ = fit(su.adamw(learning_rate=0.1, weight_decay=5.0))
     assert np.all(np.abs(decayed_mu) < np.abs(adam_mu))
@@ -130,8 +140,9 @@ def test_reduce_on_plateau_on_the_elbo_pm_fit_reports():
     built = {}
 
     def optimizer(grads, params):
-        built["updates"] = su.sgd(grads, params, learning_rate=su.reduce_on_plateau(elbo, 0.1, factor=0.5,
-                                                                                    patience=2))
+        built["updates"] = su.sgd(
+            grads, params, learning_rate=su.reduce_on_plateau(elbo, 0.1, factor=0.5, patience=2)
+        )
         return built["updates"]
 
     def report(approx, losses, i):
@@ -139,8 +150,9 @@ def test_reduce_on_plateau_on_the_elbo_pm_fit_reports():
 
     with model():
         inference = pm.ADVI(random_seed=3)
-        inference.fit(STEPS, obj_optimizer=optimizer, progressbar=False, compile_kwargs=FAST,
-                      callbacks=[report])
+        inference.fit(
+            STEPS, obj_optimizer=optimizer, progressbar=False, compile_kwargs=FAST, callbacks=[report]
+        )
     state = {v.name: v.get_value() for v in built["updates"].state}
     # NumPy replay of the plateau rule (patience 2, rtol 1e-4, one loss per check) on the losses it saw.
     best, bad, scale = np.inf, 0, 1.0
@@ -168,10 +180,18 @@ def test_apply_if_finite_skips_a_nan_step_where_pymc_raises():
     def run(optimizer, trace):
         flag.set_value(np.int8(0))
         with model(nan_gradient=flag):
-            return pm.fit(STEPS, method="advi", obj_optimizer=optimizer, random_seed=3, progressbar=False,
-                          compile_kwargs=FAST,
-                          callbacks=[lambda a, losses, i: trace.append([p.get_value() for p in a.params]),
-                                     raise_flag_after_step_3])
+            return pm.fit(
+                STEPS,
+                method="advi",
+                obj_optimizer=optimizer,
+                random_seed=3,
+                progressbar=False,
+                compile_kwargs=FAST,
+                callbacks=[
+                    lambda a, losses, i: trace.append([p.get_value() for p in a.params]),
+                    raise_flag_after_step_3,
+                ],
+            )
 
     with pytest.raises(FloatingPointError):
         run(pm.adam(learning_rate=0.1), [])
@@ -227,6 +247,7 @@ def test_a_second_pm_fit_resumes_the_optimizer_state_from_a_checkpoint(tmp_path)
             for old, new in zip(first.updates.state, updates.state, strict=True):
                 new.set_value(old.get_value())
             return updates
+
         return optimizer
 
     path = tmp_path / "advi.npz"

@@ -15,7 +15,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 LITERAL = re.compile(r"[\[\]\(\)\d\s.,+\-eE]+|(True|False)( (True|False))*")
-CHECKER = '''
+CHECKER = """
 import re as _re
 def _normal(text):
     return _re.sub(r"\\s+", " ", text).replace("[ ", "[").strip()
@@ -25,14 +25,16 @@ def _expect(expected):
         print(printed)
         assert _normal(printed) == _normal(expected), f"printed {printed!r}, README says {expected!r}"
     return check
-'''
+"""
 
 
 def snippets():
     text = (ROOT / "README.md").read_text()
     blocks = re.findall(r"```python\n(.*?)```", text, flags=re.S)
     return [
-        b for b in blocks if b.startswith("import") and "# ..." not in b and not re.search(r"import (theano|lasagne)", b)
+        b
+        for b in blocks
+        if b.startswith("import") and "# ..." not in b and not re.search(r"import (theano|lasagne)", b)
     ]
 
 

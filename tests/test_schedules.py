@@ -132,10 +132,26 @@ def ref_plateau(losses, init_value, factor, patience, rtol, atol, cooldown, accu
 
 
 PLATEAU_CASES = [
-    dict(init_value=0.1, factor=0.5, patience=3, rtol=1e-2, atol=0.0, cooldown=2, accumulation_size=1,
-         min_value=0.004),
-    dict(init_value=1.0, factor=0.1, patience=2, rtol=0.0, atol=0.05, cooldown=0, accumulation_size=3,
-         min_value=0.0),
+    dict(
+        init_value=0.1,
+        factor=0.5,
+        patience=3,
+        rtol=1e-2,
+        atol=0.0,
+        cooldown=2,
+        accumulation_size=1,
+        min_value=0.004,
+    ),
+    dict(
+        init_value=1.0,
+        factor=0.1,
+        patience=2,
+        rtol=0.0,
+        atol=0.05,
+        cooldown=0,
+        accumulation_size=3,
+        min_value=0.0,
+    ),
 ]
 
 
@@ -185,7 +201,10 @@ def test_schedule_errors():
 def test_one_counter_per_rule_even_when_a_schedule_is_used_twice():
     w = pytensor.shared(np.ones(2), name="w")
     lr = su.linear_schedule(0.1, 0.0, 10)
-    updates = su.chain(su.scale_by_adam(beta1=su.constant_schedule(0.9)), su.scale_by_learning_rate(lr),
-                       su.scale_by_learning_rate(lr))((w**2).sum(), [w])
+    updates = su.chain(
+        su.scale_by_adam(beta1=su.constant_schedule(0.9)),
+        su.scale_by_learning_rate(lr),
+        su.scale_by_learning_rate(lr),
+    )((w**2).sum(), [w])
     assert [v.name for v in updates.state].count("schedule.t") == 1
     assert list(updates.monitors) == ["learning_rate", "learning_rate#2"]

@@ -61,7 +61,9 @@ def test_sam_and_asam_match_the_papers_algorithm():
         want = reference_sam(initial[adaptive], adaptive)
         for t, (g, w) in enumerate(zip(got[adaptive], want)):
             for k in range(2):
-                np.testing.assert_allclose(g[k], w[k], rtol=1e-12, err_msg=f"adaptive={adaptive} step {t} param {k}")
+                np.testing.assert_allclose(
+                    g[k], w[k], rtol=1e-12, err_msg=f"adaptive={adaptive} step {t} param {k}"
+                )
     # The perturbation matters: plain SGD with momentum from the same start ends elsewhere.
     plain = reference_sam(initial[False], adaptive=False, rho=0.0)
     assert not np.allclose(got[False][-1][0], plain[-1][0], rtol=1e-3)

@@ -12,7 +12,7 @@ import pytest
 from pytensor.compile.mode import get_mode
 
 import symupdates as su
-from symupdates._compat import is_row_scatter
+from symupdates.core.compat import is_row_scatter
 
 N, D, BATCH = 12, 3, 6
 
@@ -71,13 +71,18 @@ FIXTURES = Path(__file__).resolve().parent / "fixtures" / "sparse_parity"
 # fixture -> the symupdates rule recorded by scripts/record_sparse_parity.py from torch's
 TORCH_SPARSE = {
     "torch_SGD_sparse": su.sparse(su.sgd(learning_rate=0.1)),
-    "torch_Adagrad_sparse": su.sparse(su.adagrad(
-        learning_rate=0.1, epsilon=1e-10, lr_decay=0.05, initial_accumulator_value=0.1,
-        epsilon_placement="outside",
-    )),
-    "torch_SparseAdam": su.sparse(su.adam(
-        learning_rate=0.05, beta1=0.8, beta2=0.95, epsilon=1e-8
-    ), lazy=True),
+    "torch_Adagrad_sparse": su.sparse(
+        su.adagrad(
+            learning_rate=0.1,
+            epsilon=1e-10,
+            lr_decay=0.05,
+            initial_accumulator_value=0.1,
+            epsilon_placement="outside",
+        )
+    ),
+    "torch_SparseAdam": su.sparse(
+        su.adam(learning_rate=0.05, beta1=0.8, beta2=0.95, epsilon=1e-8), lazy=True
+    ),
 }
 
 
@@ -98,7 +103,10 @@ def test_torch_sparse_optimizers_trajectories():
         step(i, r)
         for name, data in fixtures.items():
             np.testing.assert_allclose(
-                tables[name].get_value(), data["trajectory"][k], rtol=1e-10, atol=1e-12,
+                tables[name].get_value(),
+                data["trajectory"][k],
+                rtol=1e-10,
+                atol=1e-12,
                 err_msg=f"{name} at step {k + 1}",
             )
     lazy_end = fixtures["torch_SparseAdam"]["trajectory"][-1]

@@ -9,7 +9,7 @@ import symupdates as su
 from conftest import make_params, require_mode
 from pytensor.compile.mode import Mode, get_mode
 from pytensor.graph.basic import Constant
-from symupdates._compat import elemwise_of
+from symupdates.core.compat import elemwise_of
 
 K, CALLS = 4, 2
 
@@ -28,7 +28,9 @@ def adam_step(mode, steps_per_call, guarded=False, static_shape=False):
     loss = (((pt.tanh(x * w + b).astype("float64") * c).sum(axis=1) - y) ** 2).mean()
     rule = su.adam(learning_rate=su.cosine_decay_schedule(0.1, decay_steps=6))
     updates = (su.apply_if_finite(rule) if guarded else rule)(loss, params)
-    outputs = [loss, updates.monitors["learning_rate"]] + ([updates.monitors["skipped_steps"]] if guarded else [])
+    outputs = [loss, updates.monitors["learning_rate"]] + (
+        [updates.monitors["skipped_steps"]] if guarded else []
+    )
     if steps_per_call is None:
         step = su.fast_function([x, y], outputs, updates=updates, mode=mode)
     else:
@@ -52,8 +54,10 @@ def run_both(mode, guarded):
     xs, ys = batches(K * CALLS, with_nan=guarded)
     want = np.array([[np.asarray(v).copy() for v in single(x, y)] for x, y in zip(xs, ys)]).T
     got = np.concatenate(
-        [np.array([np.asarray(v).copy() for v in many(xs[c * K : (c + 1) * K], ys[c * K : (c + 1) * K])])
-         for c in range(CALLS)],
+        [
+            np.array([np.asarray(v).copy() for v in many(xs[c * K : (c + 1) * K], ys[c * K : (c + 1) * K])])
+            for c in range(CALLS)
+        ],
         axis=1,
     )
     return want, got, single_updates, many_updates, single, many, graph
@@ -136,7 +140,9 @@ def test_loop_body_writes_every_carried_array_over_an_array_it_has():
 def test_k_steps_per_call_are_bit_identical_to_k_single_calls(mode):
     want = assert_same_steps(mode, guarded=False)
     # The schedule advanced per inner step.
-    np.testing.assert_allclose(want[1], [0.05 * (1 + np.cos(np.pi * min(t, 6) / 6)) for t in range(K * CALLS)])
+    np.testing.assert_allclose(
+        want[1], [0.05 * (1 + np.cos(np.pi * min(t, 6) / 6)) for t in range(K * CALLS)]
+    )
 
 
 @pytest.mark.parametrize("mode", ["NUMBA", "CVM"])

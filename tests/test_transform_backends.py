@@ -20,18 +20,36 @@ def is_long(p):
 
 def build_rules(loss):
     warmup = su.warmup_cosine_decay_schedule(0.0, 0.1, 2, 12)
-    guarded = su.apply_if_finite(su.parameter_ema(su.lookahead(su.accumulate_gradients(su.chain(
-        su.clip_by_global_norm(1.0), su.clip_by_value(-0.5, 0.5), su.clip_by_norm(0.8), su.scale_by_adam(),
-        su.scale_by_learning_rate(warmup)), 2), 2), 0.9))
+    guarded = su.apply_if_finite(
+        su.parameter_ema(
+            su.lookahead(
+                su.accumulate_gradients(
+                    su.chain(
+                        su.clip_by_global_norm(1.0),
+                        su.clip_by_value(-0.5, 0.5),
+                        su.clip_by_norm(0.8),
+                        su.scale_by_adam(),
+                        su.scale_by_learning_rate(warmup),
+                    ),
+                    2,
+                ),
+                2,
+            ),
+            0.9,
+        )
+    )
     joined = su.join_schedules(
         [su.sgdr_schedule(0.1, 3, 2), su.exponential_decay(0.05, 2, 0.7, staircase=True)], [6]
     )
     grouped = su.chain(
         su.masked(su.clip_by_norm(0.5), is_long),
         su.multi_transform(
-            {"w": su.adam(learning_rate=su.cosine_onecycle_schedule(10, 0.2)),
-             "b": su.sgd(learning_rate=joined)},
-            lambda p: "w" if is_long(p) else "b"),
+            {
+                "w": su.adam(learning_rate=su.cosine_onecycle_schedule(10, 0.2)),
+                "b": su.sgd(learning_rate=joined),
+            },
+            lambda p: "w" if is_long(p) else "b",
+        ),
         su.scale(su.reduce_on_plateau(loss, patience=2, cooldown=1, factor=0.5)),
     )
     return guarded, grouped
@@ -70,5 +88,4 @@ def test_transforms_wrappers_and_schedules_agree_with_numba(mode):
     for step, (want_values, got_values) in enumerate(zip(expected, got)):
         for name, want, value in zip(names, want_values, got_values):
             assert value.dtype == want.dtype, name
-            np.testing.assert_allclose(value, want, rtol=1e-12, atol=1e-300,
-                                       err_msg=f"{name} at step {step}")
+            np.testing.assert_allclose(value, want, rtol=1e-12, atol=1e-300, err_msg=f"{name} at step {step}")

@@ -70,7 +70,9 @@ def test_chain_rejects_non_transforms():
 
 
 def test_transform_repr_shows_hyperparameters():
-    assert repr(su.adam(learning_rate=0.01)) == "adam(learning_rate=0.01, beta1=0.9, beta2=0.999, epsilon=1e-08)"
+    assert (
+        repr(su.adam(learning_rate=0.01)) == "adam(learning_rate=0.01, beta1=0.9, beta2=0.999, epsilon=1e-08)"
+    )
 
 
 def test_updates_keep_params_and_state_through_copy_and_pickle():
@@ -103,14 +105,20 @@ def test_apply_momentum_to_a_plain_dict_matches_reference():
     fn = pytensor.function([g], [], updates=su.apply_momentum({p: p - 0.1 * g}, momentum=0.7))
     for step in grads:
         fn(*step)
-    np.testing.assert_allclose(p.get_value(), ref_momentum(start, [s[0] for s in grads], 0.1, 0.7)[-1], rtol=1e-12)
+    np.testing.assert_allclose(
+        p.get_value(), ref_momentum(start, [s[0] for s in grads], 0.1, 0.7)[-1], rtol=1e-12
+    )
 
 
 def test_apply_momentum_without_params_skips_integer_counters():
     (p,) = make_params("float64", shapes=[(3,)])
     updates = su.apply_momentum(su.adam((p**2).sum(), [p]))
     velocities = [v.name for v in updates if v.name.endswith("velocity")]
-    assert velocities == ["p0.adam.m.momentum.velocity", "p0.adam.v.momentum.velocity", "p0.momentum.velocity"]
+    assert velocities == [
+        "p0.adam.m.momentum.velocity",
+        "p0.adam.v.momentum.velocity",
+        "p0.momentum.velocity",
+    ]
     assert len(updates.state) == 3 + 3
 
 
@@ -148,8 +156,9 @@ def test_rules_are_declared_once_with_the_shared_parameters_block():
         assert su.transforms.RULE_PARAMETERS.splitlines()[-1].strip() in rule.__doc__, rule.__name__
 
 
-@pytest.mark.parametrize("rule,apply_rule", [(su.momentum, su.apply_momentum),
-                                             (su.nesterov_momentum, su.apply_nesterov_momentum)])
+@pytest.mark.parametrize(
+    "rule,apply_rule", [(su.momentum, su.apply_momentum), (su.nesterov_momentum, su.apply_nesterov_momentum)]
+)
 def test_momentum_rules_are_transforms_with_lasagnes_numbers_and_key_order(rule, apply_rule):
     made = rule(learning_rate=0.1, momentum=0.5)
     assert isinstance(made, su.Transform)
@@ -195,13 +204,17 @@ def _all_rules_graph(inject, names, dtype="float32"):
 ALL_RULES = [n for n in su.optimizers.__all__ if not n.startswith("apply_")]
 
 
-@pytest.mark.parametrize("names,mode", [
-    # Every rule, in the graph PyTensor's rewrites make (run by the Python linker: no compiler in between).
-    (ALL_RULES, Mode(linker="py", optimizer="fast_run")),
-    # The compiled NUMBA step (default mode): LLVM's fast-math may reassociate around a runtime scalar
-    # differently than around a literal; for these rules it does not (see inject_hyperparams' Notes).
-    (["sgd", "momentum", "adam"], None),
-], ids=["rewritten-graph", "numba"])
+@pytest.mark.parametrize(
+    "names,mode",
+    [
+        # Every rule, in the graph PyTensor's rewrites make (run by the Python linker: no compiler in between).
+        (ALL_RULES, Mode(linker="py", optimizer="fast_run")),
+        # The compiled NUMBA step (default mode): LLVM's fast-math may reassociate around a runtime scalar
+        # differently than around a literal; for these rules it does not (see inject_hyperparams' Notes).
+        (["sgd", "momentum", "adam"], None),
+    ],
+    ids=["rewritten-graph", "numba"],
+)
 def test_injected_hyperparameters_give_bit_identical_numbers_to_constants(names, mode):
     runs, scaled_products = [], False
     for inject in (False, True):
@@ -230,8 +243,12 @@ def test_injected_hyperparameters_change_without_recompiling():
     assert sorted(injected.hyperparams) == ["beta1", "beta2", "epsilon", "learning_rate"]
     step = pytensor.function([], [], updates={**injected, **by_hand})
     step()
-    for var, value in [(injected.hyperparams["learning_rate"], 0.01), (shared_lr, 0.01),
-                       (injected.hyperparams["beta1"], 0.5), (shared_beta1, 0.5)]:
+    for var, value in [
+        (injected.hyperparams["learning_rate"], 0.01),
+        (shared_lr, 0.01),
+        (injected.hyperparams["beta1"], 0.5),
+        (shared_beta1, 0.5),
+    ]:
         var.set_value(value)
     before = w.get_value()
     step()
@@ -243,8 +260,11 @@ def test_injected_hyperparameters_change_without_recompiling():
 def test_injected_transforms_in_a_chain_are_keyed_by_argument_name():
     w = pytensor.shared(np.ones(2), name="w")
     inject = su.inject_hyperparams
-    tx = su.chain(inject(su.scale_by_adam)(beta1=0.8), inject(su.scale_by_learning_rate)(0.1),
-                  inject(su.scale_by_learning_rate)(0.5))
+    tx = su.chain(
+        inject(su.scale_by_adam)(beta1=0.8),
+        inject(su.scale_by_learning_rate)(0.1),
+        inject(su.scale_by_learning_rate)(0.5),
+    )
     updates = tx((w**2).sum(), [w])
     assert list(updates.hyperparams) == ["beta1", "beta2", "epsilon", "learning_rate", "learning_rate#2"]
     assert updates.hyperparams["beta1"].get_value() == 0.8
@@ -256,7 +276,10 @@ def test_inject_hyperparams_leaves_values_that_cannot_be_symbolic():
     updates = su.inject_hyperparams(su.rprop)((w**2).sum(), [w])
     assert "learning_rate" not in updates.hyperparams  # it fills the initial step sizes
     assert set(su.inject_hyperparams(su.adagrad)((w**2).sum(), [w]).hyperparams) == {
-        "learning_rate", "epsilon", "lr_decay"}
+        "learning_rate",
+        "epsilon",
+        "lr_decay",
+    }
     with pytest.raises(ValueError, match="beta1 must be in \\[0, 1\\)"):
         su.inject_hyperparams(su.adam)(beta1=1.0)
     with pytest.raises(TypeError, match="multiplicative is not"):

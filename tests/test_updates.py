@@ -18,8 +18,13 @@ def layers(names=("W1", "W2", "W3")):
 
 
 def snapshot(updates):
-    return (list(updates.items()), list(updates.params), [(v, v.name) for v in updates.state], updates.rule,
-            dict(updates.monitors))
+    return (
+        list(updates.items()),
+        list(updates.params),
+        [(v, v.name) for v in updates.state],
+        updates.rule,
+        dict(updates.monitors),
+    )
 
 
 def test_update_merges_entries_params_state_rule_and_monitors():
@@ -30,8 +35,14 @@ def test_update_merges_entries_params_state_rule_and_monitors():
     first.update(second)
     assert list(first.items()) == expected_items  # the very expressions, in order: the step is unchanged
     assert first.params == [W1, W2]
-    assert [v.name for v in first.state] == ["adam.t", "W1.adam.m", "W1.adam.v", "adam.t#2", "W2.adam.m",
-                                             "W2.adam.v"]
+    assert [v.name for v in first.state] == [
+        "adam.t",
+        "W1.adam.m",
+        "W1.adam.v",
+        "adam.t#2",
+        "W2.adam.m",
+        "W2.adam.v",
+    ]
     assert first.rule == {"name": "merge", "config": {"rules": [first_rule, second_rule]}}
     assert first.rule["config"]["rules"][1]["config"]["learning_rate"] == 0.01
     assert list(first.monitors) == ["learning_rate", "learning_rate#2"]
@@ -76,8 +87,11 @@ def test_state_names_are_unique_and_the_same_when_the_script_is_rebuilt():
     names = [v.name for v in build().state]
     assert len(set(names)) == len(names) == 9
     assert names == [v.name for v in build().state]
-    assert names[:3] == ["adam.t", "W.adam.m", "W.adam.v"] and names[-3:] == ["adam.t#3", "W.adam.m#3",
-                                                                              "W.adam.v#3"]
+    assert names[:3] == ["adam.t", "W.adam.m", "W.adam.v"] and names[-3:] == [
+        "adam.t#3",
+        "W.adam.m#3",
+        "W.adam.v#3",
+    ]
 
 
 def test_a_renamed_name_never_collides_with_a_name_the_incoming_rule_already_has():

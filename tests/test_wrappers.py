@@ -22,8 +22,9 @@ SHAPES = [(), (2, 3)]
 
 
 def mixed_params(prefix, seed=7):
-    return (make_params("float64", seed=seed, shapes=SHAPES, prefix=prefix + "d")
-            + make_params("float32", seed=seed, shapes=SHAPES, prefix=prefix + "s"))
+    return make_params("float64", seed=seed, shapes=SHAPES, prefix=prefix + "d") + make_params(
+        "float32", seed=seed, shapes=SHAPES, prefix=prefix + "s"
+    )
 
 
 class AdamRef:
@@ -113,8 +114,10 @@ def is_weight(p):
 
 CASES = {
     "multi": (
-        su.multi_transform({"w": su.adam(learning_rate=0.01), "b": su.sgd(learning_rate=0.1)},
-                           lambda p: "w" if is_weight(p) else "b"),
+        su.multi_transform(
+            {"w": su.adam(learning_rate=0.01), "b": su.sgd(learning_rate=0.1)},
+            lambda p: "w" if is_weight(p) else "b",
+        ),
         lambda p0, param: Plain(p0, AdamRef(p0, 0.01) if is_weight(param) else sgd_ref(p0, 0.1)),
     ),
     "masked": (
@@ -153,8 +156,13 @@ def test_wrappers_match_numpy_over_several_steps_in_both_dtypes():
             for p, ref, g in zip(params[name], refs[name], step):
                 want = ref(g)
                 assert p.get_value().dtype == want.dtype
-                np.testing.assert_allclose(p.get_value(), want, rtol=TOLERANCE[p.dtype],
-                                           atol=TOLERANCE[p.dtype], err_msg=f"{name} {p.name}")
+                np.testing.assert_allclose(
+                    p.get_value(),
+                    want,
+                    rtol=TOLERANCE[p.dtype],
+                    atol=TOLERANCE[p.dtype],
+                    err_msg=f"{name} {p.name}",
+                )
 
     averages = su.averaged_parameters(results["ema"])
     assert list(averages) == params["ema"]
@@ -215,8 +223,10 @@ def test_accumulating_k_micro_batches_equals_one_step_on_their_concatenation():
     x, y = pt.matrix("x"), pt.vector("y")
 
     def model(tag):
-        return [pytensor.shared(np.full(3, 0.3), name=f"w{tag}"),
-                pytensor.shared(np.float64(0.1), name=f"b{tag}")]
+        return [
+            pytensor.shared(np.full(3, 0.3), name=f"w{tag}"),
+            pytensor.shared(np.float64(0.1), name=f"b{tag}"),
+        ]
 
     rules = {"sgd": su.sgd(learning_rate=0.05), "adam": su.adam(learning_rate=0.05)}
     accumulated = {name: model(f"acc_{name}") for name in rules}
@@ -244,8 +254,9 @@ def test_accumulating_k_micro_batches_equals_one_step_on_their_concatenation():
         for name in rules:
             for a, b, before in zip(accumulated[name], full[name], start[name]):
                 assert not np.array_equal(a.get_value(), before)
-                np.testing.assert_allclose(a.get_value(), b.get_value(), rtol=1e-12,
-                                           err_msg=f"{name} round {r}")
+                np.testing.assert_allclose(
+                    a.get_value(), b.get_value(), rtol=1e-12, err_msg=f"{name} round {r}"
+                )
 
 
 def test_wrapper_argument_errors():
@@ -272,8 +283,9 @@ def test_wrapper_argument_errors():
 # the two tests share compiled loops).
 FLAT_RULES = {
     "adam": lambda: su.chain(su.scale_by_adam(), su.scale_by_learning_rate(0.05)),
-    "decayed adam": lambda: su.chain(su.add_decayed_weights(0.1), su.scale_by_adam(),
-                                     su.scale_by_learning_rate(0.05)),
+    "decayed adam": lambda: su.chain(
+        su.add_decayed_weights(0.1), su.scale_by_adam(), su.scale_by_learning_rate(0.05)
+    ),
     "adagrad": lambda: su.adagrad(**OTHER["adagrad"]),
     "rmsprop": lambda: su.rmsprop(**OTHER["rmsprop"]),
     "momentum": lambda: su.sgd(learning_rate=0.05, momentum=0.5),
@@ -296,8 +308,9 @@ def assert_adam_reference(initial, grads, history):
     """``history[step][k]``, param ``k`` after each step, follows adam (``ADAM``) from ``initial[k]``."""
     for k, p0 in enumerate(initial):
         want = REFERENCES["adam"](p0, [g[k] for g in grads], **ADAM)
-        np.testing.assert_allclose([h[k] for h in history], want, rtol=TOLERANCE[p0.dtype.name],
-                                   atol=TOLERANCE[p0.dtype.name])
+        np.testing.assert_allclose(
+            [h[k] for h in history], want, rtol=TOLERANCE[p0.dtype.name], atol=TOLERANCE[p0.dtype.name]
+        )
 
 
 def test_flatten_equals_the_rule_itself():
@@ -320,8 +333,12 @@ def test_flatten_equals_the_rule_itself():
         for name in FLAT_RULES:
             for flat, plain in zip(flat_params[name], plain_params[name]):
                 assert flat.get_value().dtype == flat.dtype
-                np.testing.assert_allclose(flat.get_value(), plain.get_value(), **FLAT_TOLERANCE[flat.dtype],
-                                           err_msg=f"{name} {flat.name}")
+                np.testing.assert_allclose(
+                    flat.get_value(),
+                    plain.get_value(),
+                    **FLAT_TOLERANCE[flat.dtype],
+                    err_msg=f"{name} {flat.name}",
+                )
     assert_adam_reference(initial, sequence, history)
 
     # Inside flatten, parameter_ema keeps one average per dtype, keyed by the flat vector, which swaps.
@@ -356,9 +373,17 @@ def test_flatten_keeps_one_state_vector_per_dtype_named_after_it():
     params = interleaved_params("p")
     updates = su.flatten(su.adam(learning_rate=0.1))([pt.zeros_like(p) for p in params], params)
     assert [v.name for v in updates] == [
-        "flat.float64.adam.m", "flat.float64.adam.v", "pd0",
-        "flat.float32.adam.m", "flat.float32.adam.v", "ps0",
-        "pd1", "ps1", "pd2", "ps2", "adam.t",
+        "flat.float64.adam.m",
+        "flat.float64.adam.v",
+        "pd0",
+        "flat.float32.adam.m",
+        "flat.float32.adam.v",
+        "ps0",
+        "pd1",
+        "ps1",
+        "pd2",
+        "ps2",
+        "adam.t",
     ]
     total = sum(int(np.prod(s)) for s in FLAT_SHAPES)
     assert su.state_of(updates) == [
@@ -394,8 +419,9 @@ def test_flatten_refuses_what_a_flat_vector_cannot_run():
 def test_flatten_inside_apply_if_finite_with_lookahead_inside_skips_non_finite_steps_and_matches_numpy():
     params = interleaved_params("q", seed=14)
     grads = [pt.tensor(dtype=p.dtype, shape=p.type.shape) for p in params]
-    updates = su.apply_if_finite(su.flatten(su.lookahead(su.adam(learning_rate=0.05), sync_period=2,
-                                                         slow_step_size=0.4)))(grads, params)
+    updates = su.apply_if_finite(
+        su.flatten(su.lookahead(su.adam(learning_rate=0.05), sync_period=2, slow_step_size=0.4))
+    )(grads, params)
     assert {"flat.float64.lookahead.slow", "flat.float32.lookahead.slow"} <= {v.name for v in updates.state}
     fn = pytensor.function(grads, [], updates=updates, mode=PYTHON_THUNKS)
     refs = [Lookahead(p.get_value(), AdamRef(p.get_value(), 0.05), 2, 0.4) for p in params]

@@ -56,7 +56,7 @@ def relink(text, page):
         if re.match(r"[a-z]+:|#", target):
             return match.group(0)
         if target.startswith("docs/") and not target.startswith("docs/_build/"):  # a missing one warns
-            return f"{label}({up}{target[len('docs/'):]})"
+            return f"{label}({up}{target[len('docs/') :]})"
         return f"{label[1:-1]} (`{target}`)" if not label.startswith("!") else match.group(0)
 
     return LINK.sub(fix, text)

@@ -15,7 +15,14 @@ try:
 except ImportError:  # PyTensor 2.38
     from pytensor.compile.function.pfunc import rebuild_collect_shared
 
-__all__ = ["INC_SUBTENSOR_OPS", "SUBTENSOR_OPS", "elemwise_of", "is_row_scatter", "isfinite", "rebuild_collect_shared"]
+__all__ = [
+    "INC_SUBTENSOR_OPS",
+    "SUBTENSOR_OPS",
+    "elemwise_of",
+    "is_row_scatter",
+    "isfinite",
+    "rebuild_collect_shared",
+]
 
 
 def _isfinite(x):

@@ -8,7 +8,7 @@ momentum and signs (trace, sign, Lion, Rprop), and per-tensor norms (trust ratio
 Lasagne's rules keep Lasagne's form (epsilon placement, bias-correction form). Rules whose state is per
 element compile to one fused loop per parameter; ``scale_by_window_rss``, ``scale_by_trust_ratio``,
 ``scale_by_novograd`` and ``scale_by_adafactor`` need per-tensor reductions (window sums, norms, row and
-column means). Each is declared with ``symupdates.transforms.transform`` (config, checks and schedules in
+column means). Each is declared with ``symupdates.core.transform.transform`` (config, checks and schedules in
 one place) and loops over the params the one way, ``per_param``.
 """
 
@@ -17,8 +17,8 @@ import functools
 import numpy as np
 import pytensor.tensor as pt
 
-from .hyperparams import NONNEGATIVE, UNIT_INTERVAL, Domain, typed
-from .transforms import is_zero, transform
+from ..core.hyperparams import NONNEGATIVE, UNIT_INTERVAL, Domain, typed
+from ..core.transform import is_zero, transform
 
 CLOSED_UNIT_INTERVAL = Domain("in [0, 1]", lambda v: 0 <= v <= 1)
 
@@ -56,6 +56,7 @@ EPSILON_PLACEMENTS = {
     "hat": "sqrt(v) + epsilon with v NOT bias-corrected, the correction applied to the quotient "
     "(Kingma and Ba's 'epsilon hat'): Lasagne's and TF1's adam, torch's radam",
 }
+
 
 def check_placement(value, allowed):
     """Raise a ValueError naming ``epsilon_placement`` unless ``value`` is one of ``allowed``."""
@@ -143,9 +144,7 @@ def scale_by_rss(epsilon=1e-6, *, initial_accumulator_value=0.0, epsilon_placeme
 
 
 @transform(epsilon=NONNEGATIVE)
-def scale_by_window_rss(
-    n_win=10, epsilon=0.1, *, include_current_gradient=True, name="adagrad_window"
-):
+def scale_by_window_rss(n_win=10, epsilon=0.1, *, include_current_gradient=True, name="adagrad_window"):
     """Adagrad over a window: scale by the root of the sum of the last ``n_win`` squared gradients.
 
     A ring buffer ``w`` of shape ``param.shape + (n_win,)`` and a write index ``i`` per param:
@@ -625,8 +624,9 @@ def scale_by_nadam(beta1=0.9, beta2=0.999, epsilon=1e-8, momentum_decay=4e-3, *,
 
 
 @transform(**ADAM_DOMAINS)
-def scale_by_radam(beta1=0.9, beta2=0.999, epsilon=1e-8, threshold=5.0, *, epsilon_placement="hat",
-                   name="radam"):
+def scale_by_radam(
+    beta1=0.9, beta2=0.999, epsilon=1e-8, threshold=5.0, *, epsilon_placement="hat", name="radam"
+):
     """RAdam's scaling: Adam whose adaptive part is switched on, and rectified, once its variance is finite.
 
     ``rho_inf = 2 / (1 - beta2) - 1``; ``rho_t = rho_inf - 2 t beta2^t / (1 - beta2^t)``;
@@ -674,8 +674,12 @@ def scale_by_radam(beta1=0.9, beta2=0.999, epsilon=1e-8, threshold=5.0, *, epsil
             rho_t = rho_inf - two * tf * b2**tf / (one - b2**tf)
             # Only used where rho_t > threshold >= 4; the clip keeps the unused branch finite.
             rho_safe = pt.maximum(rho_t, typed(4.5, dtype))
-            rect = pt.sqrt((rho_safe - four) * (rho_safe - two) * rho_inf
-                           / ((rho_inf - four) * (rho_inf - two) * rho_safe))
+            rect = pt.sqrt(
+                (rho_safe - four)
+                * (rho_safe - two)
+                * rho_inf
+                / ((rho_inf - four) * (rho_inf - two) * rho_safe)
+            )
             return rho_t > typed(threshold, dtype), rect
 
         rectification = _bias_corrections(t, formula)
@@ -945,10 +949,16 @@ def scale_by_lion(beta1=0.9, beta2=0.99, *, name="lion"):
     return build
 
 
-@transform(initial_step=NONNEGATIVE.numbers_only(), etaminus=NONNEGATIVE, etaplus=NONNEGATIVE,
-           min_step=NONNEGATIVE, max_step=NONNEGATIVE)
-def scale_by_rprop(initial_step=1e-2, etaminus=0.5, etaplus=1.2, min_step=1e-6, max_step=50.0, *,
-                   name="rprop"):
+@transform(
+    initial_step=NONNEGATIVE.numbers_only(),
+    etaminus=NONNEGATIVE,
+    etaplus=NONNEGATIVE,
+    min_step=NONNEGATIVE,
+    max_step=NONNEGATIVE,
+)
+def scale_by_rprop(
+    initial_step=1e-2, etaminus=0.5, etaplus=1.2, min_step=1e-6, max_step=50.0, *, name="rprop"
+):
     """Rprop's scaling: per-element step sizes grown while the gradient keeps its sign.
 
     With ``q = g * g_prev``: ``eta = etaplus`` where ``q > 0``, ``etaminus`` where ``q < 0``, 1 else;
@@ -1112,8 +1122,15 @@ def _rms(x):
 
 
 @transform(learning_rate=NONNEGATIVE, epsilon1=NONNEGATIVE, epsilon2=NONNEGATIVE)
-def scale_by_adafactor(learning_rate=1e-2, decay_rate=0.8, clipping_threshold=1.0, epsilon1=None,
-                       epsilon2=1e-3, *, name="adafactor"):
+def scale_by_adafactor(
+    learning_rate=1e-2,
+    decay_rate=0.8,
+    clipping_threshold=1.0,
+    epsilon1=None,
+    epsilon2=1e-3,
+    *,
+    name="adafactor",
+):
     """Adafactor's scaling: factored second moments for matrices, relative steps, update clipping.
 
     ``t' = t + 1``; ``w = t'^(-decay_rate)``; ``rho = min(learning_rate, 1 / sqrt(t'))``;

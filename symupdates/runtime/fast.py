@@ -138,7 +138,9 @@ def _traced_with_declared_dtypes(function):
 
     def declared(*args):
         # jnp.asarray: an output that is a constant of the graph comes back as a Python number.
-        return [out if dtype is None else jnp.asarray(out, dtype) for out, dtype in zip(traced(*args), dtypes)]
+        return [
+            out if dtype is None else jnp.asarray(out, dtype) for out, dtype in zip(traced(*args), dtypes)
+        ]
 
     return declared
 

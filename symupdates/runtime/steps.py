@@ -10,7 +10,7 @@ import pytensor
 import pytensor.tensor as pt
 from pytensor.graph.replace import graph_replace
 
-from ._compat import rebuild_collect_shared
+from ..core.compat import rebuild_collect_shared
 from .fast import fast_function
 
 __all__ = ["steps_function", "scan_steps"]
@@ -76,7 +76,9 @@ def scan_steps(inputs, outputs, updates, steps_per_call):
         replacements = dict(zip(inputs, current)) | dict(zip(shared, states))
         new = graph_replace(outputs + [updates[var] for var in shared], replacements, strict=False)
         # The carried value must have the shared variable's exact type (static shape included).
-        carried = [var.type.filter_variable(value, allow_convert=True) for var, value in zip(shared, new[n_out:])]
+        carried = [
+            var.type.filter_variable(value, allow_convert=True) for var, value in zip(shared, new[n_out:])
+        ]
         return new[:n_out] + carried
 
     results = pytensor.scan(

@@ -15,9 +15,9 @@ import pytensor.tensor as pt
 from pytensor.gradient import disconnected_grad
 from pytensor.ifelse import ifelse
 
-from .builder import as_update
-from .hyperparams import NONNEGATIVE, POSITIVE, UNIT_INTERVAL, typed
-from .transforms import add_decayed_weights, chain, is_zero, rule, scale_by_learning_rate, transform
+from ..core.builder import as_update
+from ..core.hyperparams import NONNEGATIVE, POSITIVE, UNIT_INTERVAL, typed
+from ..core.transform import add_decayed_weights, chain, is_zero, rule, scale_by_learning_rate, transform
 
 __all__ = ["hutchinson_diagonal", "scale_by_adahessian", "adahessian", "scale_by_sophia", "sophia"]
 
@@ -94,7 +94,9 @@ def hutchinson_diagonal(loss, params, draw, seed=0):
     params = list(params)
     grads = pt.grad(loss, params)
     shapes = [p.get_value(borrow=True).shape for p in params]
-    vectors = [pt.cast(_rademacher(s, seed, draw, i), p.dtype) for i, (s, p) in enumerate(zip(shapes, params))]
+    vectors = [
+        pt.cast(_rademacher(s, seed, draw, i), p.dtype) for i, (s, p) in enumerate(zip(shapes, params))
+    ]
     # z is a constant of the second backward pass; a param the gradient does not depend on has H z = 0.
     inner = sum(pt.sum(g * disconnected_grad(z)) for g, z in zip(grads, vectors))
     hvps = pt.grad(inner, params, disconnected_inputs="ignore", return_disconnected="zero")
@@ -134,8 +136,9 @@ ADAHESSIAN_DOMAINS = {"beta1": UNIT_INTERVAL, "beta2": UNIT_INTERVAL, "epsilon":
 
 
 @transform(hessian_power=NONNEGATIVE, **ADAHESSIAN_DOMAINS)
-def scale_by_adahessian(beta1=0.9, beta2=0.999, epsilon=1e-4, hessian_power=1.0, update_interval=1, seed=0, *,
-                        name="adahessian"):
+def scale_by_adahessian(
+    beta1=0.9, beta2=0.999, epsilon=1e-4, hessian_power=1.0, update_interval=1, seed=0, *, name="adahessian"
+):
     """AdaHessian's scaling: Adam with the squared gradient replaced by a squared Hessian-diagonal estimate.
 
     With ``t`` the step (1, 2, ...), every ``update_interval`` steps (``t = 1, 1 + k, ...``) a new estimate
@@ -173,7 +176,12 @@ def scale_by_adahessian(beta1=0.9, beta2=0.999, epsilon=1e-4, hessian_power=1.0,
         params = builder.params
         diagonals = [builder.slot(i, name, "hessian") for i in range(len(params))]
         diagonals_new = _estimate_every(
-            builder, "adahessian", count, update_interval, seed, lambda es: [_spatial_average(e) for e in es],
+            builder,
+            "adahessian",
+            count,
+            update_interval,
+            seed,
+            lambda es: [_spatial_average(e) for e in es],
             diagonals,
         )
         out = []
@@ -193,8 +201,18 @@ def scale_by_adahessian(beta1=0.9, beta2=0.999, epsilon=1e-4, hessian_power=1.0,
 
 
 @rule(learning_rate=NONNEGATIVE, weight_decay=NONNEGATIVE, hessian_power=NONNEGATIVE, **ADAHESSIAN_DOMAINS)
-def adahessian(loss_or_grads=None, params=None, learning_rate=0.15, beta1=0.9, beta2=0.999, epsilon=1e-4,
-               weight_decay=0.0, hessian_power=1.0, update_interval=1, seed=0):
+def adahessian(
+    loss_or_grads=None,
+    params=None,
+    learning_rate=0.15,
+    beta1=0.9,
+    beta2=0.999,
+    epsilon=1e-4,
+    weight_decay=0.0,
+    hessian_power=1.0,
+    update_interval=1,
+    seed=0,
+):
     """AdaHessian (Yao et al. 2021): Adam whose second moment is that of a Hessian-diagonal estimate.
 
     ``D = z * (H z)`` (Rademacher ``z``, exact Hessian-vector product; for 4-D params averaged over the
@@ -266,13 +284,27 @@ def adahessian(loss_or_grads=None, params=None, learning_rate=0.15, beta1=0.9, b
     )
 
 
-SOPHIA_DOMAINS = {"beta1": UNIT_INTERVAL, "beta2": UNIT_INTERVAL, "epsilon": NONNEGATIVE, "gamma": POSITIVE,
-                  "clip_threshold": POSITIVE}
+SOPHIA_DOMAINS = {
+    "beta1": UNIT_INTERVAL,
+    "beta2": UNIT_INTERVAL,
+    "epsilon": NONNEGATIVE,
+    "gamma": POSITIVE,
+    "clip_threshold": POSITIVE,
+}
 
 
 @transform(**SOPHIA_DOMAINS)
-def scale_by_sophia(beta1=0.965, beta2=0.99, epsilon=1e-8, gamma=0.01, clip_threshold=1.0, update_interval=10,
-                    seed=0, *, name="sophia"):
+def scale_by_sophia(
+    beta1=0.965,
+    beta2=0.99,
+    epsilon=1e-8,
+    gamma=0.01,
+    clip_threshold=1.0,
+    update_interval=10,
+    seed=0,
+    *,
+    name="sophia",
+):
     """Sophia-H's scaling: clipped momentum over a running Hessian-diagonal estimate.
 
     With ``t`` the step (1, 2, ...) and ``h`` the state before this step:
@@ -315,7 +347,8 @@ def scale_by_sophia(beta1=0.965, beta2=0.99, epsilon=1e-8, gamma=0.01, clip_thre
 
         def moving_average(estimates):
             return [
-                typed(beta2, h.dtype) * h + (1 - typed(beta2, h.dtype)) * e for h, e in zip(hessians, estimates)
+                typed(beta2, h.dtype) * h + (1 - typed(beta2, h.dtype)) * e
+                for h, e in zip(hessians, estimates)
             ]
 
         hessians_new = _estimate_every(
@@ -339,8 +372,19 @@ def scale_by_sophia(beta1=0.965, beta2=0.99, epsilon=1e-8, gamma=0.01, clip_thre
 
 
 @rule(learning_rate=NONNEGATIVE, weight_decay=NONNEGATIVE, **SOPHIA_DOMAINS)
-def sophia(loss_or_grads=None, params=None, learning_rate=1e-3, beta1=0.965, beta2=0.99, epsilon=1e-8,
-           weight_decay=1e-4, gamma=0.01, clip_threshold=1.0, update_interval=10, seed=0):
+def sophia(
+    loss_or_grads=None,
+    params=None,
+    learning_rate=1e-3,
+    beta1=0.965,
+    beta2=0.99,
+    epsilon=1e-8,
+    weight_decay=1e-4,
+    gamma=0.01,
+    clip_threshold=1.0,
+    update_interval=10,
+    seed=0,
+):
     """Sophia-H (Liu et al. 2023): clipped momentum divided by a Hutchinson estimate of the Hessian diagonal.
 
     ``m' = beta1 * m + (1 - beta1) * g``;

@@ -8,8 +8,16 @@ the params hold ``y``; ``schedule_free_eval_parameters`` gives ``x`` for evaluat
 
 import pytensor.tensor as pt
 
-from .hyperparams import NONNEGATIVE, POSITIVE, UNIT_INTERVAL, typed
-from .transforms import Transform, add_decayed_weights, chain, is_zero, rule, scale_by_learning_rate, transform
+from ..core.hyperparams import NONNEGATIVE, POSITIVE, UNIT_INTERVAL, typed
+from ..core.transform import (
+    Transform,
+    add_decayed_weights,
+    chain,
+    is_zero,
+    rule,
+    scale_by_learning_rate,
+    transform,
+)
 
 __all__ = ["schedule_free", "schedule_free_adamw", "schedule_free_sgd", "schedule_free_eval_parameters"]
 
@@ -67,7 +75,9 @@ def schedule_free(inner, learning_rate, beta1=0.9, weight_lr_power=2.0):
         max_lr_new = pt.maximum(max_lr, typed(learning_rate, f64))
         weight = max_lr_new ** typed(weight_lr_power, f64)
         weight_sum_new = weight_sum + weight
-        average_weight = pt.switch(weight_sum_new > 0, weight / pt.switch(weight_sum_new > 0, weight_sum_new, 1), 0)
+        average_weight = pt.switch(
+            weight_sum_new > 0, weight / pt.switch(weight_sum_new > 0, weight_sum_new, 1), 0
+        )
         builder.set(max_lr, max_lr_new)
         builder.set(weight_sum, weight_sum_new)
         inner_steps = inner.build(steps, builder)
@@ -159,8 +169,16 @@ SCHEDULE_FREE_DOMAINS = {"learning_rate": NONNEGATIVE, "beta1": POSITIVE, "weigh
 
 
 @rule(beta2=UNIT_INTERVAL, epsilon=NONNEGATIVE, **SCHEDULE_FREE_DOMAINS)
-def schedule_free_adamw(loss_or_grads=None, params=None, learning_rate=0.0025, beta1=0.9, beta2=0.999,
-                        epsilon=1e-8, weight_decay=0.0, weight_lr_power=2.0):
+def schedule_free_adamw(
+    loss_or_grads=None,
+    params=None,
+    learning_rate=0.0025,
+    beta1=0.9,
+    beta2=0.999,
+    epsilon=1e-8,
+    weight_decay=0.0,
+    weight_lr_power=2.0,
+):
     """Schedule-free AdamW: ``schedule_free`` around Adam without momentum and decoupled weight decay.
 
     ``v' = beta2 * v + (1 - beta2) * g^2``; ``u = -learning_rate * (g / (sqrt(v' / (1 - beta2^t)) +
@@ -208,8 +226,9 @@ def schedule_free_adamw(loss_or_grads=None, params=None, learning_rate=0.0025, b
 
 
 @rule(**SCHEDULE_FREE_DOMAINS)
-def schedule_free_sgd(loss_or_grads=None, params=None, learning_rate=1.0, beta1=0.9, weight_decay=0.0,
-                      weight_lr_power=2.0):
+def schedule_free_sgd(
+    loss_or_grads=None, params=None, learning_rate=1.0, beta1=0.9, weight_decay=0.0, weight_lr_power=2.0
+):
     """Schedule-free SGD: ``schedule_free`` around plain SGD with coupled weight decay.
 
     ``u = -learning_rate * (g + weight_decay * y)``; ``z' = z + u``, then ``x`` and the params ``y`` move
@@ -245,4 +264,6 @@ def schedule_free_sgd(loss_or_grads=None, params=None, learning_rate=1.0, beta1=
     ['w.schedule_free.z', 'w', 'schedule_free.max_lr', 'schedule_free.weight_sum']
     """
     decay = [] if is_zero(weight_decay) else [add_decayed_weights(weight_decay)]
-    return schedule_free(chain(*decay, scale_by_learning_rate(learning_rate)), learning_rate, beta1, weight_lr_power)
+    return schedule_free(
+        chain(*decay, scale_by_learning_rate(learning_rate)), learning_rate, beta1, weight_lr_power
+    )

@@ -10,8 +10,8 @@ import operator
 
 import pytensor.tensor as pt
 
-from .hyperparams import NONNEGATIVE, REAL, typed
-from .transforms import transform
+from ..core.hyperparams import NONNEGATIVE, REAL, typed
+from ..core.transform import transform
 
 __all__ = ["clip_by_value", "clip_by_norm", "clip_by_global_norm"]
 
@@ -47,8 +47,10 @@ def clip_by_value(min_value, max_value):
         raise ValueError(f"min_value must be <= max_value, got {min_value!r} > {max_value!r}")
 
     def build(steps, builder):
-        return [pt.clip(s, typed(min_value, p.dtype), typed(max_value, p.dtype))
-                for s, p in zip(steps, builder.params)]
+        return [
+            pt.clip(s, typed(min_value, p.dtype), typed(max_value, p.dtype))
+            for s, p in zip(steps, builder.params)
+        ]
 
     return build
 
@@ -93,9 +95,12 @@ def clip_by_norm(max_norm):
     >>> updates[w].eval()
     array([-0.6, -0.8])
     """
+
     def build(steps, builder):
-        return [s * _shrink(pt.cast(pt.sqrt(_sum_squares(s)), p.dtype), max_norm, p.dtype)
-                for s, p in zip(steps, builder.params)]
+        return [
+            s * _shrink(pt.cast(pt.sqrt(_sum_squares(s)), p.dtype), max_norm, p.dtype)
+            for s, p in zip(steps, builder.params)
+        ]
 
     return build
 
@@ -131,6 +136,7 @@ def clip_by_global_norm(max_norm):
     >>> updates[a].eval(), updates[b].eval(), updates.monitors["global_norm"].eval()
     (array([-0.6]), array([-0.8]), array(5.))
     """
+
     def build(steps, builder):
         norm = pt.sqrt(functools.reduce(operator.add, [_sum_squares(s) for s in steps]))
         builder.monitor("global_norm", norm)

@@ -2,7 +2,7 @@
 
 A hyper-parameter may be a Python or NumPy number, a symbolic scalar (a shared variable changes the next step
 without recompiling) or a ``Schedule``. Numbers are checked against the hyper-parameter's ``Domain`` (declared
-with the rule, see ``symupdates.transforms.transform``); symbolic values are not. Numbers become constants of
+with the rule, see ``symupdates.core.transform.transform``); symbolic values are not. Numbers become constants of
 the parameter's dtype and symbolic scalars are cast to it, so a float32 network never computes in float64 and
 every update keeps its shared variable's type. Schedules are resolved to symbolic scalars by the transform
 that uses them, before ``typed`` sees them.
@@ -129,8 +129,15 @@ def typed(value, dtype):
     if isinstance(value, Schedule):
         raise ValueError(
             f"the schedule {value!r} can only be used inside a transform or rule (one declared with "
-            "symupdates.transforms.transform resolves it at each step)"
+            "symupdates.core.transform.transform resolves it at each step)"
         )
     if isinstance(value, Variable):
         return value if value.dtype == dtype else pt.cast(value, dtype)
     return pt.constant(np.asarray(value, dtype=dtype))
+
+
+def check_count(value, name):
+    """``value``, or a ValueError naming the argument ``name`` unless it is an integer >= 1."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ValueError(f"{name} must be an integer >= 1, got {value!r}")
+    return value

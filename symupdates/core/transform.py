@@ -17,7 +17,7 @@ How to declare a rule or a transform (the one way, used by every module)::
     @transform(rho=UNIT_INTERVAL, epsilon=NONNEGATIVE)
     def scale_by_rms(rho=0.9, epsilon=1e-6, *, name="rmsprop"):
         '''<docstring>'''
-        def build(steps, builder):      # state through builder.slot / builder.set (symupdates.builder)
+        def build(steps, builder):      # state through builder.slot / builder.set (symupdates.core.builder)
             ...
             return new_steps
         return build
@@ -28,7 +28,7 @@ The decorators do, in one place, what every rule needs:
   hyper-parameters it was called with: every positional-or-keyword one, and each keyword-only one that
   differs from its default (so a rule made with its defaults has a repr as short as Lasagne's signature;
   ``name``, the tag in state names, is never part of it);
-* **checks**: each hyper-parameter given a ``Domain`` (``symupdates.hyperparams``) in the decorator, and
+* **checks**: each hyper-parameter given a ``Domain`` (``symupdates.core.hyperparams``) in the decorator, and
   each one whose default is a float, is checked with ``check_hyper`` (a clear error naming the argument;
   symbolic values are not range-checked) before the body runs;
 * **schedules** (``@transform`` only): a ``Schedule`` hyper-parameter is replaced by its value at this step
@@ -49,11 +49,11 @@ A ``Transform`` maps one step per parameter to a new step, creating the state it
     tx = chain(scale_by_adam(), scale_by_learning_rate(1e-3))
     updates = tx(loss, params)          # == symupdates.adam(loss, params)
 
-Any hyper-parameter may be a ``Schedule`` (``symupdates.schedules``); clipping transforms live in
-``symupdates.clipping`` and wrappers (masks, NaN guard, accumulation, lookahead, averaging) in
-``symupdates.wrappers``.
+Any hyper-parameter may be a ``Schedule`` (``symupdates.core.schedules``); clipping transforms live in
+``symupdates.wrappers.clipping`` and the other wrappers (masks, NaN guard, accumulation, lookahead, averaging)
+in ``symupdates.wrappers``.
 
-The ``scale_by_*`` transforms, one per published rule, are in ``symupdates.scalings``; this module has the
+The ``scale_by_*`` transforms, one per published rule, are in ``symupdates.rules``; this module has the
 machinery (``Transform``, ``apply``, ``chain``) and the transforms every rule shares (``scale``,
 ``scale_by_learning_rate``, ``add_decayed_weights``).
 """
@@ -112,6 +112,13 @@ class Transform:
     def __repr__(self):
         args = ", ".join(f"{k}={v!r}" for k, v in self.config.items())
         return f"{self.name}({args})"
+
+
+def check_transform(value, name):
+    """``value``, or a TypeError naming the argument ``name`` unless it is a ``Transform``."""
+    if not isinstance(value, Transform):
+        raise TypeError(f"{name} must be a Transform, got {type(value).__name__}")
+    return value
 
 
 def apply(transform, loss_or_grads, params):
@@ -492,7 +499,7 @@ def scale_by_learning_rate(learning_rate):
     ----------
     learning_rate : float, symbolic scalar or Schedule
         A shared variable here can be changed between calls without recompiling; a ``Schedule`` (see
-        ``symupdates.schedules``) is evaluated at each step.
+        ``symupdates.core.schedules``) is evaluated at each step.
 
     Returns
     -------

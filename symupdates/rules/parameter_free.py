@@ -7,8 +7,8 @@ so each step has a reduction between the moment updates and the param updates.
 
 import pytensor.tensor as pt
 
-from .hyperparams import NONNEGATIVE, POSITIVE, UNIT_INTERVAL, typed
-from .transforms import chain, rule, scale, transform
+from ..core.hyperparams import NONNEGATIVE, POSITIVE, UNIT_INTERVAL, typed
+from ..core.transform import chain, rule, scale, transform
 
 __all__ = ["scale_by_prodigy", "prodigy", "scale_by_dadapt_adamw", "dadapt_adamw"]
 
@@ -30,13 +30,30 @@ def _bias_correction(t, beta1, beta2):
 
 
 # estim_lr0 is the initial value of the state d.
-DOMAINS = {"learning_rate": NONNEGATIVE, "beta1": UNIT_INTERVAL, "beta2": UNIT_INTERVAL, "epsilon": NONNEGATIVE,
-           "estim_lr0": POSITIVE.numbers_only(), "weight_decay": NONNEGATIVE}
+DOMAINS = {
+    "learning_rate": NONNEGATIVE,
+    "beta1": UNIT_INTERVAL,
+    "beta2": UNIT_INTERVAL,
+    "epsilon": NONNEGATIVE,
+    "estim_lr0": POSITIVE.numbers_only(),
+    "weight_decay": NONNEGATIVE,
+}
 
 
 @transform(beta3=UNIT_INTERVAL, **DOMAINS)
-def scale_by_prodigy(learning_rate=1.0, beta1=0.9, beta2=0.999, beta3=None, epsilon=1e-8, estim_lr0=1e-6,
-                     estim_lr_coef=1.0, weight_decay=0.0, safeguard_warmup=False, *, name="prodigy"):
+def scale_by_prodigy(
+    learning_rate=1.0,
+    beta1=0.9,
+    beta2=0.999,
+    beta3=None,
+    epsilon=1e-8,
+    estim_lr0=1e-6,
+    estim_lr_coef=1.0,
+    weight_decay=0.0,
+    safeguard_warmup=False,
+    *,
+    name="prodigy",
+):
     """Prodigy's scaling (the step before its sign flip, learning rate and distance estimate included).
 
     With ``d`` the current estimate, ``t`` the step (1, 2, ...), ``x0`` the initial params:
@@ -94,7 +111,9 @@ def scale_by_prodigy(learning_rate=1.0, beta1=0.9, beta2=0.999, beta3=None, epsi
             m, v, s = (builder.slot(i, name, k) for k in ("m", "v", "s"))
             m_new = b1 * m + (one - b1) * d_g
             v_new = b2 * v + (one - b2) * d_g**2
-            s_new = pt.cast(b3, dt) * s + pt.cast((d if safeguard_warmup else lam) / _f64(estim_lr0), dt) * d_g
+            s_new = (
+                pt.cast(b3, dt) * s + pt.cast((d if safeguard_warmup else lam) / _f64(estim_lr0), dt) * d_g
+            )
             for var, value in ((m, m_new), (v, v_new), (s, s_new)):
                 builder.set(var, value)
             sums.append(s_new)
@@ -113,8 +132,19 @@ def scale_by_prodigy(learning_rate=1.0, beta1=0.9, beta2=0.999, beta3=None, epsi
 
 
 @rule(beta3=UNIT_INTERVAL, **DOMAINS)
-def prodigy(loss_or_grads=None, params=None, learning_rate=1.0, beta1=0.9, beta2=0.999, beta3=None,
-            epsilon=1e-8, estim_lr0=1e-6, estim_lr_coef=1.0, weight_decay=0.0, safeguard_warmup=False):
+def prodigy(
+    loss_or_grads=None,
+    params=None,
+    learning_rate=1.0,
+    beta1=0.9,
+    beta2=0.999,
+    beta3=None,
+    epsilon=1e-8,
+    estim_lr0=1e-6,
+    estim_lr_coef=1.0,
+    weight_decay=0.0,
+    safeguard_warmup=False,
+):
     """Prodigy: Adam whose step size is a running estimate ``d`` of the distance to the solution.
 
     ``p' = p - lam * (m' / (sqrt(v') + d' * epsilon) + weight_decay * p)`` with the moments of ``d * g``,
@@ -164,14 +194,23 @@ def prodigy(loss_or_grads=None, params=None, learning_rate=1.0, beta1=0.9, beta2
     >>> [v.name for v in su.prodigy((w ** 2).sum(), [w])]
     ['w.prodigy.m', 'w.prodigy.v', 'w.prodigy.s', 'w', 'prodigy.t', 'prodigy.numerator', 'prodigy.d']
     """
-    scaling = scale_by_prodigy(learning_rate, beta1, beta2, beta3, epsilon, estim_lr0, estim_lr_coef,
-                               weight_decay, safeguard_warmup)
+    scaling = scale_by_prodigy(
+        learning_rate, beta1, beta2, beta3, epsilon, estim_lr0, estim_lr_coef, weight_decay, safeguard_warmup
+    )
     return chain(scaling, scale(-1))
 
 
 @transform(**DOMAINS)
-def scale_by_dadapt_adamw(learning_rate=1.0, beta1=0.9, beta2=0.999, epsilon=1e-8, estim_lr0=1e-6,
-                          weight_decay=0.0, *, name="dadapt_adamw"):
+def scale_by_dadapt_adamw(
+    learning_rate=1.0,
+    beta1=0.9,
+    beta2=0.999,
+    epsilon=1e-8,
+    estim_lr0=1e-6,
+    weight_decay=0.0,
+    *,
+    name="dadapt_adamw",
+):
     """D-Adaptation AdamW's scaling (the step before its sign flip, learning rate and estimate included).
 
     With ``d`` the current estimate and ``t`` the step (1, 2, ...):
@@ -203,6 +242,7 @@ def scale_by_dadapt_adamw(learning_rate=1.0, beta1=0.9, beta2=0.999, epsilon=1e-
     >>> su.scale_by_dadapt_adamw()
     scale_by_dadapt_adamw(learning_rate=1.0, beta1=0.9, beta2=0.999, epsilon=1e-08, estim_lr0=1e-06, weight_decay=0.0)
     """
+
     def build(steps, builder):
         _, t = builder.counter(name)
         d = builder.scalar(f"{name}.d", estim_lr0, F64)
@@ -212,13 +252,20 @@ def scale_by_dadapt_adamw(learning_rate=1.0, beta1=0.9, beta2=0.999, epsilon=1e-
         params = builder.params
         slots = [[builder.slot(i, name, k) for k in ("m", "v", "s")] for i in range(len(params))]
         progress = _total(
-            pt.sum(g * s / (pt.sqrt(v) + typed(epsilon, p.dtype))) for g, (_, v, s), p in zip(steps, slots, params)
+            pt.sum(g * s / (pt.sqrt(v) + typed(epsilon, p.dtype)))
+            for g, (_, v, s), p in zip(steps, slots, params)
         )
         numerator_new = sb2 * numerator + (1 - sb2) * lam * progress
         sums, moments = [], []
         for g, (m, v, s), p in zip(steps, slots, params):
             dt = p.dtype
-            b1, b2, one, sb2_, lam_ = typed(beta1, dt), typed(beta2, dt), typed(1, dt), pt.cast(sb2, dt), pt.cast(lam, dt)
+            b1, b2, one, sb2_, lam_ = (
+                typed(beta1, dt),
+                typed(beta2, dt),
+                typed(1, dt),
+                pt.cast(sb2, dt),
+                pt.cast(lam, dt),
+            )
             m_new = b1 * m + (one - b1) * lam_ * g
             v_new = b2 * v + (one - b2) * g**2
             s_new = sb2_ * s + (one - sb2_) * lam_ * g
@@ -230,7 +277,8 @@ def scale_by_dadapt_adamw(learning_rate=1.0, beta1=0.9, beta2=0.999, epsilon=1e-
         builder.set(numerator, numerator_new)
         builder.set(d, d_new)
         return [
-            m_new / (pt.sqrt(v_new) + typed(epsilon, p.dtype)) + pt.cast(lam, p.dtype) * typed(weight_decay, p.dtype) * p
+            m_new / (pt.sqrt(v_new) + typed(epsilon, p.dtype))
+            + pt.cast(lam, p.dtype) * typed(weight_decay, p.dtype) * p
             for (m_new, v_new), p in zip(moments, params)
         ]
 
@@ -238,8 +286,16 @@ def scale_by_dadapt_adamw(learning_rate=1.0, beta1=0.9, beta2=0.999, epsilon=1e-
 
 
 @rule(**DOMAINS)
-def dadapt_adamw(loss_or_grads=None, params=None, learning_rate=1.0, beta1=0.9, beta2=0.999, epsilon=1e-8,
-                 estim_lr0=1e-6, weight_decay=0.0):
+def dadapt_adamw(
+    loss_or_grads=None,
+    params=None,
+    learning_rate=1.0,
+    beta1=0.9,
+    beta2=0.999,
+    epsilon=1e-8,
+    estim_lr0=1e-6,
+    weight_decay=0.0,
+):
     """D-Adaptation AdamW: Adam on ``lam * g`` with ``lam`` set by a running lower bound ``d`` of the
     distance to the solution.
 
@@ -281,4 +337,6 @@ def dadapt_adamw(loss_or_grads=None, params=None, learning_rate=1.0, beta1=0.9, 
     >>> [v.name for v in su.dadapt_adamw((w ** 2).sum(), [w])]
     ['w.dadapt_adamw.m', 'w.dadapt_adamw.v', 'w.dadapt_adamw.s', 'w', 'dadapt_adamw.t', 'dadapt_adamw.numerator', 'dadapt_adamw.d']
     """
-    return chain(scale_by_dadapt_adamw(learning_rate, beta1, beta2, epsilon, estim_lr0, weight_decay), scale(-1))
+    return chain(
+        scale_by_dadapt_adamw(learning_rate, beta1, beta2, epsilon, estim_lr0, weight_decay), scale(-1)
+    )

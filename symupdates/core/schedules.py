@@ -18,7 +18,7 @@ import numbers
 import numpy as np
 import pytensor.tensor as pt
 
-from ._compat import isfinite
+from .compat import isfinite
 from .hyperparams import NONNEGATIVE, REAL, Schedule, check_hyper, typed
 
 __all__ = [
@@ -73,8 +73,9 @@ def constant_schedule(value):
     return Schedule(lambda t: pt.zeros_like(t) + _f64(value), "constant_schedule", {"value": value})
 
 
-def exponential_decay(init_value, transition_steps, decay_rate, transition_begin=0, staircase=False,
-                      end_value=None):
+def exponential_decay(
+    init_value, transition_steps, decay_rate, transition_begin=0, staircase=False, end_value=None
+):
     """Exponential decay from ``init_value`` by ``decay_rate`` every ``transition_steps`` steps.
 
     ``v(t) = init_value * decay_rate ** (max(t - transition_begin, 0) / transition_steps)``.
@@ -123,8 +124,14 @@ def exponential_decay(init_value, transition_steps, decay_rate, transition_begin
             value = pt.switch(_f64(decay_rate) < 1, pt.maximum(value, end), pt.minimum(value, end))
         return value
 
-    config = {"init_value": init_value, "transition_steps": transition_steps, "decay_rate": decay_rate,
-              "transition_begin": transition_begin, "staircase": staircase, "end_value": end_value}
+    config = {
+        "init_value": init_value,
+        "transition_steps": transition_steps,
+        "decay_rate": decay_rate,
+        "transition_begin": transition_begin,
+        "staircase": staircase,
+        "end_value": end_value,
+    }
     return Schedule(fn, "exponential_decay", config)
 
 
@@ -164,8 +171,12 @@ def inverse_time_decay(init_value, decay_rate, transition_steps=1, staircase=Fal
             progress = pt.floor(progress)
         return _f64(init_value) / (1 + _f64(decay_rate) * progress)
 
-    config = {"init_value": init_value, "decay_rate": decay_rate, "transition_steps": transition_steps,
-              "staircase": staircase}
+    config = {
+        "init_value": init_value,
+        "decay_rate": decay_rate,
+        "transition_steps": transition_steps,
+        "staircase": staircase,
+    }
     return Schedule(fn, "inverse_time_decay", config)
 
 
@@ -206,8 +217,9 @@ def piecewise_constant_schedule(init_value, boundaries_and_scales=None):
             value = pt.switch(t >= boundary, value * _f64(scale_value), value)
         return value
 
-    return Schedule(fn, "piecewise_constant_schedule",
-                    {"init_value": init_value, "boundaries_and_scales": dict(pairs)})
+    return Schedule(
+        fn, "piecewise_constant_schedule", {"init_value": init_value, "boundaries_and_scales": dict(pairs)}
+    )
 
 
 def polynomial_schedule(init_value, end_value, power, transition_steps, transition_begin=0):
@@ -246,8 +258,13 @@ def polynomial_schedule(init_value, end_value, power, transition_steps, transiti
         end = _f64(end_value)
         return (_f64(init_value) - end) * (1 - k / transition_steps) ** _f64(power) + end
 
-    config = {"init_value": init_value, "end_value": end_value, "power": power,
-              "transition_steps": transition_steps, "transition_begin": transition_begin}
+    config = {
+        "init_value": init_value,
+        "end_value": end_value,
+        "power": power,
+        "transition_steps": transition_steps,
+        "transition_begin": transition_begin,
+    }
     return Schedule(fn, "polynomial_schedule", config)
 
 
@@ -371,8 +388,9 @@ def join_schedules(schedules, boundaries):
     return Schedule(fn, "join_schedules", {"schedules": schedules, "boundaries": boundaries})
 
 
-def warmup_cosine_decay_schedule(init_value, peak_value, warmup_steps, decay_steps, end_value=0.0,
-                                 exponent=1.0):
+def warmup_cosine_decay_schedule(
+    init_value, peak_value, warmup_steps, decay_steps, end_value=0.0, exponent=1.0
+):
     """Linear warmup from ``init_value`` to ``peak_value``, then cosine decay to ``end_value``.
 
     Steps ``0..warmup_steps`` rise linearly; the cosine decay takes ``decay_steps - warmup_steps`` steps
@@ -398,8 +416,12 @@ def warmup_cosine_decay_schedule(init_value, peak_value, warmup_steps, decay_ste
     >>> su.warmup_cosine_decay_schedule(0.0, 1.0, 2, 4)(np.arange(6)).eval().round(4)
     array([0. , 0.5, 1. , 0.5, 0. , 0. ])
     """
-    for value, name in [(init_value, "init_value"), (peak_value, "peak_value"), (end_value, "end_value"),
-                        (exponent, "exponent")]:
+    for value, name in [
+        (init_value, "init_value"),
+        (peak_value, "peak_value"),
+        (end_value, "end_value"),
+        (exponent, "exponent"),
+    ]:
         check_hyper(value, name)
     warmup_steps = _check_steps(warmup_steps, "warmup_steps", 0)
     decay_steps = _check_steps(decay_steps, "decay_steps", warmup_steps + 1)
@@ -409,8 +431,14 @@ def warmup_cosine_decay_schedule(init_value, peak_value, warmup_steps, decay_ste
         progress = pt.clip((t - warmup_steps) / (decay_steps - warmup_steps), 0, 1)
         return pt.switch(t < warmup_steps, warm, _cosine(peak_value, end_value, progress, exponent))
 
-    config = {"init_value": init_value, "peak_value": peak_value, "warmup_steps": warmup_steps,
-              "decay_steps": decay_steps, "end_value": end_value, "exponent": exponent}
+    config = {
+        "init_value": init_value,
+        "peak_value": peak_value,
+        "warmup_steps": warmup_steps,
+        "decay_steps": decay_steps,
+        "end_value": end_value,
+        "exponent": exponent,
+    }
     return Schedule(fn, "warmup_cosine_decay_schedule", config)
 
 
@@ -467,13 +495,18 @@ def sgdr_schedule(init_value, period, period_multiplier=1, end_value=0.0):
         length = period * pt.cast(m, "float64") ** cycle
         return _cosine(init_value, end_value, (t - cycle_start(cycle)) / length)
 
-    config = {"init_value": init_value, "period": period, "period_multiplier": period_multiplier,
-              "end_value": end_value}
+    config = {
+        "init_value": init_value,
+        "period": period,
+        "period_multiplier": period_multiplier,
+        "end_value": end_value,
+    }
     return Schedule(fn, "sgdr_schedule", config)
 
 
-def cosine_onecycle_schedule(transition_steps, peak_value, pct_start=0.3, div_factor=25.0,
-                             final_div_factor=1e4):
+def cosine_onecycle_schedule(
+    transition_steps, peak_value, pct_start=0.3, div_factor=25.0, final_div_factor=1e4
+):
     """The one-cycle policy: cosine rise from ``peak_value / div_factor`` to ``peak_value`` over the first
     ``int(pct_start * transition_steps)`` steps, cosine fall to ``peak_value / (div_factor *
     final_div_factor)`` at ``transition_steps``, constant afterwards.
@@ -506,8 +539,11 @@ def cosine_onecycle_schedule(transition_steps, peak_value, pct_start=0.3, div_fa
     array([0.5 , 0.75, 1.  , 0.55, 0.1 ])
     """
     transition_steps = _check_steps(transition_steps, "transition_steps", 2)
-    for value, name in [(peak_value, "peak_value"), (div_factor, "div_factor"),
-                        (final_div_factor, "final_div_factor")]:
+    for value, name in [
+        (peak_value, "peak_value"),
+        (div_factor, "div_factor"),
+        (final_div_factor, "final_div_factor"),
+    ]:
         check_hyper(value, name)
     if not 0 < pct_start < 1:
         raise ValueError(f"pct_start must be in (0, 1), got {pct_start!r}")
@@ -516,12 +552,18 @@ def cosine_onecycle_schedule(transition_steps, peak_value, pct_start=0.3, div_fa
     def fn(t):
         low = _f64(peak_value) / _f64(div_factor)
         up = _cosine(low, peak_value, pt.clip(t / rise, 0, 1))
-        down = _cosine(peak_value, low / _f64(final_div_factor),
-                       pt.clip((t - rise) / (transition_steps - rise), 0, 1))
+        down = _cosine(
+            peak_value, low / _f64(final_div_factor), pt.clip((t - rise) / (transition_steps - rise), 0, 1)
+        )
         return pt.switch(t < rise, up, down)
 
-    config = {"transition_steps": transition_steps, "peak_value": peak_value, "pct_start": pct_start,
-              "div_factor": div_factor, "final_div_factor": final_div_factor}
+    config = {
+        "transition_steps": transition_steps,
+        "peak_value": peak_value,
+        "pct_start": pct_start,
+        "div_factor": div_factor,
+        "final_div_factor": final_div_factor,
+    }
     return Schedule(fn, "cosine_onecycle_schedule", config)
 
 
@@ -569,8 +611,17 @@ class _Plateau(Schedule):
         return pt.maximum(_f64(self.config["init_value"]) * changes[scale], _f64(c["min_value"]))
 
 
-def reduce_on_plateau(loss, init_value=1.0, factor=0.1, patience=10, rtol=1e-4, atol=0.0, cooldown=0,
-                      accumulation_size=1, min_value=0.0):
+def reduce_on_plateau(
+    loss,
+    init_value=1.0,
+    factor=0.1,
+    patience=10,
+    rtol=1e-4,
+    atol=0.0,
+    cooldown=0,
+    accumulation_size=1,
+    min_value=0.0,
+):
     """A value (learning rate) multiplied by ``factor`` when ``loss`` stops improving, inside the step.
 
     Every ``accumulation_size`` steps the mean ``L`` of the last losses is compared with the best so far:
@@ -613,11 +664,21 @@ def reduce_on_plateau(loss, init_value=1.0, factor=0.1, patience=10, rtol=1e-4, 
     """
     if not hasattr(loss, "ndim") or loss.ndim != 0 or np.dtype(loss.dtype).kind != "f":
         raise ValueError(f"loss must be a scalar floating-point expression, got {loss!r}")
-    for value, name in [(init_value, "init_value"), (factor, "factor"), (rtol, "rtol"), (atol, "atol"),
-                        (min_value, "min_value")]:
+    for value, name in [
+        (init_value, "init_value"),
+        (factor, "factor"),
+        (rtol, "rtol"),
+        (atol, "atol"),
+        (min_value, "min_value"),
+    ]:
         check_hyper(value, name, REAL if name == "init_value" else NONNEGATIVE)
-    config = {"factor": factor, "patience": _check_steps(patience, "patience"), "rtol": rtol, "atol": atol,
-              "cooldown": _check_steps(cooldown, "cooldown", 0),
-              "accumulation_size": _check_steps(accumulation_size, "accumulation_size"),
-              "min_value": min_value}
+    config = {
+        "factor": factor,
+        "patience": _check_steps(patience, "patience"),
+        "rtol": rtol,
+        "atol": atol,
+        "cooldown": _check_steps(cooldown, "cooldown", 0),
+        "accumulation_size": _check_steps(accumulation_size, "accumulation_size"),
+        "min_value": min_value,
+    }
     return _Plateau(loss, init_value, config)

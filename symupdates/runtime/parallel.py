@@ -16,8 +16,9 @@ from .fast import _traced_with_declared_dtypes
 __all__ = ["sharded_function"]
 
 
-def sharded_function(inputs, outputs=(), *, updates, mesh, batch_axis=None, shardings=None,
-                     steps_per_call=None, **kwargs):
+def sharded_function(
+    inputs, outputs=(), *, updates, mesh, batch_axis=None, shardings=None, steps_per_call=None, **kwargs
+):
     """Compile a data-parallel training step: the batch split over ``mesh``, the state replicated.
 
     With ``n`` devices along ``batch_axis``, every input is split along its leading (batch) axis into
@@ -108,11 +109,15 @@ def sharded_function(inputs, outputs=(), *, updates, mesh, batch_axis=None, shar
     for x in inputs:
         size = x.type.shape[leading] if x.type.ndim > leading else None
         if size is not None and size % n_devices:
-            raise ValueError(f"inputs: {x.name or x} has a batch of {size}, not divisible by {n_devices} devices")
+            raise ValueError(
+                f"inputs: {x.name or x} has a batch of {size}, not divisible by {n_devices} devices"
+            )
     program = _JaxProgram(inputs, outputs, updates, **kwargs)
     replicated = NamedSharding(mesh, PartitionSpec())
     input_shardings = [
-        NamedSharding(mesh, PartitionSpec(*[None] * leading, batch_axis)) if x.type.ndim > leading else replicated
+        NamedSharding(mesh, PartitionSpec(*[None] * leading, batch_axis))
+        if x.type.ndim > leading
+        else replicated
         for x in inputs
     ]
     state_shardings = [

@@ -24,8 +24,8 @@ from pytensor.tensor.basic import Alloc, get_underlying_scalar_constant_value
 from pytensor.tensor.elemwise import Elemwise
 from pytensor.tensor.exceptions import NotScalarConstantError
 
-from ._compat import is_row_scatter
-from .transforms import Transform
+from ..core.compat import is_row_scatter
+from ..core.transform import Transform
 
 __all__ = ["sparse", "SparseFallbackWarning"]
 
@@ -39,8 +39,14 @@ class SparseFallbackWarning(UserWarning):
 
 # Transforms under which a row whose gradient is zero keeps its value and its state: on the touched rows
 # they compute exactly what the dense rule computes, and elsewhere the dense rule changes nothing.
-EXACT = {"scale_by_rss", "scale_by_learning_rate", "scale", "scale_by_inverse_time", "clip_by_global_norm",
-         "scale_by_sign"}
+EXACT = {
+    "scale_by_rss",
+    "scale_by_learning_rate",
+    "scale",
+    "scale_by_inverse_time",
+    "clip_by_global_norm",
+    "scale_by_sign",
+}
 # Transforms whose state decays every step: on rows only, they are the lazy rule (the state of untouched
 # rows is frozen), which sparse() runs when asked with lazy=True.
 LAZY = {"scale_by_adam", "scale_by_rms", "trace"}
@@ -82,8 +88,10 @@ def _is_zeros_of(var, param):
         return like is param and _is_zero_constant(fill)
     if isinstance(node.op, Alloc):
         fill, *shape = node.inputs
-        return _is_zero_constant(fill) and len(shape) == param.ndim and all(
-            s.owner is not None and s.owner.inputs[0] is param for s in shape
+        return (
+            _is_zero_constant(fill)
+            and len(shape) == param.ndim
+            and all(s.owner is not None and s.owner.inputs[0] is param for s in shape)
         )
     return False
 
@@ -264,7 +272,9 @@ def sparse(inner, *, lazy=False):
             if not scatters:
                 warnings.warn(
                     f"sparse: param {i} ({param.name!r}) takes the dense step: its gradient is not a scatter "
-                    "of looked-up rows into zeros", SparseFallbackWarning, stacklevel=4,
+                    "of looked-up rows into zeros",
+                    SparseFallbackWarning,
+                    stacklevel=4,
                 )
                 continue
             rows[i], row_steps[i] = _gathered_gradient(step, param, scatters)

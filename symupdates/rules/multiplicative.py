@@ -24,11 +24,11 @@ from pytensor.tensor.exceptions import NotScalarConstantError
 from pytensor.tensor.math import Dot
 from pytensor.tensor.shape import Reshape, Shape, Shape_i, SpecifyShape
 
-from ._compat import INC_SUBTENSOR_OPS, SUBTENSOR_OPS
-from .builder import UpdateBuilder
-from .gradients import check_params, get_or_compute_grads, param_label
-from .hyperparams import NONNEGATIVE, typed
-from .transforms import rule
+from ..core.compat import INC_SUBTENSOR_OPS, SUBTENSOR_OPS
+from ..core.builder import UpdateBuilder
+from ..core.gradients import check_params, get_or_compute_grads, param_label
+from ..core.hyperparams import NONNEGATIVE, typed
+from ..core.transform import rule
 
 __all__ = ["SplitError", "split_gradient", "multiplicative"]
 
@@ -327,9 +327,7 @@ def split_gradient(expr, nonnegative=()):
     """
     expr = pt.as_tensor_variable(expr)
     splitter = _Splitter(_check_nonnegative(nonnegative))
-    return tuple(
-        pt.zeros_like(expr) if part is None else _like(part, expr) for part in splitter.split(expr)
-    )
+    return tuple(pt.zeros_like(expr) if part is None else _like(part, expr) for part in splitter.split(expr))
 
 
 @rule(power=NONNEGATIVE, epsilon=NONNEGATIVE)

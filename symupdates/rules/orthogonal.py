@@ -9,8 +9,8 @@ import math
 
 import pytensor.tensor as pt
 
-from .hyperparams import NONNEGATIVE, UNIT_INTERVAL, check_hyper, typed
-from .transforms import add_decayed_weights, chain, rule, scale_by_learning_rate, transform
+from ..core.hyperparams import NONNEGATIVE, UNIT_INTERVAL, check_hyper, typed
+from ..core.transform import add_decayed_weights, chain, rule, scale_by_learning_rate, transform
 
 __all__ = ["newton_schulz", "scale_by_muon", "muon"]
 
@@ -79,8 +79,16 @@ MUON_DOMAINS = {"momentum": UNIT_INTERVAL, "epsilon": NONNEGATIVE}
 
 
 @transform(**MUON_DOMAINS)
-def scale_by_muon(momentum=0.95, nesterov=True, ns_coefficients=MUON_COEFFICIENTS, epsilon=1e-7, ns_steps=5,
-                  adjust_lr_fn=None, *, name="muon"):
+def scale_by_muon(
+    momentum=0.95,
+    nesterov=True,
+    ns_coefficients=MUON_COEFFICIENTS,
+    epsilon=1e-7,
+    ns_steps=5,
+    adjust_lr_fn=None,
+    *,
+    name="muon",
+):
     """Muon's scaling: momentum, then orthogonalization by Newton-Schulz, then a shape-dependent factor.
 
     ``B' = momentum * B + (1 - momentum) * g``; ``U = (1 - momentum) * g + momentum * B'`` with Nesterov,
@@ -146,8 +154,18 @@ def scale_by_muon(momentum=0.95, nesterov=True, ns_coefficients=MUON_COEFFICIENT
 
 
 @rule(learning_rate=NONNEGATIVE, weight_decay=NONNEGATIVE, **MUON_DOMAINS)
-def muon(loss_or_grads=None, params=None, learning_rate=1e-3, weight_decay=0.1, momentum=0.95, nesterov=True,
-         ns_coefficients=MUON_COEFFICIENTS, epsilon=1e-7, ns_steps=5, adjust_lr_fn=None):
+def muon(
+    loss_or_grads=None,
+    params=None,
+    learning_rate=1e-3,
+    weight_decay=0.1,
+    momentum=0.95,
+    nesterov=True,
+    ns_coefficients=MUON_COEFFICIENTS,
+    epsilon=1e-7,
+    ns_steps=5,
+    adjust_lr_fn=None,
+):
     """Muon: momentum orthogonalized by Newton-Schulz, for 2-D weights (torch.optim.Muon's algorithm).
 
     ``B' = momentum * B + (1 - momentum) * g``; ``U = (1 - momentum) * g + momentum * B'`` (Nesterov) or

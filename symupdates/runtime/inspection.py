@@ -14,7 +14,7 @@ from pytensor.compile.ops import DeepCopyOp
 from pytensor.scalar.basic import Composite
 from pytensor.tensor.elemwise import DimShuffle
 
-from ._compat import elemwise_of
+from ..core.compat import elemwise_of
 
 __all__ = ["StepReport", "inspect_step", "measure_bandwidth"]
 
@@ -104,11 +104,19 @@ class StepReport:
         header = ["variable", "dtype", "shape", "loop", "fused", "in place", "loop dtypes", "read", "written"]
         rows = []
         for r in self.records:
-            rows.append([
-                r["variable"], r["dtype"], "x".join(map(str, r["shape"])) or "()", str(r["loop"]),
-                _verdict(r["fused"]), _verdict(r["in_place"]), ",".join(r["loop_dtypes"]),
-                _size(r["bytes_read"]), _size(r["bytes_written"]),
-            ])
+            rows.append(
+                [
+                    r["variable"],
+                    r["dtype"],
+                    "x".join(map(str, r["shape"])) or "()",
+                    str(r["loop"]),
+                    _verdict(r["fused"]),
+                    _verdict(r["in_place"]),
+                    ",".join(r["loop_dtypes"]),
+                    _size(r["bytes_read"]),
+                    _size(r["bytes_written"]),
+                ]
+            )
         widths = [max([len(h), *(len(row[i]) for row in rows)]) for i, h in enumerate(header)]
         lines = [f"compiled step ({self.mode}): {len(self.records)} updated variables"]
         lines.append("  ".join(h.ljust(w) for h, w in zip(header, widths)).rstrip())
@@ -241,23 +249,27 @@ def inspect_step(fn, args=None, *, bandwidth=None, repeats=15):
         read, written = (sum(moved[n][k] for n in nodes) for k in (0, 1))
         fused, in_place, why = (None, None, None) if jax else _verdicts(node, output, graph_input, nodes)
         variables.append(variable)
-        records.append({
-            "variable": variable.name or str(variable),
-            "dtype": variable.dtype,
-            "shape": shape,
-            "loop": loop,
-            "node": "the variable itself (no update)" if node is None else str(node.op),
-            "fused": fused,
-            "in_place": in_place,
-            "why_not_in_place": why,
-            "loop_dtypes": sorted(dtypes),
-            "float64_leak": leak,
-            "bytes_read": read,
-            "bytes_written": written,
-        })
+        records.append(
+            {
+                "variable": variable.name or str(variable),
+                "dtype": variable.dtype,
+                "shape": shape,
+                "loop": loop,
+                "node": "the variable itself (no update)" if node is None else str(node.op),
+                "fused": fused,
+                "in_place": in_place,
+                "why_not_in_place": why,
+                "loop_dtypes": sorted(dtypes),
+                "float64_leak": leak,
+                "bytes_read": read,
+                "bytes_written": written,
+            }
+        )
     notes = []
     if jax:
-        notes.append("JAX mode: XLA fuses and reuses buffers after PyTensor; fusion and in place are not shown")
+        notes.append(
+            "JAX mode: XLA fuses and reuses buffers after PyTensor; fusion and in place are not shown"
+        )
     measured = None if args is None else _time_calls(fn, args, storage, fgraph, maker, repeats)
     bytes_moved = sum(read + written for read, written in moved.values())
     if bandwidth == "measure":
@@ -339,6 +351,7 @@ def _loop_nodes(output):
 
 def _node_bytes(node, shape):
     """Bytes one loop over ``shape`` reads (each input once, broadcast axes once) and writes."""
+
     def nbytes(var):
         dims = [n for n, broadcast in zip(shape, _broadcastable(var)) if not broadcast]
         return np.dtype(var.type.dtype).itemsize * int(np.prod(dims, dtype=np.int64))

@@ -7,7 +7,7 @@ Each rule returns an ``Updates`` dict (an ``OrderedDict``) ``{shared variable: n
 ``pytensor.function(..., updates=...)``. Called with only hyper-parameters (both ``loss_or_grads`` and
 ``params`` omitted), a rule returns its ``Transform``: a callable taking ``(loss_or_grads, params)`` as in
 PyMC, that also goes into ``chain``, ``flatten`` and the wrappers. Every rule is declared with
-``symupdates.transforms.rule``: its signature (with the domain of each hyper-parameter), its docstring with
+``symupdates.core.transform.rule``: its signature (with the domain of each hyper-parameter), its docstring with
 the equations, and one ``chain(...)``.
 """
 
@@ -15,9 +15,9 @@ from collections.abc import Mapping
 
 import numpy as np
 
-from .builder import UpdateBuilder, as_update
-from .gradients import check_params
-from .hyperparams import NONNEGATIVE, UNIT_INTERVAL, check_hyper, typed
+from ..core.builder import UpdateBuilder, as_update
+from ..core.gradients import check_params
+from ..core.hyperparams import NONNEGATIVE, UNIT_INTERVAL, check_hyper, typed
 from .scalings import (
     ADAM_DOMAINS,
     scale_by_adadelta,
@@ -41,8 +41,16 @@ from .scalings import (
     CLOSED_UNIT_INTERVAL,
     trace,
 )
-from .transforms import add_decayed_weights, chain, is_zero, rule, scale, scale_by_learning_rate, transform
-from .updates import Updates, describe
+from ..core.transform import (
+    add_decayed_weights,
+    chain,
+    is_zero,
+    rule,
+    scale,
+    scale_by_learning_rate,
+    transform,
+)
+from ..core.updates import Updates, describe
 
 __all__ = [
     "sgd",
@@ -95,10 +103,23 @@ def _torch_decay(scaling, weight_decay, decoupled):
     return [scaling, *_decay(weight_decay)] if decoupled else [*_decay(weight_decay), scaling]
 
 
-@rule(learning_rate=NONNEGATIVE, momentum=UNIT_INTERVAL, weight_decay=NONNEGATIVE,
-      dampening=CLOSED_UNIT_INTERVAL)
-def sgd(loss_or_grads=None, params=None, learning_rate=1e-3, *, momentum=0.0, nesterov=False,
-        weight_decay=0.0, dampening=0.0, maximize=False):
+@rule(
+    learning_rate=NONNEGATIVE,
+    momentum=UNIT_INTERVAL,
+    weight_decay=NONNEGATIVE,
+    dampening=CLOSED_UNIT_INTERVAL,
+)
+def sgd(
+    loss_or_grads=None,
+    params=None,
+    learning_rate=1e-3,
+    *,
+    momentum=0.0,
+    nesterov=False,
+    weight_decay=0.0,
+    dampening=0.0,
+    maximize=False,
+):
     """Stochastic gradient descent, optionally with torch's momentum, Nesterov and weight decay.
 
     ``p' = p - learning_rate * g``. With the keyword-only options, torch's ``SGD``:
@@ -152,9 +173,9 @@ def sgd(loss_or_grads=None, params=None, learning_rate=1e-3, *, momentum=0.0, ne
         raise ValueError("nesterov=True needs a momentum other than 0")
     if not is_zero(dampening) and is_zero(momentum):
         raise ValueError("dampening needs a momentum other than 0")
-    velocity = [] if is_zero(momentum) else [
-        trace(momentum, nesterov=nesterov, dampening=dampening, name="sgd")
-    ]
+    velocity = (
+        [] if is_zero(momentum) else [trace(momentum, nesterov=nesterov, dampening=dampening, name="sgd")]
+    )
     return chain(*_ascent(maximize), *_decay(weight_decay), *velocity, scale_by_learning_rate(learning_rate))
 
 
@@ -395,11 +416,22 @@ def nesterov_momentum(loss_or_grads=None, params=None, learning_rate=1e-3, momen
 
 
 @rule(
-    learning_rate=NONNEGATIVE, epsilon=NONNEGATIVE, lr_decay=NONNEGATIVE,
+    learning_rate=NONNEGATIVE,
+    epsilon=NONNEGATIVE,
+    lr_decay=NONNEGATIVE,
     initial_accumulator_value=NONNEGATIVE.numbers_only(),
 )
-def adagrad(loss_or_grads=None, params=None, learning_rate=1.0, epsilon=1e-6, *, lr_decay=0.0,
-            initial_accumulator_value=0.0, epsilon_placement="inside", maximize=False):
+def adagrad(
+    loss_or_grads=None,
+    params=None,
+    learning_rate=1.0,
+    epsilon=1e-6,
+    *,
+    lr_decay=0.0,
+    initial_accumulator_value=0.0,
+    epsilon_placement="inside",
+    maximize=False,
+):
     """Adagrad.
 
     ``a' = a + g^2``; ``p' = p - learning_rate * g / sqrt(a' + epsilon)``. With the keyword-only
@@ -452,8 +484,15 @@ def adagrad(loss_or_grads=None, params=None, learning_rate=1.0, epsilon=1e-6, *,
 
 
 @rule(learning_rate=NONNEGATIVE, epsilon=NONNEGATIVE)
-def adagrad_window(loss_or_grads=None, params=None, learning_rate=0.001, epsilon=0.1, n_win=10, *,
-                   include_current_gradient=True):
+def adagrad_window(
+    loss_or_grads=None,
+    params=None,
+    learning_rate=0.001,
+    epsilon=0.1,
+    n_win=10,
+    *,
+    include_current_gradient=True,
+):
     """Adagrad over a window of the last ``n_win`` squared gradients (PyMC).
 
     ``w'[..., i] = g^2``; ``i' = (i + 1) mod n_win``;
@@ -500,8 +539,18 @@ def adagrad_window(loss_or_grads=None, params=None, learning_rate=0.001, epsilon
 
 
 @rule(learning_rate=NONNEGATIVE, rho=UNIT_INTERVAL, epsilon=NONNEGATIVE, momentum=UNIT_INTERVAL)
-def rmsprop(loss_or_grads=None, params=None, learning_rate=1.0, rho=0.9, epsilon=1e-6, *,
-            epsilon_placement="inside", centered=False, momentum=0.0, maximize=False):
+def rmsprop(
+    loss_or_grads=None,
+    params=None,
+    learning_rate=1.0,
+    rho=0.9,
+    epsilon=1e-6,
+    *,
+    epsilon_placement="inside",
+    centered=False,
+    momentum=0.0,
+    maximize=False,
+):
     """RMSProp.
 
     ``a' = rho * a + (1 - rho) * g^2``; ``p' = p - learning_rate * g / sqrt(a' + epsilon)``. With the
@@ -592,8 +641,17 @@ def adadelta(loss_or_grads=None, params=None, learning_rate=1.0, rho=0.95, epsil
 
 
 @rule(**_ADAM)
-def adam(loss_or_grads=None, params=None, learning_rate=0.001, beta1=0.9, beta2=0.999, epsilon=1e-8, *,
-         epsilon_placement="hat", maximize=False):
+def adam(
+    loss_or_grads=None,
+    params=None,
+    learning_rate=0.001,
+    beta1=0.9,
+    beta2=0.999,
+    epsilon=1e-8,
+    *,
+    epsilon_placement="hat",
+    maximize=False,
+):
     r"""Adam.
 
     .. math::
@@ -641,8 +699,17 @@ def adam(loss_or_grads=None, params=None, learning_rate=0.001, beta1=0.9, beta2=
 
 
 @rule(**_ADAM)
-def adamax(loss_or_grads=None, params=None, learning_rate=0.002, beta1=0.9, beta2=0.999, epsilon=1e-8, *,
-         epsilon_placement="outside", maximize=False):
+def adamax(
+    loss_or_grads=None,
+    params=None,
+    learning_rate=0.002,
+    beta1=0.9,
+    beta2=0.999,
+    epsilon=1e-8,
+    *,
+    epsilon_placement="outside",
+    maximize=False,
+):
     """Adamax, the infinity-norm variant of Adam.
 
     ``t' = t + 1``; ``a_t = learning_rate / (1 - beta1^t')``; ``m' = beta1 * m + (1 - beta1) * g``;
@@ -684,8 +751,17 @@ def adamax(loss_or_grads=None, params=None, learning_rate=0.002, beta1=0.9, beta
 
 
 @rule(**_ADAM)
-def amsgrad(loss_or_grads=None, params=None, learning_rate=0.001, beta1=0.9, beta2=0.999, epsilon=1e-8, *,
-         epsilon_placement="hat", maximize=False):
+def amsgrad(
+    loss_or_grads=None,
+    params=None,
+    learning_rate=0.001,
+    beta1=0.9,
+    beta2=0.999,
+    epsilon=1e-8,
+    *,
+    epsilon_placement="hat",
+    maximize=False,
+):
     """AMSGrad: Adam with a non-decreasing second moment.
 
     ``a_t``, ``m'``, ``v'`` as in ``adam``; ``vhat' = max(vhat, v')``;
@@ -727,8 +803,19 @@ def amsgrad(loss_or_grads=None, params=None, learning_rate=0.001, beta1=0.9, bet
 
 
 @rule(momentum_decay=NONNEGATIVE, weight_decay=NONNEGATIVE, **_ADAM)
-def nadam(loss_or_grads=None, params=None, learning_rate=2e-3, beta1=0.9, beta2=0.999, epsilon=1e-8,
-          momentum_decay=4e-3, *, weight_decay=0.0, decoupled_weight_decay=False, maximize=False):
+def nadam(
+    loss_or_grads=None,
+    params=None,
+    learning_rate=2e-3,
+    beta1=0.9,
+    beta2=0.999,
+    epsilon=1e-8,
+    momentum_decay=4e-3,
+    *,
+    weight_decay=0.0,
+    decoupled_weight_decay=False,
+    maximize=False,
+):
     """NAdam: Adam with Nesterov momentum and Dozat's momentum schedule.
 
     ``p' = p - learning_rate * s`` with ``s`` of ``scale_by_nadam``:
@@ -768,13 +855,26 @@ def nadam(loss_or_grads=None, params=None, learning_rate=2e-3, beta1=0.9, beta2=
     ['w.nadam.m', 'w.nadam.v', 'w', 'nadam.t', 'nadam.mu_product']
     """
     scaling = scale_by_nadam(beta1, beta2, epsilon, momentum_decay)
-    return chain(*_ascent(maximize), *_torch_decay(scaling, weight_decay, decoupled_weight_decay),
-                 scale_by_learning_rate(learning_rate))
+    return chain(
+        *_ascent(maximize),
+        *_torch_decay(scaling, weight_decay, decoupled_weight_decay),
+        scale_by_learning_rate(learning_rate),
+    )
 
 
 @rule(weight_decay=NONNEGATIVE, **_ADAM)
-def adamw(loss_or_grads=None, params=None, learning_rate=1e-3, beta1=0.9, beta2=0.999, epsilon=1e-8,
-          weight_decay=1e-2, *, epsilon_placement="outside", maximize=False):
+def adamw(
+    loss_or_grads=None,
+    params=None,
+    learning_rate=1e-3,
+    beta1=0.9,
+    beta2=0.999,
+    epsilon=1e-8,
+    weight_decay=1e-2,
+    *,
+    epsilon_placement="outside",
+    maximize=False,
+):
     """AdamW: Adam with decoupled weight decay.
 
     ``m_hat``, ``v_hat`` as in Adam; ``p' = p - learning_rate * (m_hat / (sqrt(v_hat) + epsilon)
@@ -821,8 +921,19 @@ def adamw(loss_or_grads=None, params=None, learning_rate=1e-3, beta1=0.9, beta2=
 
 
 @rule(weight_decay=NONNEGATIVE, **_ADAM)
-def radam(loss_or_grads=None, params=None, learning_rate=1e-3, beta1=0.9, beta2=0.999, epsilon=1e-8, *,
-          epsilon_placement="hat", weight_decay=0.0, decoupled_weight_decay=False, maximize=False):
+def radam(
+    loss_or_grads=None,
+    params=None,
+    learning_rate=1e-3,
+    beta1=0.9,
+    beta2=0.999,
+    epsilon=1e-8,
+    *,
+    epsilon_placement="hat",
+    weight_decay=0.0,
+    decoupled_weight_decay=False,
+    maximize=False,
+):
     """RAdam: rectified Adam, plain momentum SGD until the variance of the adaptive rate is tractable.
 
     ``p' = p - learning_rate * s`` with ``s`` of ``scale_by_radam``: ``m_hat`` while
@@ -860,8 +971,11 @@ def radam(loss_or_grads=None, params=None, learning_rate=1e-3, beta1=0.9, beta2=
     ['w.radam.m', 'w.radam.v', 'w', 'radam.t']
     """
     scaling = scale_by_radam(beta1, beta2, epsilon, epsilon_placement=epsilon_placement)
-    return chain(*_ascent(maximize), *_torch_decay(scaling, weight_decay, decoupled_weight_decay),
-                 scale_by_learning_rate(learning_rate))
+    return chain(
+        *_ascent(maximize),
+        *_torch_decay(scaling, weight_decay, decoupled_weight_decay),
+        scale_by_learning_rate(learning_rate),
+    )
 
 
 @rule(learning_rate=NONNEGATIVE, beta1=UNIT_INTERVAL, beta2=UNIT_INTERVAL, weight_decay=NONNEGATIVE)
@@ -904,11 +1018,23 @@ def lion(loss_or_grads=None, params=None, learning_rate=1e-4, beta1=0.9, beta2=0
 
 
 @rule(
-    learning_rate=NONNEGATIVE.numbers_only(), etaminus=NONNEGATIVE, etaplus=NONNEGATIVE, min_step=NONNEGATIVE,
+    learning_rate=NONNEGATIVE.numbers_only(),
+    etaminus=NONNEGATIVE,
+    etaplus=NONNEGATIVE,
+    min_step=NONNEGATIVE,
     max_step=NONNEGATIVE,
 )
-def rprop(loss_or_grads=None, params=None, learning_rate=1e-2, etaminus=0.5, etaplus=1.2, min_step=1e-6,
-          max_step=50.0, *, maximize=False):
+def rprop(
+    loss_or_grads=None,
+    params=None,
+    learning_rate=1e-2,
+    etaminus=0.5,
+    etaplus=1.2,
+    min_step=1e-6,
+    max_step=50.0,
+    *,
+    maximize=False,
+):
     """Rprop: resilient backpropagation, sign-based steps with per-element adaptive sizes.
 
     With ``q = g * g_prev``: ``d' = clip(d * (etaplus if q > 0, etaminus if q < 0, else 1), min_step,
@@ -1020,8 +1146,15 @@ def signum(loss_or_grads=None, params=None, learning_rate=1e-3, momentum=0.9):
 
 
 @rule(initial_accumulator_value=NONNEGATIVE.numbers_only(), **_ADAM)
-def yogi(loss_or_grads=None, params=None, learning_rate=1e-2, beta1=0.9, beta2=0.999, epsilon=1e-3,
-         initial_accumulator_value=1e-6):
+def yogi(
+    loss_or_grads=None,
+    params=None,
+    learning_rate=1e-2,
+    beta1=0.9,
+    beta2=0.999,
+    epsilon=1e-3,
+    initial_accumulator_value=1e-6,
+):
     """Yogi: Adam with an additive, sign-controlled second-moment update.
 
     ``v' = v - (1 - beta2) * sign(v - g^2) * g^2``; ``p' = p - learning_rate * m_hat / (sqrt(v_hat) +
@@ -1099,8 +1232,15 @@ def adabelief(loss_or_grads=None, params=None, learning_rate=1e-3, beta1=0.9, be
 
 
 @rule(weight_decay=NONNEGATIVE, **_ADAM)
-def lamb(loss_or_grads=None, params=None, learning_rate=1e-3, beta1=0.9, beta2=0.999, epsilon=1e-6,
-         weight_decay=0.0):
+def lamb(
+    loss_or_grads=None,
+    params=None,
+    learning_rate=1e-3,
+    beta1=0.9,
+    beta2=0.999,
+    epsilon=1e-6,
+    weight_decay=0.0,
+):
     """LAMB: Adam steps plus decoupled weight decay, rescaled per layer by a trust ratio.
 
     ``u = m_hat / (sqrt(v_hat) + epsilon) + weight_decay * p``;
@@ -1144,8 +1284,17 @@ def lamb(loss_or_grads=None, params=None, learning_rate=1e-3, beta1=0.9, beta2=0
 
 
 @rule(learning_rate=NONNEGATIVE, momentum=UNIT_INTERVAL, weight_decay=NONNEGATIVE, epsilon=NONNEGATIVE)
-def lars(loss_or_grads=None, params=None, learning_rate=0.1, momentum=0.9, weight_decay=0.0,
-         trust_coefficient=1e-3, epsilon=0.0, *, nesterov=False):
+def lars(
+    loss_or_grads=None,
+    params=None,
+    learning_rate=0.1,
+    momentum=0.9,
+    weight_decay=0.0,
+    trust_coefficient=1e-3,
+    epsilon=0.0,
+    *,
+    nesterov=False,
+):
     """LARS: momentum SGD with a layer-wise trust ratio.
 
     ``u = g + weight_decay * p``; ``u = u * trust_coefficient * ||p|| / (||u|| + epsilon)`` (unchanged
@@ -1196,8 +1345,18 @@ def lars(loss_or_grads=None, params=None, learning_rate=0.1, momentum=0.9, weigh
 
 
 @rule(learning_rate=NONNEGATIVE, epsilon1=NONNEGATIVE, epsilon2=NONNEGATIVE, weight_decay=NONNEGATIVE)
-def adafactor(loss_or_grads=None, params=None, learning_rate=1e-2, decay_rate=0.8, clipping_threshold=1.0,
-              epsilon1=None, epsilon2=1e-3, weight_decay=0.0, *, maximize=False):
+def adafactor(
+    loss_or_grads=None,
+    params=None,
+    learning_rate=1e-2,
+    decay_rate=0.8,
+    clipping_threshold=1.0,
+    epsilon1=None,
+    epsilon2=1e-3,
+    weight_decay=0.0,
+    *,
+    maximize=False,
+):
     """Adafactor: factored second moments (a row and a column statistic per matrix), relative steps.
 
     ``p' = p - s - learning_rate * weight_decay * p`` with ``s`` of ``scale_by_adafactor``:
@@ -1250,11 +1409,15 @@ def adafactor(loss_or_grads=None, params=None, learning_rate=1e-2, decay_rate=0.
 
 
 @rule(
-    learning_rate=NONNEGATIVE, beta1=UNIT_INTERVAL, beta2=UNIT_INTERVAL, epsilon=NONNEGATIVE,
+    learning_rate=NONNEGATIVE,
+    beta1=UNIT_INTERVAL,
+    beta2=UNIT_INTERVAL,
+    epsilon=NONNEGATIVE,
     weight_decay=NONNEGATIVE,
 )
-def novograd(loss_or_grads=None, params=None, learning_rate=1e-3, beta1=0.9, beta2=0.25, epsilon=1e-6,
-             weight_decay=0.0):
+def novograd(
+    loss_or_grads=None, params=None, learning_rate=1e-3, beta1=0.9, beta2=0.25, epsilon=1e-6, weight_decay=0.0
+):
     """NovoGrad: layer-wise second moments, momentum on normalised gradients.
 
     ``n' = ||g||^2`` (first step), then ``beta2 * n + (1 - beta2) * ||g||^2``;

@@ -21,7 +21,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from .builder import param_keys
+from ..core.builder import param_keys
 
 try:
     import fcntl
@@ -411,9 +411,15 @@ def _check_metadata(path, metadata, arrays):
             f"{path} has checkpoint format version {version!r}; this symupdates reads version {VERSION}"
         )
     entries = metadata.get("entries")
-    listed = {
-        key: (tuple(e.get("shape", ())), e.get("dtype")) for key, e in entries.items() if isinstance(e, dict)
-    } if isinstance(entries, dict) else None
+    listed = (
+        {
+            key: (tuple(e.get("shape", ())), e.get("dtype"))
+            for key, e in entries.items()
+            if isinstance(e, dict)
+        }
+        if isinstance(entries, dict)
+        else None
+    )
     present = {key: (a.shape, a.dtype.str) for key, a in arrays.items()}
     if listed != present:
         raise CheckpointError(f"{path} is truncated or corrupt: its arrays do not match its metadata")

@@ -47,7 +47,7 @@ def check_params(params):
     Examples
     --------
     >>> import numpy as np, pytensor
-    >>> from symupdates.gradients import check_params
+    >>> from symupdates.core.gradients import check_params
     >>> w, b = pytensor.shared(np.ones((2, 2)), name="w"), pytensor.shared(np.ones(2), name="b")
     >>> check_params(p for p in [w, b])
     [w, b]
@@ -188,9 +188,7 @@ def get_or_compute_grads(loss_or_grads, params):
     params = check_params(params)
     if isinstance(loss_or_grads, list | tuple):
         if len(loss_or_grads) != len(params):
-            raise ValueError(
-                f"Got {len(loss_or_grads)} gradient expressions for {len(params)} parameters"
-            )
+            raise ValueError(f"Got {len(loss_or_grads)} gradient expressions for {len(params)} parameters")
         _check_grads(loss_or_grads, params)
         return loss_or_grads
     loss = _check_loss(loss_or_grads, params)

@@ -5,8 +5,8 @@ import pytensor.tensor as pt
 from pytensor.gradient import disconnected_grad
 from pytensor.graph.replace import clone_replace
 
-from .hyperparams import NONNEGATIVE, typed
-from .transforms import Transform, transform
+from ..core.hyperparams import NONNEGATIVE, typed
+from ..core.transform import Transform, transform
 
 __all__ = ["sam"]
 

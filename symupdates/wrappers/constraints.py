@@ -3,7 +3,7 @@
 import pytensor.tensor as pt
 from pytensor.graph.basic import Variable
 
-from .hyperparams import NONNEGATIVE, check_hyper, typed
+from ..core.hyperparams import NONNEGATIVE, check_hyper, typed
 
 __all__ = ["norm_constraint", "total_norm_constraint"]
 

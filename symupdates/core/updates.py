@@ -1,5 +1,5 @@
 """The unit every rule returns: an ordered dict of updates that knows its params, the state it created and the
-rule that built it (the builder that lays it out is in ``symupdates.builder``).
+rule that built it (the builder that lays it out is in ``symupdates.core.builder``).
 """
 
 from collections import OrderedDict
@@ -48,8 +48,14 @@ class Updates(OrderedDict):
         self.hyperparams = dict(hyperparams or {})
 
     def copy(self):
-        return Updates(self, params=self.params, state=self.state, rule=self.rule, monitors=self.monitors,
-                       hyperparams=self.hyperparams)
+        return Updates(
+            self,
+            params=self.params,
+            state=self.state,
+            rule=self.rule,
+            monitors=self.monitors,
+            hyperparams=self.hyperparams,
+        )
 
     def update(self, other=(), /, **kwargs):
         """Merge another rule's updates into these (``u.update(v)``, ``u |= v``); see ``merge``.
@@ -85,8 +91,13 @@ class Updates(OrderedDict):
         return merge(other, self)
 
     def __reduce__(self):
-        attributes = {"params": self.params, "state": self.state, "rule": self.rule,
-                      "monitors": self.monitors, "hyperparams": self.hyperparams}
+        attributes = {
+            "params": self.params,
+            "state": self.state,
+            "rule": self.rule,
+            "monitors": self.monitors,
+            "hyperparams": self.hyperparams,
+        }
         return (type(self), (list(self.items()),), attributes)
 
 
