@@ -1,9 +1,14 @@
 """The PyTensor API differences between the versions we support (2.38.x for PyMC 5 through 3.3.x for
 PyMC 6), in one place: each name here is looked up by feature, never by version number."""
 
+from types import ModuleType
+from typing import Any
+
 import pytensor.tensor as pt
+from pytensor.graph.basic import Apply
 from pytensor.tensor import subtensor as _subtensor
 from pytensor.tensor.elemwise import Elemwise
+from pytensor.tensor.variable import TensorVariable
 
 try:
     from pytensor.tensor.rewriting.scalarize import ScalarizedElemwise
@@ -13,7 +18,7 @@ except ImportError:  # before PyTensor 3.3
 try:
     from pytensor.compile.rebuild import rebuild_collect_shared
 except ImportError:  # PyTensor 2.38
-    from pytensor.compile.function.pfunc import rebuild_collect_shared
+    from pytensor.compile.function.pfunc import rebuild_collect_shared  # type: ignore[no-redef]
 
 __all__ = [
     "INC_SUBTENSOR_OPS",
@@ -25,7 +30,7 @@ __all__ = [
 ]
 
 
-def _isfinite(x):
+def _isfinite(x: TensorVariable) -> TensorVariable:
     """``pt.isfinite``, which PyTensor 2.38 lacks: neither NaN nor infinite."""
     return ~(pt.isnan(x) | pt.isinf(x))
 
@@ -33,7 +38,7 @@ def _isfinite(x):
 isfinite = getattr(pt, "isfinite", _isfinite)
 
 
-def _ops(module, *names):
+def _ops(module: ModuleType, *names: str) -> tuple[type[Any], ...]:
     return tuple(getattr(module, name) for name in names if hasattr(module, name))
 
 
@@ -46,7 +51,7 @@ INC_SUBTENSOR_OPS = _ops(_subtensor, "IncSubtensor", "AdvancedIncSubtensor", "Ad
 _ROW_INC_SUBTENSOR_OPS = _ops(_subtensor, "AdvancedIncSubtensor1")
 
 
-def is_row_scatter(node):
+def is_row_scatter(node: Apply) -> bool:
     """True when ``node`` increments (or sets) rows of its first input at one index array on axis 0 only:
     an ``AdvancedIncSubtensor1``, or an ``AdvancedIncSubtensor`` whose only index is on axis 0. PyTensor 3
     lists where its indices go in ``idx_list``; PyTensor 2.38 has no ``idx_list`` and takes every index
@@ -61,7 +66,7 @@ def is_row_scatter(node):
     return len(node.inputs) == 3
 
 
-def elemwise_of(node):
+def elemwise_of(node: Apply) -> Elemwise | None:
     """The ``Elemwise`` a compiled node runs, or None: the node's own op or, in PyTensor 3.3's NUMBA mode,
     the one inside a ``ScalarizedElemwise`` (a wrapper that passes native scalars, such as bias
     corrections, to one elementwise loop)."""

@@ -4,7 +4,8 @@ Everything here runs while the graph is built, so a mistake is reported with the
 argument before any optimizer state exists.
 """
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+from typing import Any, TypeVar, cast, overload
 
 import numpy as np
 import pytensor
@@ -12,17 +13,21 @@ import pytensor.tensor as pt
 from pytensor.compile.sharedvalue import SharedVariable
 from pytensor.graph.basic import Variable
 from pytensor.graph.traversal import ancestors
+from pytensor.tensor.sharedvar import TensorSharedVariable
+from pytensor.tensor.variable import TensorVariable
+
+from .types import TensorLike
 
 __all__ = ["check_params", "get_or_compute_grads", "param_label"]
 
 
-def param_label(params, index):
+def param_label(params: Sequence[Any], index: int) -> str:
     """How error messages refer to ``params[index]``: its position and, when it has one, its name."""
     name = getattr(params[index], "name", None)
     return f"params[{index}] ({name!r})" if name else f"params[{index}]"
 
 
-def check_params(params):
+def check_params(params: Any) -> list[TensorSharedVariable]:
     """``params`` as a new list, checked: what every public entry point taking params calls first.
 
     Any iterable is accepted (a list, a tuple, a generator, ``map(...)``, ``iter(list)``) and read exactly
@@ -70,10 +75,10 @@ def check_params(params):
                 f"{type(p).__name__}. If it contains arbitrary parameter expressions, collect the shared "
                 "variables they depend on instead."
             )
-        dtype = np.dtype(p.dtype)
+        dtype = np.dtype(p.dtype)  # type: ignore[attr-defined]  # a shared variable of a tensor type
         if dtype.kind != "f":
             raise TypeError(
-                f"{param_label(params, i)} has dtype {p.dtype}; only floating-point shared variables can "
+                f"{param_label(params, i)} has dtype {dtype}; only floating-point shared variables can "
                 "be optimized"
             )
         if dtype == np.float16:
@@ -88,10 +93,10 @@ def check_params(params):
         if p in seen:
             raise ValueError(f"{param_label(params, i)} appears more than once in params")
         seen.add(p)
-    return params
+    return cast(list[TensorSharedVariable], params)
 
 
-def _check_loss(loss, params):
+def _check_loss(loss: Any, params: list[TensorSharedVariable]) -> TensorVariable:
     if not isinstance(loss, Variable):
         try:
             loss = pt.as_tensor_variable(loss)
@@ -117,9 +122,9 @@ def _check_loss(loss, params):
     return loss
 
 
-def _check_grads(grads, params):
+def _check_grads(grads: Sequence[TensorLike], params: list[TensorSharedVariable]) -> list[TensorVariable]:
     checked = []
-    for i, (g, p) in enumerate(zip(grads, params)):
+    for i, (g, p) in enumerate(zip(grads, params, strict=True)):
         try:
             g = pt.as_tensor_variable(g)
         except Exception as err:
@@ -131,7 +136,7 @@ def _check_grads(grads, params):
             raise ValueError(
                 f"loss_or_grads[{i}] has ndim {g.ndim} but {param_label(params, i)} has ndim {p.ndim}"
             )
-        for axis, (gs, ps) in enumerate(zip(g.type.shape, p.type.shape)):
+        for gs, ps in zip(g.type.shape, p.type.shape, strict=True):
             if gs is not None and ps is not None and gs != ps:
                 raise ValueError(
                     f"loss_or_grads[{i}] has static shape {g.type.shape} but {param_label(params, i)} "
@@ -141,7 +146,18 @@ def _check_grads(grads, params):
     return checked
 
 
-def get_or_compute_grads(loss_or_grads, params):
+Grads = TypeVar("Grads", bound=Sequence[TensorLike])
+
+
+@overload
+def get_or_compute_grads(
+    loss_or_grads: Variable, params: Iterable[SharedVariable]
+) -> list[TensorVariable]: ...
+@overload
+def get_or_compute_grads(loss_or_grads: Grads, params: Iterable[SharedVariable]) -> Grads: ...
+def get_or_compute_grads(
+    loss_or_grads: Variable | Sequence[TensorLike], params: Iterable[SharedVariable]
+) -> list[TensorVariable] | Sequence[TensorLike]:
     """Return the gradients of a loss with respect to ``params``, or the given gradients unchanged.
 
     Parameters
@@ -192,4 +208,4 @@ def get_or_compute_grads(loss_or_grads, params):
         _check_grads(loss_or_grads, params)
         return loss_or_grads
     loss = _check_loss(loss_or_grads, params)
-    return pytensor.grad(loss, params)
+    return cast(list[TensorVariable], pytensor.grad(loss, params))

@@ -2,17 +2,23 @@
 
 A hyper-parameter may be a Python or NumPy number, a symbolic scalar (a shared variable changes the next step
 without recompiling) or a ``Schedule``. Numbers are checked against the hyper-parameter's ``Domain`` (declared
-with the rule, see ``symupdates.core.transform.transform``); symbolic values are not. Numbers become constants of
-the parameter's dtype and symbolic scalars are cast to it, so a float32 network never computes in float64 and
-every update keeps its shared variable's type. Schedules are resolved to symbolic scalars by the transform
-that uses them, before ``typed`` sees them.
+with the rule, see ``symupdates.core.transform.transform``); symbolic values are not. Numbers become
+constants of the parameter's dtype and symbolic scalars are cast to it, so a float32 network never computes
+in float64 and every update keeps its shared variable's type. Schedules are resolved to symbolic scalars by
+the transform that uses them, before ``typed`` sees them.
 """
 
 import numbers
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 import pytensor.tensor as pt
 from pytensor.graph.basic import Variable
+from pytensor.tensor.variable import TensorVariable
+
+if TYPE_CHECKING:
+    from .types import Builder, Hyper
 
 __all__ = ["Schedule", "Domain", "NONNEGATIVE", "POSITIVE", "UNIT_INTERVAL", "check_hyper", "typed"]
 
@@ -41,19 +47,25 @@ class Schedule:
     array([0.1  , 0.05 , 0.025])
     """
 
-    def __init__(self, fn, name, config=None):
+    def __init__(
+        self,
+        fn: Callable[[TensorVariable], TensorVariable] | None,
+        name: str,
+        config: dict[str, Any] | None = None,
+    ) -> None:
         self.fn = fn
         self.name = name
         self.config = dict(config or {})
 
-    def __call__(self, count):
+    def __call__(self, count: Any) -> TensorVariable:
+        assert self.fn is not None, "a schedule without fn overrides __call__"
         return self.fn(pt.cast(pt.as_tensor_variable(count), "float64"))
 
-    def build(self, builder):
+    def build(self, builder: "Builder") -> TensorVariable:
         """This step's value inside a rule being built (stateful schedules override this)."""
         return self(builder.schedule_count())
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         args = ", ".join(f"{k}={v!r}" for k, v in self.config.items())
         return f"{self.name}({args})"
 
@@ -72,16 +84,16 @@ class Domain:
         step size): they must be numbers, neither symbolic nor a ``Schedule``.
     """
 
-    def __init__(self, text, contains, *, symbolic=True):
+    def __init__(self, text: str, contains: Callable[[Any], bool], *, symbolic: bool = True) -> None:
         self.text = text
         self.contains = contains
         self.symbolic = symbolic
 
-    def numbers_only(self):
+    def numbers_only(self) -> "Domain":
         """The same domain, for a value that must be a number (it fills the initial state)."""
         return Domain(self.text, self.contains, symbolic=False)
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return f"Domain({self.text!r})"
 
 
@@ -91,7 +103,7 @@ POSITIVE = Domain("a finite number > 0", lambda v: np.isfinite(v) and v > 0)
 UNIT_INTERVAL = Domain("in [0, 1)", lambda v: 0 <= v < 1)
 
 
-def check_hyper(value, name, domain=REAL):
+def check_hyper(value: Any, name: str, domain: Domain = REAL) -> Any:
     """Validate a hyper-parameter and return it unchanged.
 
     Raises ``TypeError`` for anything that is not a real number, a real symbolic scalar or a ``Schedule``
@@ -108,8 +120,9 @@ def check_hyper(value, name, domain=REAL):
             raise ValueError(
                 f"{name} must be a scalar, got a symbolic expression with ndim {getattr(value, 'ndim', '?')}"
             )
-        if np.dtype(value.dtype).kind not in "fiu":
-            raise TypeError(f"{name} must be a real scalar, got a symbolic scalar of dtype {value.dtype}")
+        dtype = value.dtype  # type: ignore[attr-defined]  # a tensor's or a pytensor.scalar's
+        if np.dtype(dtype).kind not in "fiu":
+            raise TypeError(f"{name} must be a real scalar, got a symbolic scalar of dtype {dtype}")
         return value
     if isinstance(value, bool | np.bool_) or value is None or isinstance(value, str | bytes):
         raise TypeError(f"{name} must be a number or a symbolic scalar, got {value!r}")
@@ -124,7 +137,7 @@ def check_hyper(value, name, domain=REAL):
     return value
 
 
-def typed(value, dtype):
+def typed(value: "Hyper", dtype: str | np.dtype) -> TensorVariable:
     """``value`` as a scalar of ``dtype``: a typed constant for numbers, a cast for symbolic scalars."""
     if isinstance(value, Schedule):
         raise ValueError(
@@ -132,11 +145,12 @@ def typed(value, dtype):
             "symupdates.core.transform.transform resolves it at each step)"
         )
     if isinstance(value, Variable):
-        return value if value.dtype == dtype else pt.cast(value, dtype)
+        scalar = cast(TensorVariable, value)  # check_hyper let only symbolic scalars through
+        return scalar if scalar.dtype == dtype else pt.cast(scalar, dtype)
     return pt.constant(np.asarray(value, dtype=dtype))
 
 
-def check_count(value, name):
+def check_count(value: Any, name: str) -> int:
     """``value``, or a ValueError naming the argument ``name`` unless it is an integer >= 1."""
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
         raise ValueError(f"{name} must be an integer >= 1, got {value!r}")

@@ -14,12 +14,20 @@ by the loss inside the same step. ``schedule(count)`` evaluates a schedule at an
 """
 
 import numbers
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pytensor.tensor as pt
 
 from .compat import isfinite
 from .hyperparams import NONNEGATIVE, REAL, Schedule, check_hyper, typed
+from .types import Scalar
+
+if TYPE_CHECKING:
+    from pytensor.tensor.variable import TensorVariable
+
+    from .types import Builder
 
 __all__ = [
     "Schedule",
@@ -38,17 +46,17 @@ __all__ = [
 ]
 
 
-def _f64(value):
+def _f64(value: Scalar) -> "TensorVariable":
     return typed(value, "float64")
 
 
-def _check_steps(value, name, minimum=1):
+def _check_steps(value: Any, name: str, minimum: int = 1) -> int:
     if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum:
         raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
     return int(value)
 
 
-def constant_schedule(value):
+def constant_schedule(value: Scalar) -> Schedule:
     """``v(t) = value``.
 
     Parameters
@@ -74,8 +82,13 @@ def constant_schedule(value):
 
 
 def exponential_decay(
-    init_value, transition_steps, decay_rate, transition_begin=0, staircase=False, end_value=None
-):
+    init_value: Scalar,
+    transition_steps: int,
+    decay_rate: Scalar,
+    transition_begin: int = 0,
+    staircase: bool = False,
+    end_value: Scalar | None = None,
+) -> Schedule:
     """Exponential decay from ``init_value`` by ``decay_rate`` every ``transition_steps`` steps.
 
     ``v(t) = init_value * decay_rate ** (max(t - transition_begin, 0) / transition_steps)``.
@@ -114,7 +127,7 @@ def exponential_decay(
     if end_value is not None:
         check_hyper(end_value, "end_value")
 
-    def fn(t):
+    def fn(t: "TensorVariable") -> "TensorVariable":
         exponent = pt.maximum(t - transition_begin, 0) / transition_steps
         if staircase:
             exponent = pt.floor(exponent)
@@ -135,7 +148,9 @@ def exponential_decay(
     return Schedule(fn, "exponential_decay", config)
 
 
-def inverse_time_decay(init_value, decay_rate, transition_steps=1, staircase=False):
+def inverse_time_decay(
+    init_value: Scalar, decay_rate: Scalar, transition_steps: int = 1, staircase: bool = False
+) -> Schedule:
     """Inverse time decay: ``v(t) = init_value / (1 + decay_rate * t / transition_steps)``.
 
     With ``staircase=True``, ``t / transition_steps`` is floored.
@@ -165,7 +180,7 @@ def inverse_time_decay(init_value, decay_rate, transition_steps=1, staircase=Fal
     check_hyper(decay_rate, "decay_rate")
     transition_steps = _check_steps(transition_steps, "transition_steps")
 
-    def fn(t):
+    def fn(t: "TensorVariable") -> "TensorVariable":
         progress = t / transition_steps
         if staircase:
             progress = pt.floor(progress)
@@ -180,7 +195,9 @@ def inverse_time_decay(init_value, decay_rate, transition_steps=1, staircase=Fal
     return Schedule(fn, "inverse_time_decay", config)
 
 
-def piecewise_constant_schedule(init_value, boundaries_and_scales=None):
+def piecewise_constant_schedule(
+    init_value: Scalar, boundaries_and_scales: Mapping[int, Scalar] | None = None
+) -> Schedule:
     """Multiply the value by ``scale`` from step ``boundary`` on, for each ``{boundary: scale}``.
 
     ``v(t) = init_value * prod(scale_b for b <= t)``.
@@ -211,7 +228,7 @@ def piecewise_constant_schedule(init_value, boundaries_and_scales=None):
         _check_steps(boundary, "boundaries_and_scales key", 0)
         check_hyper(scale_value, f"boundaries_and_scales[{boundary}]")
 
-    def fn(t):
+    def fn(t: "TensorVariable") -> "TensorVariable":
         value = pt.zeros_like(t) + _f64(init_value)
         for boundary, scale_value in pairs:
             value = pt.switch(t >= boundary, value * _f64(scale_value), value)
@@ -222,7 +239,9 @@ def piecewise_constant_schedule(init_value, boundaries_and_scales=None):
     )
 
 
-def polynomial_schedule(init_value, end_value, power, transition_steps, transition_begin=0):
+def polynomial_schedule(
+    init_value: Scalar, end_value: Scalar, power: Scalar, transition_steps: int, transition_begin: int = 0
+) -> Schedule:
     """Polynomial decay from ``init_value`` to ``end_value`` over ``transition_steps`` steps.
 
     ``k = clip(t - transition_begin, 0, transition_steps)``;
@@ -253,7 +272,7 @@ def polynomial_schedule(init_value, end_value, power, transition_steps, transiti
     transition_steps = _check_steps(transition_steps, "transition_steps")
     transition_begin = _check_steps(transition_begin, "transition_begin", 0)
 
-    def fn(t):
+    def fn(t: "TensorVariable") -> "TensorVariable":
         k = pt.clip(t - transition_begin, 0, transition_steps)
         end = _f64(end_value)
         return (_f64(init_value) - end) * (1 - k / transition_steps) ** _f64(power) + end
@@ -268,7 +287,9 @@ def polynomial_schedule(init_value, end_value, power, transition_steps, transiti
     return Schedule(fn, "polynomial_schedule", config)
 
 
-def linear_schedule(init_value, end_value, transition_steps, transition_begin=0):
+def linear_schedule(
+    init_value: Scalar, end_value: Scalar, transition_steps: int, transition_begin: int = 0
+) -> Schedule:
     """Linear interpolation from ``init_value`` to ``end_value``: ``polynomial_schedule`` with power 1.
 
     Parameters
@@ -297,13 +318,17 @@ def linear_schedule(init_value, end_value, transition_steps, transition_begin=0)
     return schedule
 
 
-def _cosine(init_value, end_value, progress, exponent=1):
+def _cosine(
+    init_value: Scalar, end_value: Scalar, progress: "TensorVariable", exponent: Scalar = 1
+) -> "TensorVariable":
     """``end + (init - end) * ((1 + cos(pi * progress)) / 2) ** exponent``, progress in [0, 1]."""
     end = _f64(end_value)
     return end + (_f64(init_value) - end) * ((1 + pt.cos(np.pi * progress)) / 2) ** _f64(exponent)
 
 
-def cosine_decay_schedule(init_value, decay_steps, alpha=0.0, exponent=1.0):
+def cosine_decay_schedule(
+    init_value: Scalar, decay_steps: int, alpha: Scalar = 0.0, exponent: Scalar = 1.0
+) -> Schedule:
     """Cosine decay from ``init_value`` to ``alpha * init_value`` over ``decay_steps`` steps.
 
     ``v(t) = init_value * ((1 - alpha) * ((1 + cos(pi * min(t, decay_steps) / decay_steps)) / 2) ** exponent
@@ -337,7 +362,7 @@ def cosine_decay_schedule(init_value, decay_steps, alpha=0.0, exponent=1.0):
         check_hyper(value, name)
     decay_steps = _check_steps(decay_steps, "decay_steps")
 
-    def fn(t):
+    def fn(t: "TensorVariable") -> "TensorVariable":
         decayed = _cosine(1, alpha, pt.minimum(t, decay_steps) / decay_steps, exponent)
         return _f64(init_value) * decayed
 
@@ -345,7 +370,7 @@ def cosine_decay_schedule(init_value, decay_steps, alpha=0.0, exponent=1.0):
     return Schedule(fn, "cosine_decay_schedule", config)
 
 
-def join_schedules(schedules, boundaries):
+def join_schedules(schedules: Sequence[Schedule], boundaries: Sequence[int]) -> Schedule:
     """Run ``schedules[0]`` until ``boundaries[0]``, then ``schedules[1]`` restarted at step 0, ...
 
     ``v(t) = schedules[i](t - boundaries[i-1])`` for ``boundaries[i-1] <= t < boundaries[i]``.
@@ -379,9 +404,9 @@ def join_schedules(schedules, boundaries):
     if len(boundaries) != len(schedules) - 1 or boundaries != sorted(boundaries):
         raise ValueError(f"boundaries must be {len(schedules) - 1} increasing steps, got {boundaries!r}")
 
-    def fn(t):
+    def fn(t: "TensorVariable") -> "TensorVariable":
         value = schedules[0](t)
-        for boundary, schedule in zip(boundaries, schedules[1:]):
+        for boundary, schedule in zip(boundaries, schedules[1:], strict=True):
             value = pt.switch(t < boundary, value, schedule(t - boundary))
         return value
 
@@ -389,8 +414,13 @@ def join_schedules(schedules, boundaries):
 
 
 def warmup_cosine_decay_schedule(
-    init_value, peak_value, warmup_steps, decay_steps, end_value=0.0, exponent=1.0
-):
+    init_value: Scalar,
+    peak_value: Scalar,
+    warmup_steps: int,
+    decay_steps: int,
+    end_value: Scalar = 0.0,
+    exponent: Scalar = 1.0,
+) -> Schedule:
     """Linear warmup from ``init_value`` to ``peak_value``, then cosine decay to ``end_value``.
 
     Steps ``0..warmup_steps`` rise linearly; the cosine decay takes ``decay_steps - warmup_steps`` steps
@@ -426,7 +456,7 @@ def warmup_cosine_decay_schedule(
     warmup_steps = _check_steps(warmup_steps, "warmup_steps", 0)
     decay_steps = _check_steps(decay_steps, "decay_steps", warmup_steps + 1)
 
-    def fn(t):
+    def fn(t: "TensorVariable") -> "TensorVariable":
         warm = _f64(init_value) + (_f64(peak_value) - _f64(init_value)) * t / max(warmup_steps, 1)
         progress = pt.clip((t - warmup_steps) / (decay_steps - warmup_steps), 0, 1)
         return pt.switch(t < warmup_steps, warm, _cosine(peak_value, end_value, progress, exponent))
@@ -442,7 +472,9 @@ def warmup_cosine_decay_schedule(
     return Schedule(fn, "warmup_cosine_decay_schedule", config)
 
 
-def sgdr_schedule(init_value, period, period_multiplier=1, end_value=0.0):
+def sgdr_schedule(
+    init_value: Scalar, period: int, period_multiplier: int = 1, end_value: Scalar = 0.0
+) -> Schedule:
     """Cosine annealing with warm restarts: cycle ``i`` lasts ``period * period_multiplier ** i`` steps.
 
     With ``t_i`` the step within the current cycle and ``T_i`` its length:
@@ -482,10 +514,10 @@ def sgdr_schedule(init_value, period, period_multiplier=1, end_value=0.0):
     period_multiplier = _check_steps(period_multiplier, "period_multiplier")
     m = period_multiplier
 
-    def cycle_start(i):
+    def cycle_start(i: Any) -> Any:
         return period * i if m == 1 else period * (m**i - 1) / (m - 1)
 
-    def fn(t):
+    def fn(t: "TensorVariable") -> "TensorVariable":
         if m == 1:
             cycle = pt.floor(t / period)
         else:
@@ -505,8 +537,12 @@ def sgdr_schedule(init_value, period, period_multiplier=1, end_value=0.0):
 
 
 def cosine_onecycle_schedule(
-    transition_steps, peak_value, pct_start=0.3, div_factor=25.0, final_div_factor=1e4
-):
+    transition_steps: int,
+    peak_value: Scalar,
+    pct_start: float = 0.3,
+    div_factor: Scalar = 25.0,
+    final_div_factor: Scalar = 1e4,
+) -> Schedule:
     """The one-cycle policy: cosine rise from ``peak_value / div_factor`` to ``peak_value`` over the first
     ``int(pct_start * transition_steps)`` steps, cosine fall to ``peak_value / (div_factor *
     final_div_factor)`` at ``transition_steps``, constant afterwards.
@@ -549,7 +585,7 @@ def cosine_onecycle_schedule(
         raise ValueError(f"pct_start must be in (0, 1), got {pct_start!r}")
     rise = max(int(pct_start * transition_steps), 1)
 
-    def fn(t):
+    def fn(t: "TensorVariable") -> "TensorVariable":
         low = _f64(peak_value) / _f64(div_factor)
         up = _cosine(low, peak_value, pt.clip(t / rise, 0, 1))
         down = _cosine(
@@ -570,14 +606,14 @@ def cosine_onecycle_schedule(
 class _Plateau(Schedule):
     """A schedule whose value is ``init_value * scale``, ``scale`` shrinking when the loss plateaus."""
 
-    def __init__(self, loss, init_value, config):
+    def __init__(self, loss: "TensorVariable", init_value: Scalar, config: dict[str, Any]) -> None:
         super().__init__(None, "reduce_on_plateau", {"init_value": init_value, **config})
         self.loss = loss
 
-    def __call__(self, count):
+    def __call__(self, count: Any) -> "TensorVariable":
         raise TypeError("reduce_on_plateau depends on the loss, not only on the step: use it inside a rule")
 
-    def build(self, builder):
+    def build(self, builder: "Builder") -> "TensorVariable":
         c = self.config
         value = pt.cast(self.loss, "float64")
         scale = builder.scalar("plateau.scale", 1.0, "float64")
@@ -612,16 +648,16 @@ class _Plateau(Schedule):
 
 
 def reduce_on_plateau(
-    loss,
-    init_value=1.0,
-    factor=0.1,
-    patience=10,
-    rtol=1e-4,
-    atol=0.0,
-    cooldown=0,
-    accumulation_size=1,
-    min_value=0.0,
-):
+    loss: "TensorVariable",
+    init_value: Scalar = 1.0,
+    factor: Scalar = 0.1,
+    patience: int = 10,
+    rtol: Scalar = 1e-4,
+    atol: Scalar = 0.0,
+    cooldown: int = 0,
+    accumulation_size: int = 1,
+    min_value: Scalar = 0.0,
+) -> Schedule:
     """A value (learning rate) multiplied by ``factor`` when ``loss`` stops improving, inside the step.
 
     Every ``accumulation_size`` steps the mean ``L`` of the last losses is compared with the best so far:

@@ -3,15 +3,18 @@ rule that built it (the builder that lays it out is in ``symupdates.core.builder
 """
 
 from collections import OrderedDict
+from collections.abc import Collection, Iterable, Mapping
+from typing import Any, cast
 
 import numpy as np
 import pytensor
 from pytensor.compile.sharedvalue import SharedVariable
+from pytensor.graph.basic import Variable
 
 __all__ = ["Updates", "describe", "merge"]
 
 
-class Updates(OrderedDict):
+class Updates(OrderedDict[SharedVariable, Variable]):
     """``OrderedDict`` mapping each shared variable to its next value, as ``pytensor.function`` expects.
 
     Attributes
@@ -39,15 +42,24 @@ class Updates(OrderedDict):
     update (see ``merge``); item assignment replaces one entry.
     """
 
-    def __init__(self, *args, params=(), state=(), rule=None, monitors=None, hyperparams=None, **kwargs):
+    def __init__(
+        self,
+        *args: Any,
+        params: Iterable[SharedVariable] = (),
+        state: Iterable[SharedVariable] = (),
+        rule: dict[str, Any] | None = None,
+        monitors: Mapping[str, Variable] | None = None,
+        hyperparams: Mapping[str, SharedVariable] | None = None,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(*args, **kwargs)
-        self.params = list(params)
-        self.state = list(state)
-        self.rule = rule
-        self.monitors = dict(monitors or {})
-        self.hyperparams = dict(hyperparams or {})
+        self.params: list[SharedVariable] = list(params)
+        self.state: list[SharedVariable] = list(state)
+        self.rule: dict[str, Any] | None = rule
+        self.monitors: dict[str, Variable] = dict(monitors or {})
+        self.hyperparams: dict[str, SharedVariable] = dict(hyperparams or {})
 
-    def copy(self):
+    def copy(self) -> "Updates":
         return Updates(
             self,
             params=self.params,
@@ -57,7 +69,7 @@ class Updates(OrderedDict):
             hyperparams=self.hyperparams,
         )
 
-    def update(self, other=(), /, **kwargs):
+    def update(self, other: Any = (), /, **kwargs: Any) -> None:
         """Merge another rule's updates into these (``u.update(v)``, ``u |= v``); see ``merge``.
 
         Unlike ``dict.update`` it never replaces an entry: a variable both dicts update is refused
@@ -80,17 +92,17 @@ class Updates(OrderedDict):
         self.state += incoming.state
         super().update(incoming)
 
-    def __ior__(self, other):
+    def __ior__(self, other: Any) -> "Updates":  # type: ignore[override]
         self.update(other)
         return self
 
-    def __or__(self, other):
+    def __or__(self, other: Any) -> "Updates":  # type: ignore[override]
         return merge(self, other)
 
-    def __ror__(self, other):
+    def __ror__(self, other: Any) -> "Updates":  # type: ignore[override]
         return merge(other, self)
 
-    def __reduce__(self):
+    def __reduce__(self) -> tuple[Any, ...]:
         attributes = {
             "params": self.params,
             "state": self.state,
@@ -101,7 +113,7 @@ class Updates(OrderedDict):
         return (type(self), (list(self.items()),), attributes)
 
 
-def free_name(name, taken):
+def free_name(name: str, taken: Collection[str]) -> str:
     """``name``, or the first of ``name#2``, ``name#3``, ... not in ``taken``: how state, monitor and
     hyper-parameter names stay unique within a chain and across merged rules."""
     candidate, n = name, 1
@@ -111,7 +123,7 @@ def free_name(name, taken):
     return candidate
 
 
-def merge(*updates):
+def merge(*updates: Mapping[SharedVariable, Variable]) -> Updates:
     """One updates dict from the updates of several rules, e.g. one rule per layer with its own learning rate.
 
     ``merge(a, b)`` equals ``a | b`` and a copy of ``a`` after ``a.update(b)``: its entries are ``a``'s then
@@ -176,7 +188,7 @@ def merge(*updates):
     return merged
 
 
-def _check_mergeable(updates, incoming):
+def _check_mergeable(updates: Updates, incoming: Updates) -> None:
     for var in incoming:
         if not isinstance(var, SharedVariable):
             raise TypeError(f"cannot merge: the key {var!r} is a {type(var).__name__}, not a shared variable")
@@ -190,10 +202,13 @@ def _check_mergeable(updates, incoming):
             )
 
 
-def _unique_state_names(state, incoming):
+def _unique_state_names(
+    state: list[SharedVariable], incoming: list[SharedVariable]
+) -> dict[SharedVariable, str]:
     """``{var: new name}`` for the ``incoming`` state variables whose name ``state`` already uses."""
-    used = {var.name for var in state}
-    taken = used | {var.name for var in incoming}
+    # State variables are named by the builder that made them.
+    used = {cast(str, var.name) for var in state}
+    taken = used | {cast(str, var.name) for var in incoming}
     renamed = {}
     for var in incoming:
         if var.name in used:
@@ -202,20 +217,20 @@ def _unique_state_names(state, incoming):
     return renamed
 
 
-def _merged_rule(rule, other):
+def _merged_rule(rule: dict[str, Any] | None, other: dict[str, Any] | None) -> dict[str, Any] | None:
     rules = [r for part in (rule, other) if part is not None for r in _rule_list(part)]
     if len(rules) < 2:
         return rules[0] if rules else None
     return {"name": "merge", "config": {"rules": rules}}
 
 
-def _rule_list(rule):
+def _rule_list(rule: dict[str, Any]) -> list[dict[str, Any]]:
     if isinstance(rule, dict) and rule.get("name") == "merge":
         return list(rule["config"]["rules"])
     return [rule]
 
 
-def describe(value):
+def describe(value: Any) -> Any:
     """JSON-able description of a rule's configuration: a ``Transform`` (anything with ``name`` and
     ``config``) becomes ``{"name", "config"}``, numbers stay numbers, a symbolic hyper-parameter becomes
     ``{"symbolic": its name or type}`` (its value may change between steps), anything else its ``repr``.
