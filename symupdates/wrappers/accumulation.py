@@ -7,13 +7,14 @@ value, as under ``apply_if_finite``.
 import pytensor.tensor as pt
 
 from ..core.hyperparams import check_count, typed
-from ..core.transform import check_transform, transform
+from ..core.transform import Transform, check_transform, transform
+from ..core.types import Build, Builder, Steps
 
 __all__ = ["accumulate_gradients"]
 
 
 @transform
-def accumulate_gradients(inner, every_k):
+def accumulate_gradients(inner: Transform, every_k: int) -> Build:
     """Apply ``inner`` every ``every_k`` calls, to the mean of the gradients of those calls.
 
     Per param a sum ``a`` (``"<param>.accumulate.sum"``) and one int64 counter
@@ -51,12 +52,12 @@ def accumulate_gradients(inner, every_k):
     check_transform(inner, "inner")
     every_k = check_count(every_k, "every_k")
 
-    def build(steps, builder):
+    def build(steps: Steps, builder: Builder) -> Steps:
         micro = builder.scalar("accumulate.micro_step", 0, "int64")
         real = pt.eq(micro + 1, every_k)
         builder.set(micro, pt.switch(real, 0, micro + 1))
         means = []
-        for i, (s, p) in enumerate(zip(steps, builder.params)):
+        for i, (s, p) in enumerate(zip(steps, builder.params, strict=True)):
             total = builder.slot(i, "accumulate", "sum")
             total_new = total + s
             builder.set(total, pt.switch(real, pt.zeros_like(total_new), total_new))

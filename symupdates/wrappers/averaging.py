@@ -4,18 +4,28 @@ and the tools to evaluate with averaged params (``averaged_parameters``, ``swap_
 """
 
 import contextlib
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from typing import Any
 
 import pytensor
 import pytensor.tensor as pt
 from pytensor.compile.mode import Mode
+from pytensor.compile.sharedvalue import SharedVariable
+from pytensor.graph.basic import Variable
+from pytensor.tensor.variable import TensorVariable
 
 from ..core.hyperparams import UNIT_INTERVAL, check_count, typed
-from ..core.transform import check_transform, transform
+from ..core.transform import Transform, check_transform, transform
+from ..core.types import Build, Builder, Scalar, Steps
+from ..core.updates import Updates
+
+# ``hook(builder, values) -> values``: what a wrapper does to the params' next values.
+Hook = Callable[[Builder, list[TensorVariable]], list[TensorVariable]]
 
 __all__ = ["lookahead", "parameter_ema", "averaged_parameters", "swap_parameters", "copy_parameters"]
 
 
-def _with_final_values(inner, hook):
+def _with_final_values(inner: Transform, hook: Hook) -> Build:
     """A wrapper running ``inner`` and then ``hook(builder, values) -> values`` on the params' next values.
 
     The hook creates its state when the updates are laid out, after every inner gate was registered, so
@@ -23,7 +33,7 @@ def _with_final_values(inner, hook):
     """
     check_transform(inner, "inner")
 
-    def build(steps, builder):
+    def build(steps: Steps, builder: Builder) -> Steps:
         out = inner.build(steps, builder)
         builder.map_params(lambda values: hook(builder, values))
         return out
@@ -32,7 +42,7 @@ def _with_final_values(inner, hook):
 
 
 @transform
-def lookahead(inner, sync_period=5, slow_step_size=0.5):
+def lookahead(inner: Transform, sync_period: int = 5, slow_step_size: Scalar = 0.5) -> Build:
     """Lookahead: ``inner`` moves fast weights; every ``sync_period`` steps slow weights move toward them.
 
     With ``p`` the fast weights (the params), ``x`` the slow weights (``"<param>.lookahead.slow"``, started
@@ -70,11 +80,11 @@ def lookahead(inner, sync_period=5, slow_step_size=0.5):
     """
     sync_period = check_count(sync_period, "sync_period")
 
-    def hook(builder, values):
+    def hook(builder: Builder, values: list[TensorVariable]) -> list[TensorVariable]:
         _, t = builder.counter("lookahead")
         sync = pt.eq(t % sync_period, 0)
         out = []
-        for i, (v, p) in enumerate(zip(values, builder.params)):
+        for i, (v, p) in enumerate(zip(values, builder.params, strict=True)):
             slow = builder.slot(i, "lookahead", "slow", value=p.get_value())
             slow_new = pt.switch(sync, slow + typed(slow_step_size, p.dtype) * (v - slow), slow)
             builder.set(slow, slow_new)
@@ -85,7 +95,7 @@ def lookahead(inner, sync_period=5, slow_step_size=0.5):
 
 
 @transform(decay=UNIT_INTERVAL)
-def parameter_ema(inner, decay=0.999):
+def parameter_ema(inner: Transform, decay: Scalar = 0.999) -> Build:
     """Polyak averaging: keep an exponential moving average of the params in shadow variables.
 
     ``a' = decay * a + (1 - decay) * p'`` after each step, with ``a`` (``"<param>.ema.shadow"``) started at
@@ -121,8 +131,8 @@ def parameter_ema(inner, decay=0.999):
     (['w', 'w.ema.shadow'], [w.ema.shadow])
     """
 
-    def hook(builder, values):
-        for i, (v, p) in enumerate(zip(values, builder.params)):
+    def hook(builder: Builder, values: list[TensorVariable]) -> list[TensorVariable]:
+        for i, (v, p) in enumerate(zip(values, builder.params, strict=True)):
             shadow = builder.slot(i, "ema", "shadow", value=p.get_value())
             shadow.tag.average_of = p
             d = typed(decay, p.dtype)
@@ -132,7 +142,7 @@ def parameter_ema(inner, decay=0.999):
     return _with_final_values(inner, hook)
 
 
-def averaged_parameters(updates):
+def averaged_parameters(updates: Updates) -> dict[SharedVariable, SharedVariable]:
     """``{param: shadow}`` for the averages a ``parameter_ema`` rule keeps in ``updates``.
 
     Examples
@@ -142,7 +152,7 @@ def averaged_parameters(updates):
     return {v.tag.average_of: v for v in updates.state if getattr(v.tag, "average_of", None) is not None}
 
 
-def _current_values(others):
+def _current_values(others: Sequence[Variable]) -> list[Any]:
     """The values of shared variables and of expressions of them (such as the evaluation point of a
     schedule-free rule), all read before any is changed. Expressions run on NumPy: nothing to compile."""
     expressions = [v for v in others if not hasattr(v, "get_value")]
@@ -150,9 +160,9 @@ def _current_values(others):
     return [v.get_value() if hasattr(v, "get_value") else next(computed) for v in others]
 
 
-def _exchange(pairs, both_ways):
+def _exchange(pairs: dict[SharedVariable, Variable], both_ways: bool) -> list[Any]:
     olds = [a.get_value() for a in pairs]
-    for (a, b), old, value in zip(pairs.items(), olds, _current_values(list(pairs.values()))):
+    for (a, b), old, value in zip(pairs.items(), olds, _current_values(list(pairs.values())), strict=True):
         a.set_value(value)
         if both_ways and hasattr(b, "set_value"):
             b.set_value(old)
@@ -160,7 +170,9 @@ def _exchange(pairs, both_ways):
 
 
 @contextlib.contextmanager
-def swap_parameters(pairs):
+def swap_parameters(
+    pairs: Mapping[SharedVariable, Variable],
+) -> Iterator[dict[SharedVariable, Variable]]:
     """Within the ``with`` block, each ``param`` of ``{param: other}`` holds ``other``'s value (and
     ``other`` the param's); on exit both are restored, exception or not. ``other`` may also be an
     expression of shared variables (e.g. from ``schedule_free_eval_parameters``): the param then holds its
@@ -181,13 +193,13 @@ def swap_parameters(pairs):
     try:
         yield pairs
     finally:
-        for (a, b), old in zip(pairs.items(), olds):
+        for (a, b), old in zip(pairs.items(), olds, strict=True):
             if hasattr(b, "set_value"):
                 b.set_value(a.get_value())
             a.set_value(old)
 
 
-def copy_parameters(pairs):
+def copy_parameters(pairs: Mapping[SharedVariable, Variable]) -> None:
     """Set each ``param`` of ``{param: other}`` to ``other``'s value, e.g. to keep the averages of
     ``parameter_ema`` for good: ``copy_parameters(averaged_parameters(updates))``.
 

@@ -9,15 +9,17 @@ import numbers
 import operator
 
 import pytensor.tensor as pt
+from pytensor.tensor.variable import TensorVariable
 
 from ..core.hyperparams import NONNEGATIVE, REAL, typed
 from ..core.transform import transform
+from ..core.types import Build, Builder, Scalar, Steps
 
 __all__ = ["clip_by_value", "clip_by_norm", "clip_by_global_norm"]
 
 
 @transform(min_value=REAL, max_value=REAL)
-def clip_by_value(min_value, max_value):
+def clip_by_value(min_value: Scalar, max_value: Scalar) -> Build:
     """Clip every element of every step: ``s' = min(max(s, min_value), max_value)``.
 
     Parameters
@@ -46,29 +48,29 @@ def clip_by_value(min_value, max_value):
     if isinstance(min_value, numbers.Real) and isinstance(max_value, numbers.Real) and min_value > max_value:
         raise ValueError(f"min_value must be <= max_value, got {min_value!r} > {max_value!r}")
 
-    def build(steps, builder):
+    def build(steps: Steps, builder: Builder) -> Steps:
         return [
             pt.clip(s, typed(min_value, p.dtype), typed(max_value, p.dtype))
-            for s, p in zip(steps, builder.params)
+            for s, p in zip(steps, builder.params, strict=True)
         ]
 
     return build
 
 
-def _sum_squares(step):
+def _sum_squares(step: TensorVariable) -> TensorVariable:
     """``sum(step ** 2)`` accumulated in float64, a float64 scalar (an explicit float64 result: PyTensor's
     JAX backend would otherwise leak its float64 accumulator into float32 updates)."""
     return pt.sum(step**2, dtype="float64")
 
 
-def _shrink(norm, max_norm, dtype):
+def _shrink(norm: TensorVariable, max_norm: Scalar, dtype: str) -> TensorVariable:
     """``1`` when ``norm <= max_norm``, else ``max_norm / norm`` (optax's form: no epsilon)."""
     limit = typed(max_norm, dtype)
     return pt.switch(norm <= limit, typed(1, dtype), limit / norm)
 
 
 @transform(max_norm=NONNEGATIVE)
-def clip_by_norm(max_norm):
+def clip_by_norm(max_norm: Scalar) -> Build:
     """Per-parameter max-norm: scale each param's step so that its L2 norm is at most ``max_norm``.
 
     ``s' = s * min(1, max_norm / ||s||)`` with ``||s||`` the norm of the whole tensor.
@@ -96,17 +98,17 @@ def clip_by_norm(max_norm):
     array([-0.6, -0.8])
     """
 
-    def build(steps, builder):
+    def build(steps: Steps, builder: Builder) -> Steps:
         return [
             s * _shrink(pt.cast(pt.sqrt(_sum_squares(s)), p.dtype), max_norm, p.dtype)
-            for s, p in zip(steps, builder.params)
+            for s, p in zip(steps, builder.params, strict=True)
         ]
 
     return build
 
 
 @transform(max_norm=NONNEGATIVE)
-def clip_by_global_norm(max_norm):
+def clip_by_global_norm(max_norm: Scalar) -> Build:
     """Scale all steps together so that their global L2 norm is at most ``max_norm``.
 
     ``n = sqrt(sum_i ||s_i||^2)``;  ``s_i' = s_i * min(1, max_norm / n)``.
@@ -137,9 +139,12 @@ def clip_by_global_norm(max_norm):
     (array([-0.6]), array([-0.8]), array(5.))
     """
 
-    def build(steps, builder):
+    def build(steps: Steps, builder: Builder) -> Steps:
         norm = pt.sqrt(functools.reduce(operator.add, [_sum_squares(s) for s in steps]))
         builder.monitor("global_norm", norm)
-        return [s * _shrink(pt.cast(norm, p.dtype), max_norm, p.dtype) for s, p in zip(steps, builder.params)]
+        return [
+            s * _shrink(pt.cast(norm, p.dtype), max_norm, p.dtype)
+            for s, p in zip(steps, builder.params, strict=True)
+        ]
 
     return build

@@ -1,14 +1,20 @@
 """Norm constraints on weights or on steps, as in Lasagne."""
 
+from collections.abc import Sequence
+
 import pytensor.tensor as pt
 from pytensor.graph.basic import Variable
+from pytensor.tensor.variable import TensorVariable
 
 from ..core.hyperparams import NONNEGATIVE, check_hyper, typed
+from ..core.types import Scalar, TensorLike
 
 __all__ = ["norm_constraint", "total_norm_constraint"]
 
 
-def norm_constraint(tensor_var, max_norm, norm_axes=None, epsilon=1e-7):
+def norm_constraint(
+    tensor_var: TensorLike, max_norm: Scalar, norm_axes: Sequence[int] | None = None, epsilon: Scalar = 1e-7
+) -> TensorVariable:
     """Rescale ``tensor_var`` so that its norm over ``norm_axes`` is at most ``max_norm``.
 
     ``n = sqrt(sum(x^2, axis=norm_axes, keepdims=True))``; ``x' = x * clip(n, 0, max_norm) / (epsilon + n)``
@@ -70,7 +76,9 @@ def norm_constraint(tensor_var, max_norm, norm_axes=None, epsilon=1e-7):
     return tensor_var * (target_norms / (typed(epsilon, dtype) + norms))
 
 
-def total_norm_constraint(tensor_vars, max_norm, epsilon=1e-7, return_norm=False):
+def total_norm_constraint(
+    tensor_vars: Sequence[TensorLike], max_norm: Scalar, epsilon: Scalar = 1e-7, return_norm: bool = False
+) -> list[TensorVariable] | tuple[list[TensorVariable], TensorVariable]:
     """Rescale a list of tensors jointly so that their total norm is at most ``max_norm``.
 
     ``n = sqrt(sum_i sum(x_i^2))``; ``x_i' = x_i * clip(n, 0, max_norm) / (epsilon + n)``
@@ -110,10 +118,10 @@ def total_norm_constraint(tensor_vars, max_norm, epsilon=1e-7, return_norm=False
         raise TypeError("tensor_vars must be a non-empty list of tensor expressions")
     check_hyper(max_norm, "max_norm")
     check_hyper(epsilon, "epsilon", NONNEGATIVE)
-    tensor_vars = [pt.as_tensor_variable(t) for t in tensor_vars]
-    norm = pt.sqrt(sum(pt.sum(t**2) for t in tensor_vars))
+    tensors = [pt.as_tensor_variable(t) for t in tensor_vars]
+    norm = pt.sqrt(sum(pt.sum(t**2) for t in tensors))
     dtype = norm.dtype
     target_norm = pt.clip(norm, typed(0, dtype), typed(max_norm, dtype))
     multiplier = target_norm / (typed(epsilon, dtype) + norm)
-    scaled = [t * pt.cast(multiplier, t.dtype) for t in tensor_vars]
+    scaled = [t * pt.cast(multiplier, t.dtype) for t in tensors]
     return (scaled, norm) if return_norm else scaled

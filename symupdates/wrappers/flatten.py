@@ -1,13 +1,14 @@
 """One flat vector per dtype (``flatten``): a rule applied to all params joined, as one tensor."""
 
 from ..core.builder import _FlatBuilder
-from ..core.transform import check_transform, transform
+from ..core.transform import Transform, check_transform, transform
+from ..core.types import Build, Builder, Steps
 
 __all__ = ["flatten"]
 
 
 @transform
-def flatten(inner):
+def flatten(inner: Transform) -> Build:
     """Run ``inner`` on one flat vector per dtype: all params of a dtype, and their steps, concatenated.
 
     For each dtype (groups in the order the params first appear): ``g = concat(ravel(g_i))`` over the
@@ -72,15 +73,15 @@ def flatten(inner):
     """
     check_transform(inner, "inner")
 
-    def build(steps, builder):
-        groups = {}
+    def build(steps: Steps, builder: Builder) -> Steps:
+        groups: dict[str, list[int]] = {}
         for i, p in enumerate(builder.params):
             groups.setdefault(p.dtype, []).append(i)
-        out, counters = list(steps), {}
+        out, counters = list(steps), dict[str, int]()
         for indices in groups.values():
             flat = _FlatBuilder(builder, indices, inner.name, counters)
             (step,) = inner.build([flat.join([steps[i] for i in indices])], flat)
-            for i, s in zip(indices, flat.split(step)):
+            for i, s in zip(indices, flat.split(step), strict=True):
                 out[i] = s
         return out
 

@@ -12,13 +12,14 @@ import operator
 import pytensor.tensor as pt
 
 from ..core.compat import isfinite
-from ..core.transform import check_transform, transform
+from ..core.transform import Transform, check_transform, transform
+from ..core.types import Build, Builder, Steps
 
 __all__ = ["apply_if_finite"]
 
 
 @transform
-def apply_if_finite(inner):
+def apply_if_finite(inner: Transform) -> Build:
     """Skip the whole step when a gradient is not finite, counting the skipped steps.
 
     ``ok = all(isfinite(g))`` over every element of every incoming step; when ``ok`` is false every param
@@ -52,7 +53,7 @@ def apply_if_finite(inner):
     """
     check_transform(inner, "inner")
 
-    def build(steps, builder):
+    def build(steps: Steps, builder: Builder) -> Steps:
         finite = functools.reduce(operator.and_, [pt.all(isfinite(s)) for s in steps])
         skipped = builder.scalar("apply_if_finite.skipped", 0, "int64")
         skipped_new = skipped + pt.cast(~finite, "int64")

@@ -1,13 +1,18 @@
-"""Per-group rules: a transform per group of params (``multi_transform``), or for some params only (``masked``)."""
+"""Per-group rules: a transform per group of params (``multi_transform``), or for some params only
+(``masked``)."""
 
-from collections.abc import Mapping
+from collections.abc import Callable, Hashable, Mapping, Sequence
+from typing import Any
 
 from ..core.transform import Transform, check_transform, transform
+from ..core.types import Build, Builder, Steps
 
 __all__ = ["multi_transform", "masked"]
 
 
-def _labels_of(param_labels, params, name):
+def _labels_of(
+    param_labels: Sequence[Any] | Callable[[Any], Any], params: Sequence[Any], name: str
+) -> list[Any]:
     labels = [param_labels(p) for p in params] if callable(param_labels) else list(param_labels)
     if len(labels) != len(params):
         raise ValueError(f"{name} has {len(labels)} entries for {len(params)} params")
@@ -15,7 +20,9 @@ def _labels_of(param_labels, params, name):
 
 
 @transform
-def multi_transform(transforms, param_labels):
+def multi_transform(
+    transforms: Mapping[Hashable, Transform], param_labels: Sequence[Hashable] | Callable[[Any], Hashable]
+) -> Build:
     """Apply a different transform to each group of params (per-group hyper-parameters).
 
     Parameters
@@ -49,7 +56,7 @@ def multi_transform(transforms, param_labels):
     for label, t in transforms.items():
         check_transform(t, f"transforms[{label!r}]")
 
-    def build(steps, builder):
+    def build(steps: Steps, builder: Builder) -> Steps:
         labels = _labels_of(param_labels, builder.params, "param_labels")
         unknown = {label for label in labels if label not in transforms}
         if unknown:
@@ -58,7 +65,9 @@ def multi_transform(transforms, param_labels):
         for label, t in transforms.items():
             group = [i for i, lab in enumerate(labels) if lab == label]
             if group:
-                for i, s in zip(group, t.build([steps[i] for i in group], builder.subset(group))):
+                for i, s in zip(
+                    group, t.build([steps[i] for i in group], builder.subset(group)), strict=True
+                ):
                     out[i] = s
         return out
 
@@ -69,7 +78,7 @@ _identity = Transform(lambda steps, builder: steps, "identity")
 
 
 @transform
-def masked(inner, mask):
+def masked(inner: Transform, mask: Sequence[bool] | Callable[[Any], bool]) -> Build:
     """Apply ``inner`` to the params where ``mask`` is true; the others' steps pass through unchanged.
 
     Parameters
@@ -98,7 +107,7 @@ def masked(inner, mask):
     """
     check_transform(inner, "inner")
 
-    def build(steps, builder):
+    def build(steps: Steps, builder: Builder) -> Steps:
         flags = [bool(f) for f in _labels_of(mask, builder.params, "mask")]
         return multi_transform({True: inner, False: _identity}, flags).build(steps, builder)
 
