@@ -10,11 +10,13 @@ import numpy as np
 import pytensor
 from pytensor.compile.sharedvalue import SharedVariable
 from pytensor.graph.basic import Variable
+from pytensor.tensor.sharedvar import TensorSharedVariable
 
 __all__ = ["Updates", "describe", "merge"]
 
 
-class Updates(OrderedDict[SharedVariable, Variable]):
+# Keyed by Variable (each key is a shared variable), the type pytensor.function's ``updates`` takes.
+class Updates(OrderedDict[Variable, Variable]):
     """``OrderedDict`` mapping each shared variable to its next value, as ``pytensor.function`` expects.
 
     Attributes
@@ -45,19 +47,19 @@ class Updates(OrderedDict[SharedVariable, Variable]):
     def __init__(
         self,
         *args: Any,
-        params: Iterable[SharedVariable] = (),
-        state: Iterable[SharedVariable] = (),
+        params: Iterable[TensorSharedVariable] = (),
+        state: Iterable[TensorSharedVariable] = (),
         rule: dict[str, Any] | None = None,
         monitors: Mapping[str, Variable] | None = None,
-        hyperparams: Mapping[str, SharedVariable] | None = None,
+        hyperparams: Mapping[str, TensorSharedVariable] | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(*args, **kwargs)
-        self.params: list[SharedVariable] = list(params)
-        self.state: list[SharedVariable] = list(state)
+        self.params: list[TensorSharedVariable] = list(params)
+        self.state: list[TensorSharedVariable] = list(state)
         self.rule: dict[str, Any] | None = rule
         self.monitors: dict[str, Variable] = dict(monitors or {})
-        self.hyperparams: dict[str, SharedVariable] = dict(hyperparams or {})
+        self.hyperparams: dict[str, TensorSharedVariable] = dict(hyperparams or {})
 
     def copy(self) -> "Updates":
         return Updates(
@@ -123,7 +125,7 @@ def free_name(name: str, taken: Collection[str]) -> str:
     return candidate
 
 
-def merge(*updates: Mapping[SharedVariable, Variable]) -> Updates:
+def merge(*updates: Mapping[Variable, Variable]) -> Updates:
     """One updates dict from the updates of several rules, e.g. one rule per layer with its own learning rate.
 
     ``merge(a, b)`` equals ``a | b`` and a copy of ``a`` after ``a.update(b)``: its entries are ``a``'s then
@@ -203,8 +205,8 @@ def _check_mergeable(updates: Updates, incoming: Updates) -> None:
 
 
 def _unique_state_names(
-    state: list[SharedVariable], incoming: list[SharedVariable]
-) -> dict[SharedVariable, str]:
+    state: list[TensorSharedVariable], incoming: list[TensorSharedVariable]
+) -> dict[TensorSharedVariable, str]:
     """``{var: new name}`` for the ``incoming`` state variables whose name ``state`` already uses."""
     # State variables are named by the builder that made them.
     used = {cast(str, var.name) for var in state}

@@ -17,16 +17,18 @@ import os
 import re
 import secrets
 import zipfile
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import numpy as np
+from pytensor.tensor.sharedvar import TensorSharedVariable
 
 from ..core.builder import param_keys
+from ..core.updates import Updates
 
 try:
     import fcntl
 except ImportError:  # Windows: temporary files of killed saves are left in place
-    fcntl = None
+    fcntl = None  # type: ignore[assignment]
 
 __all__ = ["CheckpointError", "StateEntry", "load_state", "reset_state", "save_state", "state_of"]
 
@@ -45,11 +47,11 @@ class StateEntry(NamedTuple):
     """One optimizer state variable: its deterministic name, its value's shape and its dtype."""
 
     name: str
-    shape: tuple
+    shape: tuple[int, ...]
     dtype: np.dtype
 
 
-def state_of(updates):
+def state_of(updates: Updates) -> list[StateEntry]:
     """The optimizer state an updates dict created, without the params.
 
     Parameters
@@ -81,7 +83,7 @@ def state_of(updates):
     return [StateEntry(name, value.shape, value.dtype) for name, value in _values(_state_variables(updates))]
 
 
-def reset_state(updates):
+def reset_state(updates: Updates) -> None:
     """Put every state variable back to the value it was created with (zeros for most rules).
 
     Parameters
@@ -110,7 +112,7 @@ def reset_state(updates):
         var.set_value(np.zeros_like(value) if initial is None else np.array(initial, dtype=value.dtype))
 
 
-def save_state(updates, path, include_params=False):
+def save_state(updates: Updates, path: str | os.PathLike[str], include_params: bool = False) -> None:
     """Write the optimizer state (and optionally the params) of ``updates`` to a ``.npz`` checkpoint.
 
     Parameters
@@ -172,7 +174,9 @@ def save_state(updates, path, include_params=False):
     _write_atomically(os.fspath(path), arrays)
 
 
-def load_state(updates, path, *, cast=False, include_params=None):
+def load_state(
+    updates: Updates, path: str | os.PathLike[str], *, cast: bool = False, include_params: bool | None = None
+) -> dict[str, Any]:
     """Load a checkpoint written by ``save_state`` into the shared variables of ``updates``.
 
     Everything is checked before anything is written: the file is a readable symupdates checkpoint of a
@@ -246,7 +250,7 @@ def load_state(updates, path, *, cast=False, include_params=None):
     return metadata
 
 
-def _state_variables(updates):
+def _state_variables(updates: Any) -> list[TensorSharedVariable]:
     state = getattr(updates, "state", None)
     if state is None:
         raise TypeError(
@@ -256,11 +260,11 @@ def _state_variables(updates):
     return list(state)
 
 
-def _values(variables):
+def _values(variables: list[TensorSharedVariable]) -> list[tuple[Any, np.ndarray]]:
     return [(var.name, var.get_value(borrow=True)) for var in variables]
 
 
-def _entries(updates, include_params):
+def _entries(updates: Updates, include_params: bool) -> dict[str, TensorSharedVariable]:
     """``{"state/<name>": var}``, ``{"hyperparams/<key>": var}`` for the hyper-parameters made shared by
     ``inject_hyperparams`` and, with ``include_params``, ``{"params/<name>": param}``."""
     known = {*_state_variables(updates), *updates.params}
@@ -272,7 +276,7 @@ def _entries(updates, include_params):
                 "a checkpoint would silently leave it out; checkpoint the rules' own updates and save "
                 "this variable yourself"
             )
-    entries = {}
+    entries: dict[str, TensorSharedVariable] = {}
     for i, var in enumerate(_state_variables(updates)):
         if not var.name:
             raise ValueError(f"updates.state[{i}] has no name, so it cannot be matched in a checkpoint")
@@ -281,11 +285,13 @@ def _entries(updates, include_params):
         entries[f"state/{var.name}"] = var
     entries.update((f"hyperparams/{key}", var) for key, var in getattr(updates, "hyperparams", {}).items())
     if include_params:
-        entries.update((f"params/{key}", p) for key, p in zip(param_keys(updates.params), updates.params))
+        entries.update(
+            (f"params/{key}", p) for key, p in zip(param_keys(updates.params), updates.params, strict=True)
+        )
     return entries
 
 
-def _write_atomically(path, arrays):
+def _write_atomically(path: str, arrays: dict[str, Any]) -> None:
     """``np.savez`` to a locked temporary file next to ``path``, fsync, rename over ``path``, fsync the
     directory; first remove the temporary files of earlier saves to ``path`` whose writer died."""
     directory = os.path.dirname(os.path.abspath(path))
@@ -312,7 +318,7 @@ def _write_atomically(path, arrays):
         raise (type(error)(message) if error.errno is None else type(error)(error.errno, message)) from error
 
 
-def _create_temporary(directory, name):
+def _create_temporary(directory: str, name: str) -> tuple[int, str]:
     """A new temporary file for a save to ``directory/name``, open for writing and exclusively locked."""
     while True:
         temporary = os.path.join(directory, f"{name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
@@ -330,7 +336,7 @@ def _create_temporary(directory, name):
         os.close(fd)
 
 
-def _remove_debris(directory, name):
+def _remove_debris(directory: str, name: str) -> None:
     """Remove the temporary files of saves to ``name`` whose writer is gone (killed mid-save): a writer
     holds a lock on its file until its rename is done, and the operating system releases the locks of a
     process that dies, so a file whose lock can be taken has no live writer."""
@@ -350,7 +356,7 @@ def _remove_debris(directory, name):
             os.close(fd)
 
 
-def _lock(fd, blocking):
+def _lock(fd: int, blocking: bool) -> bool:
     """Take an exclusive ``flock`` on ``fd``; False if another open file holds it, or where locks are not
     available (no ``fcntl``, a file system without ``flock``): such files are never taken for debris."""
     if fcntl is None:
@@ -362,7 +368,7 @@ def _lock(fd, blocking):
     return True
 
 
-def _fsync_directory(directory):
+def _fsync_directory(directory: str) -> None:
     """Make the rename durable: on POSIX a rename is recorded in the directory, which has its own fsync."""
     if not hasattr(os, "O_DIRECTORY"):  # Windows cannot open a directory
         return
@@ -373,7 +379,7 @@ def _fsync_directory(directory):
         os.close(fd)
 
 
-def _read(path):
+def _read(path: str) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
     """The metadata and arrays of a checkpoint, every zip member CRC-checked, without pickle."""
     with open(path, "rb") as f:
         if f.read(len(_ZIP_MAGIC)) != _ZIP_MAGIC:
@@ -393,7 +399,7 @@ def _read(path):
     return metadata, arrays
 
 
-def _read_array(archive, name):
+def _read_array(archive: zipfile.ZipFile, name: str) -> np.ndarray:
     data = archive.read(name)  # reads the whole member, so zipfile verifies its CRC-32
     buffer = io.BytesIO(data)
     array = np.lib.format.read_array(buffer, allow_pickle=False)
@@ -402,7 +408,7 @@ def _read_array(archive, name):
     return array
 
 
-def _check_metadata(path, metadata, arrays):
+def _check_metadata(path: str, metadata: Any, arrays: dict[str, np.ndarray]) -> None:
     if not isinstance(metadata, dict) or metadata.get("format") != FORMAT:
         raise CheckpointError(f"{path} is not a symupdates checkpoint: its metadata has no format {FORMAT!r}")
     version = metadata.get("version")
@@ -425,7 +431,7 @@ def _check_metadata(path, metadata, arrays):
         raise CheckpointError(f"{path} is truncated or corrupt: its arrays do not match its metadata")
 
 
-def _check_rule(path, saved, live):
+def _check_rule(path: str, saved: Any, live: Any) -> None:
     if _signature(saved) != _signature(live):
         raise CheckpointError(
             f"{path} was written by another optimizer: {_rule_repr(saved)}; these updates come from "
@@ -433,7 +439,7 @@ def _check_rule(path, saved, live):
         )
 
 
-def _signature(description):
+def _signature(description: Any) -> Any:
     """The names of the transforms in a rule description, without hyper-parameter values."""
     if isinstance(description, dict):
         if set(description) == {"name", "config"}:
@@ -446,7 +452,7 @@ def _signature(description):
     return None
 
 
-def _rule_repr(description):
+def _rule_repr(description: Any) -> str:
     if isinstance(description, dict) and set(description) == {"name", "config"}:
         config = description["config"] if isinstance(description["config"], dict) else {}
         args = ", ".join(f"{k}={_rule_repr(v)}" for k, v in config.items())
@@ -456,7 +462,9 @@ def _rule_repr(description):
     return "an unknown rule" if description is None else repr(description)
 
 
-def _check_entries(path, targets, offered):
+def _check_entries(
+    path: str, targets: dict[str, TensorSharedVariable], offered: dict[str, np.ndarray]
+) -> None:
     missing = [key for key in targets if key not in offered]
     unexpected = [key for key in offered if key not in targets]
     problems = []
@@ -474,7 +482,7 @@ def _check_entries(path, targets, offered):
             )
 
 
-def _converted(path, key, array, var, cast):
+def _converted(path: str, key: str, array: np.ndarray, var: TensorSharedVariable, cast: bool) -> np.ndarray:
     dtype = np.dtype(var.dtype)
     if array.dtype == dtype:
         return array

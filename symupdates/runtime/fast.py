@@ -8,13 +8,42 @@ and hands back its outputs; the compiled program (and so every number it compute
 ``pytensor.function`` builds.
 """
 
+from collections.abc import Callable, Iterable, Sequence
+from typing import TYPE_CHECKING, Any, Protocol, cast
+
 import pytensor
 from pytensor.compile.io import Out
+from pytensor.compile.mode import Mode
+from pytensor.graph.basic import Variable
+
+if TYPE_CHECKING:
+    from pytensor.compile import Function
 
 __all__ = ["fast_function"]
 
+#: What ``pytensor.function`` takes as ``updates``: a dict (an ``Updates``) or ``(variable, value)`` pairs.
+UpdatesLike = dict[Variable, Variable] | Iterable[tuple[Variable, Variable]]
+#: A step's outputs: one variable (returned unpacked) or a list or tuple of them (returned as a list).
+Outputs = Variable | list[Variable] | tuple[Variable, ...]
 
-def fast_function(inputs, outputs=(), *, updates=None, mode=None, **kwargs):
+
+class CompiledStep(Protocol):
+    """What ``fast_function``, ``steps_function`` and ``sharded_function`` return: ``step(*values)`` runs
+    the step; ``.function`` is the ``pytensor.function`` it drives."""
+
+    function: "Function"
+
+    def __call__(self, *values: Any) -> Any: ...
+
+
+def fast_function(
+    inputs: Sequence[Variable],
+    outputs: Outputs = (),
+    *,
+    updates: UpdatesLike | None = None,
+    mode: str | Mode | None = None,
+    **kwargs: Any,
+) -> CompiledStep:
     """Compile ``inputs -> outputs`` with ``updates``, returning a callable without per-call checks.
 
     Parameters
@@ -77,38 +106,42 @@ def fast_function(inputs, outputs=(), *, updates=None, mode=None, **kwargs):
     array([-0.5, -0.5, -0.5], dtype=float32)
     """
     single = not isinstance(outputs, list | tuple)
-    outs = [outputs] if single else list(outputs)
+    outs = list(outputs) if isinstance(outputs, list | tuple) else [outputs]
     function = pytensor.function(
-        inputs, [Out(o, borrow=True) for o in outs], updates=updates, mode=mode, **kwargs
+        inputs,
+        [Out(o, borrow=True) for o in outs],  # type: ignore[misc]  # pytensor's annotation omits Out
+        updates=updates,
+        mode=mode,
+        **kwargs,
     )
-    step = _direct_call(function, len(inputs), unpack=single)
+    step = cast(CompiledStep, _direct_call(function, len(inputs), unpack=single))
     step.function = function
     return step
 
 
-def _direct_call(function, n_inputs, unpack):
+def _direct_call(function: "Function", n_inputs: int, unpack: bool) -> Callable[..., Any]:
     """What ``Function.__call__`` does with ``trust_input=True``, minus profiling and GC bookkeeping."""
     input_cells = [container.storage for container in function.input_storage[:n_inputs]]
     output_cells = [container.storage for container in function.output_storage]
     vm = _jax_with_declared_dtypes(function) if _is_jax(function) else function.vm
     updated = [
         container.storage
-        for spec, container in zip(function.maker.expanded_inputs, function.input_storage)
+        for spec, container in zip(function.maker.expanded_inputs, function.input_storage, strict=True)
         if spec.update is not None
     ]
     n_returned = len(output_cells) - len(updated)
     # The update values are the last outputs. Some VMs (the C VM) store them into the shared variables
     # themselves; for the others ``Function.__call__`` does, and so must we.
     update_cells = (
-        list(zip(range(n_returned, len(output_cells)), updated))
+        list(zip(range(n_returned, len(output_cells)), updated, strict=True))
         if getattr(vm, "need_update_inputs", True)
         else []
     )
 
-    def step(*values):
+    def step(*values: Any) -> Any:
         if len(values) != n_inputs:
             raise TypeError(f"this step takes {n_inputs} inputs, got {len(values)}")
-        for cell, value in zip(input_cells, values):
+        for cell, value in zip(input_cells, values, strict=True):
             cell[0] = value
         results = vm()
         if results is None:
@@ -120,32 +153,35 @@ def _direct_call(function, n_inputs, unpack):
     return step
 
 
-def _is_jax(function):
+def _is_jax(function: "Function") -> bool:
     from pytensor.link.jax.linker import JAXLinker
 
     return isinstance(function.maker.linker, JAXLinker)
 
 
-def _traced_with_declared_dtypes(function):
+def _traced_with_declared_dtypes(function: "Function") -> Callable[..., list[Any]] | None:
     """The Python function PyTensor's JAX linker traced for ``function``, with each result cast to its
     declared dtype, ready for ``jax.jit``; None when PyTensor compiled it with static (shape) arguments,
     whose wrapper does not expose the traced function."""
-    traced = getattr(function.vm.jit_fn, "__wrapped__", None)
+    # The JAX linker's VM is a jitted function with the Python function it traced under ``__wrapped__``.
+    jit_fn = function.vm.jit_fn  # type: ignore[attr-defined]
+    traced = getattr(jit_fn, "__wrapped__", None)
     if traced is None or function.maker.linker.scalar_shape_inputs:
         return None
     dtypes = [getattr(out.type, "dtype", None) for out in function.maker.fgraph.outputs]
     import jax.numpy as jnp
 
-    def declared(*args):
+    def declared(*args: Any) -> list[Any]:
         # jnp.asarray: an output that is a constant of the graph comes back as a Python number.
         return [
-            out if dtype is None else jnp.asarray(out, dtype) for out, dtype in zip(traced(*args), dtypes)
+            out if dtype is None else jnp.asarray(out, dtype)
+            for out, dtype in zip(traced(*args), dtypes, strict=True)
         ]
 
     return declared
 
 
-def _jax_with_declared_dtypes(function):
+def _jax_with_declared_dtypes(function: "Function") -> Callable[[], Any]:
     """The JAX program of ``function`` with each result cast to its declared dtype, as a VM-like call (the
     program as compiled where ``_traced_with_declared_dtypes`` has none)."""
     declared = _traced_with_declared_dtypes(function)
@@ -154,10 +190,10 @@ def _jax_with_declared_dtypes(function):
     import jax
 
     jitted = jax.jit(declared)
-    input_cells, output_cells = function.vm.inputs, function.vm.outputs
+    input_cells, output_cells = function.vm.inputs, function.vm.outputs  # type: ignore[attr-defined]
 
-    def run():
-        for cell, value in zip(output_cells, jitted(*(cell[0] for cell in input_cells))):
+    def run() -> None:
+        for cell, value in zip(output_cells, jitted(*(cell[0] for cell in input_cells)), strict=True):
             cell[0] = value
 
     return run

@@ -8,9 +8,13 @@ reads the compiled graph and says, per updated shared variable, what came out.
 """
 
 import time
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any, Literal
 
 import numpy as np
 from pytensor.compile.ops import DeepCopyOp
+from pytensor.compile.sharedvalue import SharedVariable
+from pytensor.graph.basic import Apply, Variable
 from pytensor.scalar.basic import Composite
 from pytensor.tensor.elemwise import DimShuffle
 
@@ -19,7 +23,7 @@ from ..core.compat import elemwise_of
 __all__ = ["StepReport", "inspect_step", "measure_bandwidth"]
 
 
-def measure_bandwidth(nbytes=2**27, repeats=9):
+def measure_bandwidth(nbytes: int = 2**27, repeats: int = 9) -> float:
     """Memory bandwidth of a streaming pass, in bytes per second: the median over ``repeats`` blocks of
     copies of one float32 array into another, each copy reading and writing ``nbytes`` in all.
 
@@ -82,9 +86,19 @@ class StepReport:
         What the report cannot know in this mode.
     """
 
-    def __init__(self, records, mode, bytes_moved, bandwidth=None, measured_us=None, notes=(), variables=()):
+    def __init__(
+        self,
+        records: list[dict[str, Any]],
+        mode: str,
+        bytes_moved: int,
+        bandwidth: float | None = None,
+        measured_us: float | None = None,
+        notes: Iterable[str] = (),
+        variables: Sequence[SharedVariable] = (),
+    ) -> None:
         self.records = records
-        self._by_variable = dict(zip(variables, records))
+        # Without variables (a report made by hand) ``of`` finds none: the lengths may differ.
+        self._by_variable = dict(zip(variables, records, strict=False))
         self.mode = mode
         self.bytes_moved = bytes_moved
         self.bandwidth = bandwidth
@@ -92,15 +106,15 @@ class StepReport:
         self.measured_us = measured_us
         self.notes = list(notes)
 
-    def of(self, variable):
+    def of(self, variable: SharedVariable) -> dict[str, Any]:
         """The record of a shared variable the step updates (KeyError for one it does not)."""
         return self._by_variable[variable]
 
-    def problems(self):
+    def problems(self) -> list[dict[str, Any]]:
         """The records that are not one fused, in-place loop in their own dtype."""
         return [r for r in self.records if r["fused"] is False or r["in_place"] is False or r["float64_leak"]]
 
-    def __str__(self):
+    def __str__(self) -> str:
         header = ["variable", "dtype", "shape", "loop", "fused", "in place", "loop dtypes", "read", "written"]
         rows = []
         for r in self.records:
@@ -119,8 +133,8 @@ class StepReport:
             )
         widths = [max([len(h), *(len(row[i]) for row in rows)]) for i, h in enumerate(header)]
         lines = [f"compiled step ({self.mode}): {len(self.records)} updated variables"]
-        lines.append("  ".join(h.ljust(w) for h, w in zip(header, widths)).rstrip())
-        lines += ["  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip() for row in rows]
+        lines.append("  ".join(h.ljust(w) for h, w in zip(header, widths, strict=True)).rstrip())
+        lines += ["  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip() for row in rows]
         for r in self.records:
             if r["in_place"] is False and r["why_not_in_place"]:
                 lines.append(f"! {r['variable']} not in place: {r['why_not_in_place']}")
@@ -129,7 +143,7 @@ class StepReport:
             if r["float64_leak"]:
                 lines.append(f"! {r['variable']} is {r['dtype']} but its update computes in float64")
         total = f"bytes moved by the update loops per step: {_size(self.bytes_moved)}"
-        if self.bound_us is not None:
+        if self.bandwidth is not None and self.bound_us is not None:
             total += f"; bound at {self.bandwidth / 1e9:.1f} GB/s: {self.bound_us:.1f} us"
         if self.measured_us is not None:
             total += f"; measured: {self.measured_us:.1f} us per call of the whole step"
@@ -139,22 +153,28 @@ class StepReport:
         lines += [f"note: {n}" for n in self.notes]
         return "\n".join(lines)
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return f"<StepReport of {len(self.records)} updates, {len(self.problems())} problems>"
 
 
-def _verdict(value):
+def _verdict(value: bool | None) -> str:
     return "?" if value is None else ("yes" if value else "NO")
 
 
-def _size(n):
+def _size(n: float) -> str:
     for unit, scale in (("MB", 1e6), ("kB", 1e3)):
         if n >= scale:
             return f"{n / scale:.1f} {unit}"
     return f"{n} B"
 
 
-def inspect_step(fn, args=None, *, bandwidth=None, repeats=15):
+def inspect_step(
+    fn: Callable[..., Any],
+    args: Iterable[Any] | None = None,
+    *,
+    bandwidth: float | Literal["measure"] | None = None,
+    repeats: int = 15,
+) -> StepReport:
     """Report, per shared variable a compiled step updates, whether its update is one fused, in-place loop
     in its own dtype, and the bytes the update loops move per step.
 
@@ -212,7 +232,7 @@ def inspect_step(fn, args=None, *, bandwidth=None, repeats=15):
     >>> report.bytes_moved // 1000  # reads w, g, m, v; writes w, m, v: 7 x 4000 bytes, plus scalars
     28
     """
-    function = fn
+    function: Any = fn
     while hasattr(function, "function"):  # fast_function's step, or any wrapper that names what it calls
         function = function.function
     maker = getattr(function, "maker", None)
@@ -230,8 +250,12 @@ def inspect_step(fn, args=None, *, bandwidth=None, repeats=15):
     mode = _mode_name(function)
     jax = mode == "JAX"
     fgraph = maker.fgraph
-    storage = dict(zip((spec.variable for spec in maker.expanded_inputs), function.input_storage))
-    loops, records, moved, variables = {}, [], {}, []
+    storage = dict(
+        zip((spec.variable for spec in maker.expanded_inputs), function.input_storage, strict=True)
+    )
+    loops: dict[Variable | Apply, int] = {}
+    moved: dict[Apply, tuple[int, int]] = {}
+    records, variables = [], []
     for out_index, in_index in sorted(fgraph.update_mapping.items(), key=lambda item: item[1]):
         variable = maker.expanded_inputs[in_index].variable
         stored = storage[variable]
@@ -277,14 +301,14 @@ def inspect_step(fn, args=None, *, bandwidth=None, repeats=15):
     return StepReport(records, mode, bytes_moved, bandwidth, measured, notes, variables)
 
 
-def _mode_name(function):
+def _mode_name(function: Any) -> str:
     linker = type(function.maker.linker).__name__
     return {"NumbaLinker": "NUMBA", "JAXLinker": "JAX", "CVMLinker": "CVM", "VMLinker": "VM"}.get(
         linker, linker.removesuffix("Linker")
     )
 
 
-def _loop_dtypes(node):
+def _loop_dtypes(node: Apply | None) -> set[str]:
     """Every dtype in the loop: its inputs, outputs and, for a fused loop, its scalar inner graph."""
     if node is None:
         return set()
@@ -293,19 +317,21 @@ def _loop_dtypes(node):
     return {v.type.dtype for v in [*node.inputs, *node.outputs, *inner] if hasattr(v.type, "dtype")}
 
 
-def _broadcastable(var):
+def _broadcastable(var: Variable) -> tuple[bool, ...]:
     """Per axis, whether it has length 1; nothing for a native scalar (PyTensor 3.3's NUMBA mode)."""
     return getattr(var.type, "broadcastable", ())
 
 
-def _source(var):
+def _source(var: Variable) -> Variable:
     """The variable an input was broadcast from (before dimensions of size 1 were added)."""
     while var.owner is not None and isinstance(var.owner.op, DimShuffle):
         var = var.owner.inputs[0]
     return var
 
 
-def _verdicts(node, output, graph_input, loop_nodes):
+def _verdicts(
+    node: Apply | None, output: Variable, graph_input: Variable, loop_nodes: list[Apply]
+) -> tuple[bool, bool, str | None]:
     """(fused, in place, why not in place) of the update ``output`` of ``graph_input``, computed by
     ``node`` and, per ``_loop_nodes``, by the elementwise ``loop_nodes``."""
     if node is None:
@@ -334,7 +360,7 @@ def _verdicts(node, output, graph_input, loop_nodes):
     return fused, False, why
 
 
-def _loop_nodes(output):
+def _loop_nodes(output: Variable) -> list[Apply]:
     """The elementwise loops that compute ``output`` element by element: its own node and, where fusion
     did not happen, the loops whose full-size results it reads."""
     nodes, todo = [], [output]
@@ -349,17 +375,25 @@ def _loop_nodes(output):
     return nodes
 
 
-def _node_bytes(node, shape):
+def _node_bytes(node: Apply, shape: tuple[int, ...]) -> tuple[int, int]:
     """Bytes one loop over ``shape`` reads (each input once, broadcast axes once) and writes."""
 
-    def nbytes(var):
-        dims = [n for n, broadcast in zip(shape, _broadcastable(var)) if not broadcast]
+    def nbytes(var: Variable) -> int:
+        # A native scalar (PyTensor 3.3's NUMBA mode) has no axes: one element, whatever the shape.
+        dims = [n for n, broadcast in zip(shape, _broadcastable(var), strict=False) if not broadcast]
         return np.dtype(var.type.dtype).itemsize * int(np.prod(dims, dtype=np.int64))
 
     return sum(nbytes(i) for i in dict.fromkeys(node.inputs)), sum(nbytes(o) for o in node.outputs)
 
 
-def _time_calls(fn, args, storage, fgraph, maker, repeats):
+def _time_calls(
+    fn: Callable[..., Any],
+    args: list[Any],
+    storage: dict[Variable, Any],
+    fgraph: Any,
+    maker: Any,
+    repeats: int,
+) -> float:
     updated = [maker.expanded_inputs[i].variable for i in fgraph.update_mapping.values()]
     saved = [storage[v].value.copy() for v in updated]
     fn(*args)  # compile-time work and first-call allocation stay out of the timing
@@ -369,12 +403,12 @@ def _time_calls(fn, args, storage, fgraph, maker, repeats):
         result = fn(*args)
         _wait(result, storage, updated)
         times.append(time.perf_counter() - start)
-    for variable, value in zip(updated, saved):
+    for variable, value in zip(updated, saved, strict=True):
         variable.set_value(value)
     return 1e6 * float(np.median(times))
 
 
-def _wait(result, storage, updated):
+def _wait(result: Any, storage: dict[Variable, Any], updated: list[Variable]) -> None:
     """Wait for JAX's asynchronous results, so the time is the step's and not its dispatch."""
     for value in [*(result if isinstance(result, list) else [result]), *(storage[v].value for v in updated)]:
         block = getattr(value, "block_until_ready", None)

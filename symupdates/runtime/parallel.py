@@ -8,17 +8,33 @@ devices made with ``XLA_FLAGS=--xla_force_host_platform_device_count=N``, or GPU
 several processes started with ``jax.distributed.initialize``.
 """
 
+from collections.abc import Callable, Hashable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, cast
+
 import numpy as np
 import pytensor
+from pytensor.compile.sharedvalue import SharedVariable
+from pytensor.graph.basic import Variable
 
-from .fast import _traced_with_declared_dtypes
+from .fast import CompiledStep, Outputs, _traced_with_declared_dtypes
+
+if TYPE_CHECKING:
+    import jax
 
 __all__ = ["sharded_function"]
 
 
 def sharded_function(
-    inputs, outputs=(), *, updates, mesh, batch_axis=None, shardings=None, steps_per_call=None, **kwargs
-):
+    inputs: Sequence[Variable],
+    outputs: Outputs = (),
+    *,
+    updates: dict[Variable, Variable],
+    mesh: "jax.sharding.Mesh",
+    batch_axis: Hashable | None = None,
+    shardings: Mapping[SharedVariable, "jax.sharding.PartitionSpec"] | None = None,
+    steps_per_call: int | None = None,
+    **kwargs: Any,
+) -> CompiledStep:
     """Compile a data-parallel training step: the batch split over ``mesh``, the state replicated.
 
     With ``n`` devices along ``batch_axis``, every input is split along its leading (batch) axis into
@@ -136,13 +152,20 @@ class _JaxProgram:
     """A PyTensor step compiled in JAX mode, seen as a pure function ``(inputs, state) -> (outputs,
     state)`` whose state is the value of every shared variable the step reads."""
 
-    def __init__(self, inputs, outputs, updates, **kwargs):
+    def __init__(
+        self,
+        inputs: Sequence[Variable],
+        outputs: Outputs,
+        updates: dict[Variable, Variable],
+        **kwargs: Any,
+    ) -> None:
         self.single = not isinstance(outputs, list | tuple)
-        outs = [outputs] if self.single else list(outputs)
+        outs = list(outputs) if isinstance(outputs, list | tuple) else [outputs]
         function = pytensor.function(inputs, outs, updates=updates, mode="JAX", **kwargs)
-        self.traced = _traced_with_declared_dtypes(function)
-        if self.traced is None:
+        traced = _traced_with_declared_dtypes(function)
+        if traced is None:
             raise NotImplementedError("this graph compiles to JAX with static shape arguments; not supported")
+        self.traced = traced
         n_in = len(inputs)
         specs = function.maker.expanded_inputs[n_in:]
         self.shared = [spec.variable for spec in specs]
@@ -151,41 +174,44 @@ class _JaxProgram:
         self.n_outputs = len(outs)
         self.function = function
 
-    def pure(self, inputs, state):
+    def pure(self, inputs: Sequence[Any], state: Sequence[Any]) -> tuple[list[Any], list[Any]]:
         results = self.traced(*inputs, *state)
         new_state = list(state)
-        for index, value in zip(self.updated, results[self.n_outputs :]):
+        for index, value in zip(self.updated, results[self.n_outputs :], strict=True):
             new_state[index] = value
         return list(results[: self.n_outputs]), new_state
 
-    def scanned(self, stacked_inputs, state):
+    def scanned(self, stacked_inputs: Sequence[Any], state: Sequence[Any]) -> tuple[list[Any], list[Any]]:
         import jax
 
-        def body(carry, inputs):
+        def body(carry: Sequence[Any], inputs: Sequence[Any]) -> tuple[list[Any], list[Any]]:
             outputs, carry = self.pure(inputs, carry)
             return carry, outputs
 
         state, outputs = jax.lax.scan(body, list(state), list(stacked_inputs))
-        return list(outputs), state
+        return list(outputs), list(state)
 
-    def driver(self, jitted, input_shardings, state_shardings):
+    def driver(
+        self, jitted: Callable[..., Any], input_shardings: Sequence[Any], state_shardings: Sequence[Any]
+    ) -> CompiledStep:
         """The callable: places the values on the devices, runs ``jitted``, stores the new state."""
 
-        def step(*values):
+        def step(*values: Any) -> Any:
             if len(values) != len(input_shardings):
                 raise TypeError(f"this step takes {len(input_shardings)} inputs, got {len(values)}")
-            inputs = [_placed(v, s) for v, s in zip(values, input_shardings)]
-            state = [_placed(cell[0], s) for cell, s in zip(self.cells, state_shardings)]
+            inputs = [_placed(v, s) for v, s in zip(values, input_shardings, strict=True)]
+            state = [_placed(cell[0], s) for cell, s in zip(self.cells, state_shardings, strict=True)]
             outputs, state = jitted(inputs, state)
-            for cell, value in zip(self.cells, state):
+            for cell, value in zip(self.cells, state, strict=True):
                 cell[0] = value
             return outputs[0] if self.single else outputs
 
-        step.function = self.function
-        return step
+        compiled = cast(CompiledStep, step)
+        compiled.function = self.function
+        return compiled
 
 
-def _placed(value, sharding):
+def _placed(value: Any, sharding: "jax.sharding.Sharding") -> "jax.Array":
     """``value`` as a global array laid out by ``sharding``; each process copies only the parts that its own
     devices hold, from the global value that every process has."""
     import jax
@@ -196,7 +222,13 @@ def _placed(value, sharding):
     return jax.make_array_from_callback(array.shape, sharding, lambda index: array[index])
 
 
-def jax_steps(inputs, outputs, updates, steps_per_call, **kwargs):
+def jax_steps(
+    inputs: Sequence[Variable],
+    outputs: Outputs,
+    updates: dict[Variable, Variable],
+    steps_per_call: int,
+    **kwargs: Any,
+) -> CompiledStep:
     """``steps_function`` in JAX mode: one-step program, ``jax.lax.scan`` over ``steps_per_call`` steps,
     jitted for the default device."""
     import jax

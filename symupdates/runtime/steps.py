@@ -6,17 +6,29 @@ each step. ``steps_function`` compiles ``k`` steps into one call, like Keras's `
 output (the loss, any monitor) comes back once per inner step.
 """
 
+from collections.abc import Mapping, Sequence
+from typing import Any
+
 import pytensor
 import pytensor.tensor as pt
+from pytensor.compile.mode import Mode
+from pytensor.compile.sharedvalue import SharedVariable
+from pytensor.graph.basic import Variable
 from pytensor.graph.replace import graph_replace
+from pytensor.tensor.variable import TensorVariable
 
 from ..core.compat import rebuild_collect_shared
-from .fast import fast_function
+from .fast import CompiledStep, Outputs, fast_function
 
 __all__ = ["steps_function", "scan_steps"]
 
 
-def scan_steps(inputs, outputs, updates, steps_per_call):
+def scan_steps(
+    inputs: Sequence[Variable],
+    outputs: Sequence[Variable],
+    updates: Mapping[Variable, Variable],
+    steps_per_call: int,
+) -> tuple[list[TensorVariable], list[Variable], dict[Variable, Variable]]:
     """The graph of ``steps_per_call`` consecutive steps: ``(stacked inputs, stacked outputs, updates)``.
 
     Step ``i`` (``i = 0 .. k-1``) reads ``inputs[j][i]`` for every input and the params and state left by
@@ -71,13 +83,14 @@ def scan_steps(inputs, outputs, updates, steps_per_call):
     ]
     n_in, n_out = len(inputs), len(outputs)
 
-    def one_step(*args):
+    def one_step(*args: Variable) -> list[Variable]:
         current, states = args[:n_in], args[n_in:]
-        replacements = dict(zip(inputs, current)) | dict(zip(shared, states))
+        replacements = dict(zip(inputs, current, strict=True)) | dict(zip(shared, states, strict=True))
         new = graph_replace(outputs + [updates[var] for var in shared], replacements, strict=False)
         # The carried value must have the shared variable's exact type (static shape included).
         carried = [
-            var.type.filter_variable(value, allow_convert=True) for var, value in zip(shared, new[n_out:])
+            var.type.filter_variable(value, allow_convert=True)
+            for var, value in zip(shared, new[n_out:], strict=True)
         ]
         return new[:n_out] + carried
 
@@ -89,11 +102,21 @@ def scan_steps(inputs, outputs, updates, steps_per_call):
         return_updates=False,
     )
     results = list(results) if isinstance(results, list | tuple) else [results]
-    final = {var: result[-1] for var, result in zip(shared, results[n_out:])}
+    final: dict[Variable, Variable] = {
+        var: result[-1] for var, result in zip(shared, results[n_out:], strict=True)
+    }
     return stacked, results[:n_out], final
 
 
-def steps_function(inputs, outputs=(), *, updates, steps_per_call, mode=None, **kwargs):
+def steps_function(
+    inputs: Sequence[Variable],
+    outputs: Outputs = (),
+    *,
+    updates: dict[Variable, Variable],
+    steps_per_call: int,
+    mode: str | Mode | None = None,
+    **kwargs: Any,
+) -> CompiledStep:
     """Compile ``steps_per_call`` training steps into one call, returning each step's outputs.
 
     Each call takes every input stacked along a new leading axis of length ``k = steps_per_call`` (``k``
@@ -174,14 +197,16 @@ def steps_function(inputs, outputs=(), *, updates, steps_per_call, mode=None, **
         _check_steps_per_call(steps_per_call)
         return jax_steps(inputs, outputs, updates, steps_per_call, **kwargs)
     single = not isinstance(outputs, list | tuple)
-    outs = [outputs] if single else list(outputs)
+    outs = list(outputs) if isinstance(outputs, list | tuple) else [outputs]
     stacked, stacked_outputs, final = scan_steps(inputs, outs, updates, steps_per_call)
     return fast_function(
         stacked, stacked_outputs[0] if single else stacked_outputs, updates=final, mode=mode, **kwargs
     )
 
 
-def _in_function_order(outputs, updates):
+def _in_function_order(
+    outputs: Sequence[Variable], updates: Mapping[Variable, Variable]
+) -> list[SharedVariable]:
     """The keys of ``updates`` in the order ``pytensor.function(inputs, outputs, updates=updates)`` lists
     its updates: the order of the shared variables PyTensor's ``rebuild_collect_shared`` collects for it.
     The loop body then fuses like the one-step function (see ``steps_function``'s Notes).
@@ -190,6 +215,6 @@ def _in_function_order(outputs, updates):
     return [var for var in shared_inputs if var in updates]
 
 
-def _check_steps_per_call(steps_per_call):
+def _check_steps_per_call(steps_per_call: Any) -> None:
     if isinstance(steps_per_call, bool) or not isinstance(steps_per_call, int) or steps_per_call < 1:
         raise ValueError(f"steps_per_call must be an int >= 1, got {steps_per_call!r}")
