@@ -6,101 +6,15 @@ Drop-in for ``lasagne.updates`` and ``pymc.variational.updates``::
     updates = symupdates.adagrad(loss, params, learning_rate=0.01)   # OrderedDict: shared var -> new value
     train_fn = pytensor.function([x, y], loss, updates=updates)
 
-Module layout: ``gradients`` (gradients and their checks), ``hyperparams`` (hyper-parameter checks and
-typing), ``updates`` (the returned dict), ``builder`` (the state builder transforms write into),
-``transforms`` (the composition machinery, how a rule is declared, ``inject_hyperparams``, and the
-transforms every rule shares), ``scalings`` (one ``scale_by_*`` per published rule),
-``optimizers`` (the public rules: Lasagne's and PyMC's, then torch.optim's and optax's), ``constraints``
-(norm constraints), ``clipping`` (clipping transforms), ``wrappers`` (per-group rules, flattening, NaN
-guard, accumulation, lookahead, averaging), ``schedules`` (hyper-parameters that change with the step),
-``orthogonal`` (muon), ``schedule_free`` (schedule-free rules and their evaluation params),
-``parameter_free`` (prodigy, D-Adaptation), ``sharpness`` (sam), ``curvature`` (adahessian and sophia:
-Hessian-diagonal estimates), ``checkpoint`` (seeing, saving, loading
-and resetting optimizer state), ``multiplicative`` (multiplicative updates for non-negative parameters, by
-splitting the gradient graph), ``sparse`` (row-sparse steps for embedding tables), ``fast`` (a compiled
-step without per-call checks, for training loops), ``inspection`` (what a compiled step does: fusion, in
-place, dtypes, bytes moved), ``steps`` (many steps per compiled call), ``parallel`` (data-parallel steps on
-a JAX device mesh).
+Layout: ``core`` (the ``Updates`` dict, the builder, ``Transform``/``chain``/``apply`` and how a rule is
+declared, hyper-parameter domains and typing, gradients, schedules, PyTensor version differences, the
+annotation types), ``rules`` (the rule families, each with its ``scale_by_*`` transforms), ``wrappers``
+(transforms around rules: clipping, constraints, masks, flatten, NaN guard, accumulation, averaging,
+sparse) and ``runtime`` (fast compiled steps, many steps per call, data-parallel steps, inspection of a
+compiled step, checkpoints). Everything public is re-exported here; ``__all__`` lists it.
 """
 
-from types import ModuleType as _ModuleType
-
-from .runtime.checkpoint import CheckpointError, StateEntry, load_state, reset_state, save_state, state_of
-from .wrappers.clipping import clip_by_global_norm, clip_by_norm, clip_by_value
-from .wrappers.constraints import norm_constraint, total_norm_constraint
-from .runtime.fast import fast_function
 from .core.gradients import get_or_compute_grads
-from .runtime.inspection import StepReport, inspect_step, measure_bandwidth
-from .rules.multiplicative import SplitError, multiplicative, split_gradient
-from .rules.optimizers import (
-    adadelta,
-    adagrad,
-    adagrad_window,
-    adam,
-    adamax,
-    amsgrad,
-    apply_momentum,
-    apply_nesterov_momentum,
-    momentum,
-    nesterov_momentum,
-    rmsprop,
-    sgd,
-    adabelief,
-    adafactor,
-    adamw,
-    lamb,
-    lars,
-    lion,
-    nadam,
-    novograd,
-    radam,
-    rprop,
-    sign_sgd,
-    signum,
-    yogi,
-)
-from .rules.scalings import (
-    EPSILON_PLACEMENTS,
-    scale_by_adadelta,
-    scale_by_adam,
-    scale_by_adamax,
-    scale_by_amsgrad,
-    scale_by_rms,
-    scale_by_rss,
-    scale_by_window_rss,
-    scale_by_adafactor,
-    scale_by_belief,
-    scale_by_inverse_time,
-    scale_by_lion,
-    scale_by_nadam,
-    scale_by_novograd,
-    scale_by_radam,
-    scale_by_rprop,
-    scale_by_sign,
-    scale_by_trust_ratio,
-    scale_by_yogi,
-    trace,
-)
-from .wrappers.sparse import SparseFallbackWarning, sparse
-from .core.transform import (
-    Transform,
-    add_decayed_weights,
-    apply,
-    chain,
-    inject_hyperparams,
-    scale,
-    scale_by_learning_rate,
-)
-from .rules.orthogonal import muon, newton_schulz, scale_by_muon
-from .rules.parameter_free import dadapt_adamw, prodigy, scale_by_dadapt_adamw, scale_by_prodigy
-from .rules.schedule_free import (
-    schedule_free,
-    schedule_free_adamw,
-    schedule_free_eval_parameters,
-    schedule_free_sgd,
-)
-from .rules.sharpness import sam
-from .rules.curvature import adahessian, hutchinson_diagonal, scale_by_adahessian, scale_by_sophia, sophia
 from .core.schedules import (
     Schedule,
     constant_schedule,
@@ -116,9 +30,81 @@ from .core.schedules import (
     sgdr_schedule,
     warmup_cosine_decay_schedule,
 )
+from .core.transform import (
+    Transform,
+    add_decayed_weights,
+    apply,
+    chain,
+    inject_hyperparams,
+    scale,
+    scale_by_learning_rate,
+)
+from .core.updates import Updates, merge
+from .rules.curvature import adahessian, hutchinson_diagonal, scale_by_adahessian, scale_by_sophia, sophia
+from .rules.multiplicative import SplitError, multiplicative, split_gradient
+from .rules.optimizers import (
+    adabelief,
+    adadelta,
+    adafactor,
+    adagrad,
+    adagrad_window,
+    adam,
+    adamax,
+    adamw,
+    amsgrad,
+    apply_momentum,
+    apply_nesterov_momentum,
+    lamb,
+    lars,
+    lion,
+    momentum,
+    nadam,
+    nesterov_momentum,
+    novograd,
+    radam,
+    rmsprop,
+    rprop,
+    sgd,
+    sign_sgd,
+    signum,
+    yogi,
+)
+from .rules.orthogonal import muon, newton_schulz, scale_by_muon
+from .rules.parameter_free import dadapt_adamw, prodigy, scale_by_dadapt_adamw, scale_by_prodigy
+from .rules.scalings import (
+    EPSILON_PLACEMENTS,
+    scale_by_adadelta,
+    scale_by_adafactor,
+    scale_by_adam,
+    scale_by_adamax,
+    scale_by_amsgrad,
+    scale_by_belief,
+    scale_by_inverse_time,
+    scale_by_lion,
+    scale_by_nadam,
+    scale_by_novograd,
+    scale_by_radam,
+    scale_by_rms,
+    scale_by_rprop,
+    scale_by_rss,
+    scale_by_sign,
+    scale_by_trust_ratio,
+    scale_by_window_rss,
+    scale_by_yogi,
+    trace,
+)
+from .rules.schedule_free import (
+    schedule_free,
+    schedule_free_adamw,
+    schedule_free_eval_parameters,
+    schedule_free_sgd,
+)
+from .rules.sharpness import sam
+from .runtime.checkpoint import CheckpointError, StateEntry, load_state, reset_state, save_state, state_of
+from .runtime.fast import fast_function
+from .runtime.inspection import StepReport, inspect_step, measure_bandwidth
 from .runtime.parallel import sharded_function
 from .runtime.steps import scan_steps, steps_function
-from .core.updates import Updates, merge
 from .wrappers.accumulation import accumulate_gradients
 from .wrappers.averaging import (
     averaged_parameters,
@@ -127,15 +113,132 @@ from .wrappers.averaging import (
     parameter_ema,
     swap_parameters,
 )
+from .wrappers.clipping import clip_by_global_norm, clip_by_norm, clip_by_value
+from .wrappers.constraints import norm_constraint, total_norm_constraint
 from .wrappers.flatten import flatten
 from .wrappers.guards import apply_if_finite
 from .wrappers.masks import masked, multi_transform
+from .wrappers.sparse import SparseFallbackWarning, sparse
 
 __version__ = "0.1.0"
 
-# Everything imported above is public: the list is derived so that it cannot drift from the imports.
-__all__ = sorted(
-    name
-    for name, value in globals().items()
-    if not name.startswith("_") and not isinstance(value, _ModuleType)
-)
+__all__ = [
+    "CheckpointError",
+    "EPSILON_PLACEMENTS",
+    "Schedule",
+    "SparseFallbackWarning",
+    "SplitError",
+    "StateEntry",
+    "StepReport",
+    "Transform",
+    "Updates",
+    "accumulate_gradients",
+    "adabelief",
+    "adadelta",
+    "adafactor",
+    "adagrad",
+    "adagrad_window",
+    "adahessian",
+    "adam",
+    "adamax",
+    "adamw",
+    "add_decayed_weights",
+    "amsgrad",
+    "apply",
+    "apply_if_finite",
+    "apply_momentum",
+    "apply_nesterov_momentum",
+    "averaged_parameters",
+    "chain",
+    "clip_by_global_norm",
+    "clip_by_norm",
+    "clip_by_value",
+    "constant_schedule",
+    "copy_parameters",
+    "cosine_decay_schedule",
+    "cosine_onecycle_schedule",
+    "dadapt_adamw",
+    "exponential_decay",
+    "fast_function",
+    "flatten",
+    "get_or_compute_grads",
+    "hutchinson_diagonal",
+    "inject_hyperparams",
+    "inspect_step",
+    "inverse_time_decay",
+    "join_schedules",
+    "lamb",
+    "lars",
+    "linear_schedule",
+    "lion",
+    "load_state",
+    "lookahead",
+    "masked",
+    "measure_bandwidth",
+    "merge",
+    "momentum",
+    "multi_transform",
+    "multiplicative",
+    "muon",
+    "nadam",
+    "nesterov_momentum",
+    "newton_schulz",
+    "norm_constraint",
+    "novograd",
+    "parameter_ema",
+    "piecewise_constant_schedule",
+    "polynomial_schedule",
+    "prodigy",
+    "radam",
+    "reduce_on_plateau",
+    "reset_state",
+    "rmsprop",
+    "rprop",
+    "sam",
+    "save_state",
+    "scale",
+    "scale_by_adadelta",
+    "scale_by_adafactor",
+    "scale_by_adahessian",
+    "scale_by_adam",
+    "scale_by_adamax",
+    "scale_by_amsgrad",
+    "scale_by_belief",
+    "scale_by_dadapt_adamw",
+    "scale_by_inverse_time",
+    "scale_by_learning_rate",
+    "scale_by_lion",
+    "scale_by_muon",
+    "scale_by_nadam",
+    "scale_by_novograd",
+    "scale_by_prodigy",
+    "scale_by_radam",
+    "scale_by_rms",
+    "scale_by_rprop",
+    "scale_by_rss",
+    "scale_by_sign",
+    "scale_by_sophia",
+    "scale_by_trust_ratio",
+    "scale_by_window_rss",
+    "scale_by_yogi",
+    "scan_steps",
+    "schedule_free",
+    "schedule_free_adamw",
+    "schedule_free_eval_parameters",
+    "schedule_free_sgd",
+    "sgd",
+    "sgdr_schedule",
+    "sharded_function",
+    "sign_sgd",
+    "signum",
+    "sophia",
+    "sparse",
+    "split_gradient",
+    "state_of",
+    "steps_function",
+    "swap_parameters",
+    "total_norm_constraint",
+    "trace",
+    "warmup_cosine_decay_schedule",
+    "yogi",
+]
