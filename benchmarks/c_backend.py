@@ -26,7 +26,8 @@ for rule in ["sgd", "adagrad"]:
     for mode in ["CVM", "NUMBA"]:
         shared = pytensor.shared(p.copy(), shape=p.shape)
         grad = pt.vector(dtype="float32", shape=p.shape)
-        step = su.fast_function([grad], updates=getattr(su, rule)([grad], [shared], learning_rate=0.01), mode=mode)
+        updates = getattr(su, rule)([grad], [shared], learning_rate=0.01)
+        step = su.fast_function([grad], updates=updates, mode=mode)
         print(rule, mode, round(median_us(lambda: step(g), repeats=15)))
 """
 
@@ -49,7 +50,8 @@ def main():
             times.setdefault(rule, {})[mode] = int(us)
         for rule, t in times.items():
             print(
-                f"| {flags or 'default'} | {rule} | {t['CVM']:,} | {t['NUMBA']:,} | {t['CVM'] / t['NUMBA']:.1f} |"
+                f"| {flags or 'default'} | {rule} | {t['CVM']:,} | {t['NUMBA']:,} | "
+                f"{t['CVM'] / t['NUMBA']:.1f} |"
             )
 
 

@@ -18,6 +18,8 @@ import time
 
 from common import _block_seconds, _calls_per_block  # first: puts this checkout on sys.path
 
+# isort: split
+
 import numpy as np
 
 import steps_per_call

@@ -40,7 +40,8 @@ def run(modes=("NUMBA", "CVM", "JAX"), log=print):
             cold = build_seconds(mode, compiledir)
             warm = build_seconds(mode, compiledir)
             log(
-                f"  {mode}: cold {cold:.2f} s, warm {warm:.2f} s ({time.perf_counter() - start:.0f} s with imports)"
+                f"  {mode}: cold {cold:.2f} s, warm {warm:.2f} s "
+                f"({time.perf_counter() - start:.0f} s with imports)"
             )
         rows.append((mode, cold, warm))
     return rows

@@ -59,9 +59,9 @@ def main():
             final_params(getattr(su, name), inject, MODES[args.mode], args.dtype, args.steps)
             for inject in (False, True)
         )
-        if not all(np.array_equal(a, b) for a, b in zip(constant, injected)):
+        if not all(np.array_equal(a, b) for a, b in zip(constant, injected, strict=True)):
             differing.append(name)
-            largest = max(float(np.max(np.abs(a - b))) for a, b in zip(constant, injected))
+            largest = max(float(np.max(np.abs(a - b))) for a, b in zip(constant, injected, strict=True))
             print(f"{name}: max |difference| {largest:.3g}", flush=True)
     print(
         f"mode {args.mode}, {args.dtype}: {len(differing)} of {len(args.rules.split(','))} rules differ "

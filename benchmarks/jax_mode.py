@@ -10,6 +10,8 @@ Usage: ``python benchmarks/jax_mode.py``
 
 from common import interleaved_median_us  # first: puts this checkout on sys.path, one thread per library
 
+# isort: split
+
 import jax  # noqa: E402
 import jax.numpy as jnp  # noqa: E402
 import pytensor  # noqa: E402

@@ -8,6 +8,8 @@ buffers.
 
 from common import interleaved_median_us  # first: puts this checkout on sys.path
 
+# isort: split
+
 import numpy as np
 import pytensor
 import pytensor.tensor as pt

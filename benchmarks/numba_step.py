@@ -10,9 +10,12 @@ adam ratio and on flattening.
 Usage: ``python benchmarks/numba_step.py``
 """
 
+import functools
 import re
 
 from common import interleaved_median_us, median_us  # first: puts this checkout on sys.path
+
+# isort: split
 
 import numpy as np  # noqa: E402
 import pytensor  # noqa: E402
@@ -67,7 +70,7 @@ def cost_per_array():
         args = [c.storage[0] for c in function.input_storage]
         args[:n] = [np.ones(100, np.float32)] * n
         jitted = function.vm.jit_fn
-        us = median_us(lambda: jitted(*args), repeats=15, min_seconds=0.02)
+        us = median_us(functools.partial(jitted, *args), repeats=15, min_seconds=0.02)
         arrays = len(args) + len(function.output_storage)
         print(
             f"  adam, {n} x 100: {us:.1f} us per call, {arrays} arrays in and out, {us / arrays:.2f} us each"

@@ -10,6 +10,8 @@ import sys
 
 from common import median_us  # first: puts this checkout on sys.path, one thread per library
 
+# isort: split
+
 import numpy as np  # noqa: E402
 import pytensor  # noqa: E402
 import pytensor.tensor as pt  # noqa: E402

@@ -15,10 +15,12 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
 import common  # noqa: E402  first: limits every library to one thread
+
+# isort: split
 import compile_time  # noqa: E402
 import mlp_step  # noqa: E402
-import steps_per_call  # noqa: E402
 import sparse_step  # noqa: E402
+import steps_per_call  # noqa: E402
 import update_step  # noqa: E402
 
 
@@ -40,9 +42,9 @@ def main():
                 f"Command: `python benchmarks/run.py{' --quick' if args.quick else ''}"
                 f"{'' if args.quick or args.repeats == 15 else f' --repeats {args.repeats}'}` "
                 f"({time.perf_counter() - start:.0f} s{'' if done else ', sections so far'}). All peers "
-                "single-threaded; microseconds per step of wall clock, CPU time where a table says so (median "
-                "of repeats after warm-up, peers measured round-robin), in parentheses the ratio to the "
-                "fastest non-symupdates peer of the row (< 1: faster than every peer).",
+                "single-threaded; microseconds per step of wall clock, CPU time where a table says so "
+                "(median of repeats after warm-up, peers measured round-robin), in parentheses the ratio to "
+                "the fastest non-symupdates peer of the row (< 1: faster than every peer).",
                 "",
                 *[f"- {k}: {v}" for k, v in info.items()],
                 "",
@@ -84,7 +86,9 @@ def main():
             update_step.BASELINES,
             note="`numba kernel (bound)` is a hand-written one-pass loop: the memory-bandwidth bound, "
             "not a peer; `bytes / bandwidth` is the same bound computed: the bytes the compiled step's loops "
-            "read and write (`symupdates.inspect_step`) over the bandwidth of a streaming copy of as many bytes (for 10 x 100 it leaves out the cost of 10 calls' worth of arrays). `flatten`: the rule wrapped in `symupdates.flatten` (the state of all params as one "
+            "read and write (`symupdates.inspect_step`) over the bandwidth of a streaming copy of as many "
+            "bytes (for 10 x 100 it leaves out the cost of 10 calls' worth of arrays). `flatten`: the rule "
+            "wrapped in `symupdates.flatten` (the state of all params as one "
             "vector, the gradients concatenated each step).",
         )
     )

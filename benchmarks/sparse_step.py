@@ -8,9 +8,12 @@ both through ``fast_function`` (NUMBA); torch ``nn.Embedding(sparse=True)`` with
 """
 
 import argparse
+import functools
 import gc
 
 from common import interleaved_median_us, ratio_table  # first: puts this checkout on sys.path
+
+# isort: split
 
 import numpy as np
 import pytensor
@@ -98,10 +101,10 @@ def run(sizes=SIZES, rules=RULES, repeats=5, log=print):
             dense, sparse = symupdates_step(rule, n, False), symupdates_step(rule, n, True)
             torch_call, optax_call = torch_step(rule, n), optax_step(rule, n)
             calls = {
-                "symupdates dense": lambda: dense(idx, target),
-                "symupdates sparse": lambda: sparse(idx, target),
-                "torch sparse": lambda: torch_call(t_idx, t_target),
-                "optax dense": lambda: optax_call(idx, target),
+                "symupdates dense": functools.partial(dense, idx, target),
+                "symupdates sparse": functools.partial(sparse, idx, target),
+                "torch sparse": functools.partial(torch_call, t_idx, t_target),
+                "optax dense": functools.partial(optax_call, idx, target),
             }
             times = interleaved_median_us(calls, repeats=repeats)
             label = f"{'lazy adam' if rule == 'adam' else rule}, N={n:.0e}"

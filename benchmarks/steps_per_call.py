@@ -1,11 +1,11 @@
 """(c) k steps per compiled call, and the data-parallel step on several CPU devices.
 
-Steps per call: microseconds per *step* of adam on 1 param of 1 element and 10 params of 100 elements,
-float32 (gradients given, as in update_step.py) and of the 784-50-10 tanh MLP training step (batch 64, as in mlp_step.py), in NUMBA
-mode: one ``fast_function`` call per step, and ``steps_function`` with k = 1, 10, 100 (the time of a call
-divided by k). The adam rows also give update_step.py's hand-written numba kernel, the bound. Every peer
-here works in one thread, so the times are CPU time (``time.process_time``): other jobs on the shared cores
-do not enter them (notes.md, "Wall clock on a loaded machine: the k-steps MLP result").
+Steps per call: microseconds per *step* of adam on 1 param of 1 element and 10 params of 100 elements, float32
+(gradients given, as in update_step.py) and of the 784-50-10 tanh MLP training step (batch 64, as in
+mlp_step.py), in NUMBA mode: one ``fast_function`` call per step, and ``steps_function`` with k = 1, 10, 100
+(the time of a call divided by k). The adam rows also give update_step.py's hand-written numba kernel, the
+bound. Every peer here works in one thread, so the times are CPU time (``time.process_time``): other jobs on
+the shared cores do not enter them (notes.md, "Wall clock on a loaded machine: the k-steps MLP result").
 
 Sharded step: the MLP step in JAX mode on one device (``fast_function``) and ``sharded_function`` with the
 batch split over 1, 2 and 4 CPU devices (a subprocess with ``--xla_force_host_platform_device_count=4``).
@@ -22,6 +22,8 @@ import sys
 import time
 
 from common import interleaved_median_us, ratio_table  # first: puts this checkout on sys.path
+
+# isort: split
 
 import numpy as np
 import pytensor
@@ -104,8 +106,8 @@ def run(repeats=15, mlp=True, log=print):
             adam_rows,
             PEERS,
             ["numba kernel (bound)"],
-            note="Ratios to the hand-written one-pass numba kernel (update_step.py), the memory-bandwidth bound. "
-            "`k=K`: one call of K steps, its time divided by K. CPU time of the benchmark's process.",
+            note="Ratios to the hand-written one-pass numba kernel (update_step.py), the memory-bandwidth "
+            "bound. `k=K`: one call of K steps, its time divided by K. CPU time of the benchmark's process.",
         )
     ]
     if not mlp:
@@ -175,8 +177,9 @@ def main():
                 sharded_rows(args.repeats),
                 SHARDED_PEERS,
                 ["single device"],
-                note="Ratios to the single-device step (`fast_function`, mode JAX). The CPU devices share the "
-                "machine's cores: this is the cost of splitting the batch and all-reducing, not a speed-up.",
+                note="Ratios to the single-device step (`fast_function`, mode JAX). The CPU devices share "
+                "the machine's cores: this is the cost of splitting the batch and all-reducing, not a "
+                "speed-up.",
             )
         )
         return

@@ -12,6 +12,8 @@ import math
 
 from common import interleaved_median_us  # first: puts this checkout on sys.path
 
+# isort: split
+
 import numba
 import numpy as np
 import pytensor
@@ -79,18 +81,18 @@ def streaming_kernel(rule, params, grads):
 
     def step():
         if rule == "adagrad":
-            for p, g, a in zip(params, grads, state[0]):
+            for p, g, a in zip(params, grads, state[0], strict=True):
                 _adagrad_kernel(p, g, a, f32(LR), f32(EPS))
         elif rule == "rmsprop":
-            for p, g, a in zip(params, grads, state[0]):
+            for p, g, a in zip(params, grads, state[0], strict=True):
                 _rmsprop_kernel(p, g, a, f32(LR), f32(RHO), f32(EPS))
         elif rule == "adam":
             t[0] += 1
             size = f32(LR * math.sqrt(1 - B2 ** t[0]) / (1 - B1 ** t[0]))
-            for p, g, m, v in zip(params, grads, *state):
+            for p, g, m, v in zip(params, grads, *state, strict=True):
                 _adam_kernel(p, g, m, v, size, f32(B1), f32(B2), f32(EPS))
         else:
-            for p, g, vel in zip(params, grads, state[0]):
+            for p, g, vel in zip(params, grads, state[0], strict=True):
                 _momentum_kernel(p, g, vel, f32(LR), f32(MOM))
 
     return step
@@ -106,7 +108,7 @@ def numpy_in_place(rule, params, grads):
     def step():
         t[0] += 1
         size = f32(LR * math.sqrt(1 - B2 ** t[0]) / (1 - B1 ** t[0]))
-        for i, (p, g, tmp) in enumerate(zip(params, grads, scratch)):
+        for i, (p, g, tmp) in enumerate(zip(params, grads, scratch, strict=True)):
             if rule in ("adagrad", "rmsprop"):
                 a = state[0][i]
                 np.multiply(g, g, out=tmp)
@@ -162,7 +164,7 @@ def torch_step(rule, params, grads, variant):
     import torch
 
     tensors = [torch.from_numpy(p.copy()).requires_grad_() for p in params]
-    for t, g in zip(tensors, grads):
+    for t, g in zip(tensors, grads, strict=True):
         t.grad = torch.from_numpy(g)
     flag = {"for-loop": dict(foreach=False), "foreach": dict(foreach=True), "fused": dict(fused=True)}[
         variant

@@ -16,6 +16,7 @@ import matplotlib
 matplotlib.use("Agg")  # the examples write files; they never open a window
 
 import pytensor.tensor as pt  # noqa: E402
+
 import symupdates  # noqa: E402
 
 warnings.filterwarnings("ignore", message="PyTensor could not link to a BLAS")

@@ -41,7 +41,9 @@ def plot(paths, out):
 
     x1, x2 = np.meshgrid(np.linspace(-6, 6, 200), np.linspace(-3, 3, 200))
     figure, axes = plt.subplots(1, 2, figsize=(12, 4.6), sharey=True, layout="constrained")
-    for ax, labels, title in zip(axes, (ADAGRAD_RUNS, COMPARISON_RUNS), ("AdaGrad", "other rules")):
+    for ax, labels, title in zip(
+        axes, (ADAGRAD_RUNS, COMPARISON_RUNS), ("AdaGrad", "other rules"), strict=True
+    ):
         filled = ax.contourf(x1, x2, f(x1, x2), levels=np.geomspace(0.05, 20, 12), cmap="Greys",
                              norm="log", extend="both", alpha=0.5)  # fmt: skip
         for i, label in enumerate(labels):

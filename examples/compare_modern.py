@@ -19,7 +19,7 @@ import pytensor
 import pytensor.tensor as pt
 
 import symupdates
-from _shared import compiles_on_first_call, mlp_learning_rate, mlp_rule, mean_cross_entropy, parser, save
+from _shared import compiles_on_first_call, mean_cross_entropy, mlp_learning_rate, mlp_rule, parser, save
 from train_mlp import build_model, forward, load_data
 
 RULES = ["muon", "schedule_free_adamw", "prodigy", "adam"]
@@ -55,7 +55,7 @@ def run(name, epochs, seed):
     compiles_on_first_call(train, f"{name}'s training step", COLD_COMPILE_SECONDS)(
         X_train[:BATCH_SIZE], y_train[:BATCH_SIZE]
     )
-    for p, value in zip(params, initial):
+    for p, value in zip(params, initial, strict=True):
         p.set_value(value)
     symupdates.reset_state(updates)
     accuracy, seconds, elapsed = [], [], 0.0

@@ -100,7 +100,8 @@ def plot(results, out):
     # a distinct colour (tab20: its dark half first) and line style per rule, the same in panel and bar
     colours = [plt.cm.tab20((2 * j + j // 10) % 20) for j in np.arange(len(names)) % 20]
     styles = [("-", "--", "-.", ":")[i % 4] for i in range(len(names))]
-    for i, (ax, name) in enumerate(zip(axes, names)):
+    # The grid has room for more panels than rules: the spare ones are switched off below.
+    for i, (ax, name) in enumerate(zip(axes, names, strict=False)):
         ax.plot(epochs, accuracy.T, color="0.85", linewidth=0.8)
         ax.plot(epochs, accuracy[i], styles[i], marker="o", color=colours[i], markersize=3, linewidth=2)
         ax.set_title(f"{name}: {accuracy[i, -1]:.4f}", fontsize=10)

@@ -116,7 +116,7 @@ def main(argv=None):
     for l2 in sorted({0.0, args.l2}):
         name = "L2-penalised synthetic" if l2 else "synthetic"
         fits[l2] = factorize(S, SW0, SH0, 0.1, args.steps, T, l2, name=name, cold_seconds=3)
-    for l2, (SW, SH, train_rmse, held_out_rmse) in fits.items():
+    for l2, (SW, _, train_rmse, held_out_rmse) in fits.items():
         penalty = f", L2 penalty {l2:g}" if l2 else ""
         ranks = f"rank {args.rank}, fit rank {SW.shape[1]}"
         print(f"synthetic 200x150, {ranks}, 80% missing, adagrad lr 0.1, {args.steps} steps{penalty}:")
@@ -146,7 +146,8 @@ def plot(tiny_losses, fits, mean_baseline, ranks, out):
     figure, axes = plt.subplots(1, 2, figsize=(11, 4), width_ratios=[1, 1.6], layout="constrained")
     axes[0].plot(tiny_losses)
     axes[0].set(title="tiny 4 x 3, rank 2", xlabel="step", ylabel="RMSE over observed entries")
-    for (l2, (_, _, train_rmse, held_out_rmse)), colour in zip(fits.items(), ("C0", "C1")):
+    # One colour per fit: the L2-penalised fit is there with --l2 only.
+    for (l2, (_, _, train_rmse, held_out_rmse)), colour in zip(fits.items(), ("C0", "C1"), strict=False):
         fit = f"L2 penalty {l2:g}" if l2 else "no penalty"
         axes[1].semilogy(train_rmse, color=colour, linewidth=1, label=f"train, {fit}: {train_rmse[-1]:.3f}")
         label = f"held-out, {fit}: {held_out_rmse[-1]:.3f}"

@@ -122,8 +122,8 @@ def plot_losses(histories, references, problem, out):
     import matplotlib.pyplot as plt
 
     figure, axes = plt.subplots(1, len(histories), figsize=(5.5 * len(histories), 4), layout="constrained")
-    for ax, (name, history) in zip(np.atleast_1d(axes), histories.items()):
-        steps, losses = zip(*references[name].items())
+    for ax, (name, history) in zip(np.atleast_1d(axes), histories.items(), strict=True):
+        steps, losses = zip(*references[name].items(), strict=True)
         difference = abs(history[-1] - losses[-1]) / losses[-1]
         ax.semilogy(history, linewidth=2, label="symupdates.multiplicative")
         label = f'sklearn NMF(solver="mu", max_iter=k)\n(k = {steps[-1]}: rel. difference {difference:.1e})'
@@ -142,11 +142,13 @@ def plot_components(factors, problem, out):
     columns = 4
     rows = -(-len(next(iter(factors.values()))) // columns)
     figure = plt.figure(figsize=(1.4 * columns * len(factors), 1.4 * rows + 0.8), layout="constrained")
-    for block, (name, H) in zip(figure.subfigures(1, len(factors), wspace=0.05), factors.items()):
+    for block, (name, H) in zip(
+        figure.subfigures(1, len(factors), wspace=0.05), factors.items(), strict=True
+    ):
         axes = block.subplots(rows, columns, squeeze=False, subplot_kw={"xticks": [], "yticks": []}).ravel()
         for ax in axes[len(H) :]:
             ax.axis("off")
-        for ax, component in zip(axes, H):
+        for ax, component in zip(axes, H, strict=False):  # the spare axes were switched off above
             ax.imshow(component.reshape(8, 8), cmap="gray_r")
             ax.spines[:].set_color("0.75")  # a frame, so that neighbouring components do not run together
         block.suptitle(TITLES[name])

@@ -83,7 +83,7 @@ def error_grid(data_set, limits=(-4, 7, -7, 3), n=120):
 # first are wider, so that they show around those drawn over them.
 STYLES = {
     name: (f"C{i}", style, 4 - 0.4 * i)
-    for i, (name, style) in enumerate(zip(OPTIMIZERS, ["-", ":", "--", "-.", "-", "--", "-."]))
+    for i, (name, style) in enumerate(zip(OPTIMIZERS, ["-", ":", "--", "-.", "-", "--", "-."], strict=True))
 }
 
 
@@ -105,14 +105,14 @@ def plot(paths, out, steps):
     from matplotlib.animation import FuncAnimation
 
     figure, axes = plt.subplots(1, 2, figsize=(12, 4.8), layout="constrained")
-    for ax, data_set in zip(axes, DATA_SETS):
+    for ax, data_set in zip(axes, DATA_SETS, strict=True):
         draw_paths(ax, paths, data_set)
     figure.legend(*axes[0].get_legend_handles_labels(), loc="outside right center")
     figure.suptitle(f"sigmoid neuron, squared error: {steps} steps from w = b = -2")
     save(figure, out, "optimizer_paths_contour.png")
 
     figure, axes = plt.subplots(1, 2, figsize=(12, 4), layout="constrained")
-    for ax, data_set in zip(axes, DATA_SETS):
+    for ax, data_set in zip(axes, DATA_SETS, strict=True):
         for name, (colour, style, width) in STYLES.items():
             loss = error(*paths[data_set, name].T, *DATA_SETS[data_set])
             ax.semilogy(loss, style, color=colour, linewidth=width / 2, label=name)
@@ -140,7 +140,7 @@ def plot(paths, out, steps):
     figure.legend(loc="outside right center", fontsize=11)
 
     def update(k):
-        for line, name in zip(lines, OPTIMIZERS):
+        for line, name in zip(lines, OPTIMIZERS, strict=True):
             line.set_data(*paths["two points", name][: k + 1].T)
         ax.set_title(f"two points, step {k}", fontsize=13)
         return lines

@@ -38,9 +38,9 @@ from tqdm import tqdm
 import symupdates
 from _shared import (
     compiles_on_first_call,
+    mean_cross_entropy,
     mlp_learning_rate,
     mlp_rule,
-    mean_cross_entropy,
     optimizer_rules,
     save,
 )
@@ -66,7 +66,7 @@ def glorot(rng, n_in, n_out, name):
 
 def build_model(rng, sizes=(64, 50, 10)):
     params = []
-    for i, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:])):
+    for i, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:], strict=True)):
         params.append(glorot(rng, n_in, n_out, f"W{i}"))
         params.append(pytensor.shared(np.zeros(n_out, dtype="float32"), name=f"b{i}", shape=(n_out,)))
     return params
@@ -205,7 +205,7 @@ def plot_history(history, held_out, out, title):
     """Training loss and accuracy per epoch, with the final held-out accuracy."""
     import matplotlib.pyplot as plt
 
-    epochs, losses, accuracies = zip(*history)
+    epochs, losses, accuracies = zip(*history, strict=True)
     figure, (left, right) = plt.subplots(1, 2, figsize=(9, 3.2))
     left.plot(epochs, losses, "o-", markersize=3)
     left.set(xlabel="epoch", ylabel="training loss", yscale="log", title=title)

@@ -31,7 +31,7 @@ def loss_of(w, K, np_like):
 
 
 def ours(settings, initial, steps, interval):
-    params = [pytensor.shared(p.copy(), name=n) for p, n in zip(initial, "wK")]
+    params = [pytensor.shared(p.copy(), name=n) for p, n in zip(initial, "wK", strict=True)]
     updates = su.sophia(loss_of(*params, pt), params, update_interval=interval, **settings)
     step = pytensor.function([], [], updates=updates, mode="CVM")
     history = []
@@ -92,8 +92,8 @@ def main():
         want = theirs(settings, initial, args.steps, args.update_interval, vectors)
         worst = max(
             np.max(np.abs(g - w) / np.maximum(np.abs(w), 1e-300))
-            for gs, ws in zip(got, want)
-            for g, w in zip(gs, ws)
+            for gs, ws in zip(got, want, strict=True)
+            for g, w in zip(gs, ws, strict=True)
         )
         print(
             f"{label}: {args.steps} steps, update_interval {args.update_interval}: "

@@ -50,7 +50,8 @@ def main(argv=None):
             compiled, loaded = run(compiledir, fastmath), run(compiledir, fastmath)
         verdict = "same" if compiled == loaded else "DIFFERENT"
         print(
-            f"numba__fastmath={fastmath}: compiling process {compiled}, cache-loading process {loaded}: {verdict}"
+            f"numba__fastmath={fastmath}: compiling process {compiled}, cache-loading process {loaded}: "
+            f"{verdict}"
         )
 
 

@@ -5,17 +5,16 @@ read the fixtures (tests/test_parity.py) need neither. Run from the repository r
 
     python scripts/record_parity.py
 
-Every case optimizes the same problem in float64: two params (shapes (3,) and (2, 3)) drawn by a seeded
-NumPy generator and a fixed sequence of 20 gradients per param (also seeded, of scale 1 and 1e-4; they do
-not depend on the params, so each framework sees exactly the same gradients). Muon, for 2-D params only, has its
-own problem (shapes (2, 3) and (4, 2): a wide and a tall matrix). Each fixture stores the problem, the trajectory
+Every case optimizes the same problem in float64: two params (shapes (3,) and (2, 3)) drawn by a seeded NumPy
+generator and a fixed sequence of 20 gradients per param (also seeded, of scale 1 and 1e-4; they do not depend
+on the params, so each framework sees exactly the same gradients). Muon, for 2-D params only, has its own
+problem (shapes (2, 3) and (4, 2): a wide and a tall matrix). Each fixture stores the problem, the trajectory
 (the params after each step), for schedule-free rules the evaluation params after each step, and a ``source``
 string naming the framework call.
 """
 
-import contextlib
-
 import argparse
+import contextlib
 from pathlib import Path
 
 import numpy as np
@@ -33,14 +32,16 @@ def problem(shapes=SHAPES):
     rng = np.random.default_rng(SEED)
     initial = [rng.normal(size=s) for s in shapes]
     # The second param's gradients are small (~1e-4), so that where epsilon goes changes the numbers.
-    grads = [rng.normal(size=(STEPS, *s)) * scale for s, scale in zip(shapes, [1.0, 1e-4])]
+    grads = [rng.normal(size=(STEPS, *s)) * scale for s, scale in zip(shapes, [1.0, 1e-4], strict=True)]
     return initial, grads
 
 
 # case name -> the torch.optim call, as a string evaluated with ``torch`` and ``params`` in scope.
 TORCH_CASES = {
     "torch_Adagrad": "torch.optim.Adagrad(params, lr=0.1)",
-    "torch_Adagrad_lr_decay": "torch.optim.Adagrad(params, lr=0.1, lr_decay=0.05, initial_accumulator_value=0.1)",
+    "torch_Adagrad_lr_decay": (
+        "torch.optim.Adagrad(params, lr=0.1, lr_decay=0.05, initial_accumulator_value=0.1)"
+    ),
     "torch_Adam": "torch.optim.Adam(params, lr=0.01)",
     "torch_Adam_amsgrad": "torch.optim.Adam(params, lr=0.01, betas=(0.8, 0.9), amsgrad=True)",
     "torch_AdamW": "torch.optim.AdamW(params, lr=0.01, weight_decay=0.1)",
@@ -61,9 +62,13 @@ TORCH_CASES = {
     "torch_RMSprop_momentum": "torch.optim.RMSprop(params, lr=0.01, momentum=0.5)",
     "torch_SGD_dampening": "torch.optim.SGD(params, lr=0.05, momentum=0.9, dampening=0.3)",
     "torch_NAdam_weight_decay": "torch.optim.NAdam(params, lr=0.01, weight_decay=0.1)",
-    "torch_NAdam_decoupled_weight_decay": "torch.optim.NAdam(params, lr=0.01, weight_decay=0.1, decoupled_weight_decay=True)",
+    "torch_NAdam_decoupled_weight_decay": (
+        "torch.optim.NAdam(params, lr=0.01, weight_decay=0.1, decoupled_weight_decay=True)"
+    ),
     "torch_RAdam_weight_decay": "torch.optim.RAdam(params, lr=0.01, weight_decay=0.1)",
-    "torch_RAdam_decoupled_weight_decay": "torch.optim.RAdam(params, lr=0.01, weight_decay=0.1, decoupled_weight_decay=True)",
+    "torch_RAdam_decoupled_weight_decay": (
+        "torch.optim.RAdam(params, lr=0.01, weight_decay=0.1, decoupled_weight_decay=True)"
+    ),
     "torch_SGD_maximize": "torch.optim.SGD(params, lr=0.05, momentum=0.9, weight_decay=0.01, maximize=True)",
     "torch_Adam_maximize": "torch.optim.Adam(params, lr=0.01, maximize=True)",
     "torch_Adam_amsgrad_maximize": "torch.optim.Adam(params, lr=0.01, amsgrad=True, maximize=True)",
@@ -83,7 +88,9 @@ TORCH_CASES = {
 TORCH_MATRIX_CASES = {
     "torch_Muon": "torch.optim.Muon(params, lr=0.02)",
     "torch_Muon_float64": "torch.optim.Muon(params, lr=0.02)",
-    "torch_Muon_adamw_lr_float64": "torch.optim.Muon(params, lr=0.02, nesterov=False, adjust_lr_fn='match_rms_adamw')",
+    "torch_Muon_adamw_lr_float64": (
+        "torch.optim.Muon(params, lr=0.02, nesterov=False, adjust_lr_fn='match_rms_adamw')"
+    ),
 }
 
 # case name -> the optax call, evaluated with ``optax`` in scope.
@@ -133,10 +140,10 @@ def torch_trajectory(call, initial, grads):
     optimizer = eval(call, {"torch": torch, "params": params})
     history = [[] for _ in params]
     for step in range(STEPS):
-        for p, g in zip(params, grads):
+        for p, g in zip(params, grads, strict=True):
             p.grad = torch.tensor(g[step], dtype=torch.float64)
         optimizer.step()
-        for h, p in zip(history, params):
+        for h, p in zip(history, params, strict=True):
             h.append(p.detach().numpy().copy())
     return [np.stack(h) for h in history]
 
@@ -156,17 +163,17 @@ def optax_trajectory(call, initial, grads):
         g = tuple(jnp.asarray(g[step], dtype=jnp.float64) for g in grads)
         updates, state = optimizer.update(g, state, params)
         params = optax.apply_updates(params, updates)
-        for h, p in zip(history, params):
+        for h, p in zip(history, params, strict=True):
             h.append(np.asarray(jax.device_get(p), dtype=np.float64).copy())
         if "schedule_free" in call:
-            for e, p in zip(evaluated, optax.contrib.schedule_free_eval_params(state, params)):
+            for e, p in zip(evaluated, optax.contrib.schedule_free_eval_params(state, params), strict=True):
                 e.append(np.asarray(jax.device_get(p), dtype=np.float64).copy())
     return [np.stack(h) for h in history], [np.stack(e) for e in evaluated if e]
 
 
 def save(name, source, initial, grads, trajectory, evaluated=()):
     arrays = {"source": np.array(source)}
-    for k, (p0, g, t) in enumerate(zip(initial, grads, trajectory)):
+    for k, (p0, g, t) in enumerate(zip(initial, grads, trajectory, strict=True)):
         arrays[f"initial_{k}"], arrays[f"grads_{k}"], arrays[f"trajectory_{k}"] = p0, g, t
     for k, e in enumerate(evaluated):
         arrays[f"evaluated_{k}"] = e

@@ -21,7 +21,9 @@ FIXTURES = Path(__file__).resolve().parent.parent / "tests" / "fixtures" / "spar
 TORCH_VERSION = "2.13.0"
 CASES = {
     "torch_SGD_sparse": "torch.optim.SGD(params, lr=0.1)",
-    "torch_Adagrad_sparse": "torch.optim.Adagrad(params, lr=0.1, lr_decay=0.05, initial_accumulator_value=0.1)",
+    "torch_Adagrad_sparse": (
+        "torch.optim.Adagrad(params, lr=0.1, lr_decay=0.05, initial_accumulator_value=0.1)"
+    ),
     "torch_SparseAdam": "torch.optim.SparseAdam(params, lr=0.05, betas=(0.8, 0.95))",
 }
 
@@ -52,7 +54,7 @@ def record(name, call):
     params = list(embedding.parameters())
     opt = eval(call, {"torch": torch, "params": params})
     trajectory = []
-    for idx, row_grads in zip(indices, rows):
+    for idx, row_grads in zip(indices, rows, strict=True):
         opt.zero_grad()
         (embedding(torch.from_numpy(idx)) * torch.from_numpy(row_grads)).sum().backward()
         assert embedding.weight.grad.is_sparse
