@@ -6,6 +6,7 @@ and open docs/_build/html/index.html. Nothing is fetched from the network at bui
 """
 
 import sys
+import tomllib
 from pathlib import Path
 
 DOCS = Path(__file__).resolve().parent
@@ -51,6 +52,14 @@ nitpick_ignore_regex = [("py:class", ".*")]
 mathjax_path = "mathjax/tex-svg.js"
 
 myst_heading_anchors = 3
+
+# Facts of the code that pages state are read from the code: ``{{pytensor_requirement}}`` in a page is the
+# PyTensor requirement of pyproject.toml's dependencies.
+_DEPENDENCIES = tomllib.loads((DOCS.parent / "pyproject.toml").read_text())["project"]["dependencies"]
+myst_enable_extensions = ["substitution"]
+myst_substitutions = {
+    "pytensor_requirement": "`{}`".format(next(d for d in _DEPENDENCIES if d.startswith("pytensor")))
+}
 
 # intersphinx: none of PyTensor, NumPy, optax or torch ships its objects.inv in the installed package, and
 # the build must not use the network, so no inventories are configured; external names stay plain text.
