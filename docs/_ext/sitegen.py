@@ -110,10 +110,9 @@ def document_domains(app, what, name, obj, options, lines):
     if declaration is None:
         return
     domains = {key: d for key, d in declaration.domains.items() if d is not REAL}
-    try:
-        start = lines.index("Parameters") + 2
-    except ValueError:
+    if not domains:
         return
+    start = lines.index("Parameters") + 2 if "Parameters" in lines else len(lines)  # none: all missing
     end = next((i for i in range(start, len(lines) - 1) if set(lines[i + 1]) == {"-"}), len(lines))
     found = set()
     for i in range(end - 1, start - 1, -1):  # backwards: a line split in two moves only the lines after it
