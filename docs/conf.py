@@ -6,6 +6,7 @@ and open docs/_build/html/index.html. Nothing is fetched from the network at bui
 """
 
 import sys
+import tomllib
 from pathlib import Path
 
 DOCS = Path(__file__).resolve().parent
@@ -52,12 +53,20 @@ mathjax_path = "mathjax/tex-svg.js"
 
 myst_heading_anchors = 3
 
+# Facts of the code that pages state are read from the code: ``{{pytensor_requirement}}`` in a page is the
+# PyTensor requirement of pyproject.toml's dependencies.
+_DEPENDENCIES = tomllib.loads((DOCS.parent / "pyproject.toml").read_text())["project"]["dependencies"]
+myst_enable_extensions = ["substitution"]
+myst_substitutions = {
+    "pytensor_requirement": "`{}`".format(next(d for d in _DEPENDENCIES if d.startswith("pytensor")))
+}
+
 # intersphinx: none of PyTensor, NumPy, optax or torch ships its objects.inv in the installed package, and
 # the build must not use the network, so no inventories are configured; external names stay plain text.
 
 # The gallery shows examples/*.py with the pictures examples/make_gallery.py made at the examples' defaults
-# (docs/images, the ones README shows). The examples are not re-run here: tests/test_examples.py runs each,
-# and their full runs take minutes, their few-step runs would show unfinished pictures.
+# (docs/images, the ones docs/examples.md shows). The examples are not re-run here: tests/test_examples.py
+# runs each, and their full runs take minutes, their few-step runs would show unfinished pictures.
 sphinx_gallery_conf = {
     "examples_dirs": "../examples",
     "gallery_dirs": "auto_examples",

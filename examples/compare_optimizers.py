@@ -24,7 +24,7 @@ from _shared import compiles_on_first_call, mlp_learning_rate, mlp_rule, optimiz
 from train_mlp import build_model, compile_functions, load_data
 
 BATCH_SIZE = 32
-# Lasagne's eight rules, PyMC's adagrad_window, then later ones: the rows of README's table.
+# Lasagne's eight rules, PyMC's adagrad_window, then later ones: the rows of docs/comparing.md's table.
 DEFAULT_RULES = (
     "sgd", "momentum", "nesterov_momentum", "adagrad", "rmsprop", "adadelta", "adam", "adamax",
     "adagrad_window", "amsgrad", "nadam", "adamw", "lion",

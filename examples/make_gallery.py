@@ -1,13 +1,13 @@
-"""Make the pictures of the README's gallery by running the examples with the options shown in the README.
+"""Make the pictures of the docs' examples page by running the examples with the options shown there.
 
     python examples/make_gallery.py [--out DIR] [--overwrite]
-    python examples/make_gallery.py --out docs/images --overwrite    # regenerate the README's pictures
+    python examples/make_gallery.py --out docs/images --overwrite    # regenerate the docs' pictures
 
-Each example runs in a subprocess (as ``python examples/NAME.py ... --out TMP``) and the pictures the README
-shows are copied to ``--out``, by default a new directory ``gallery-*`` under the current one; the other
+Each example runs in a subprocess (as ``python examples/NAME.py ... --out TMP``) and the pictures the docs
+show are copied to ``--out``, by default a new directory ``gallery-*`` under the current one; the other
 files the examples write (histories, other plots) are dropped. A picture that already exists in ``--out``
 (e.g. a tracked file in docs/images) is replaced only with ``--overwrite``: without it the script stops
-before running anything. Prints what each command printed, so the numbers quoted in the README can be
+before running anything. Prints what each command printed, so the numbers quoted in docs/examples.md can be
 checked against it.
 """
 
@@ -20,7 +20,7 @@ from pathlib import Path
 
 EXAMPLES = Path(__file__).resolve().parent
 
-# command-line arguments of each example -> the pictures of it that the README shows
+# command-line arguments of each example -> the pictures of it that docs/examples.md shows
 GALLERY = {
     ("adagrad_2d.py",): ["adagrad_2d.png"],
     ("optimizer_paths.py",): [

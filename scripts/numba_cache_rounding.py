@@ -10,8 +10,8 @@ prints a hash of each result, with PyTensor's default numba fast-math flags and 
 
 Numba compiles each inner function of the step into its own library and links a copy into its caller,
 where LLVM optimizes it again under the fast-math flags; the compiling process calls the first copy, a
-process that loads from the cache the second (README, "Checkpoint and resume"). With fast-math off the two
-copies round alike.
+process that loads from the cache the second (docs/checkpoints.md, "Bit for bit across processes"). With
+fast-math off the two copies round alike.
 """
 
 import argparse

@@ -11,7 +11,7 @@ for each mode it rebuilds the graph, then with STAGE ``uninterrupted`` runs ever
 checkpoint in ``DIR/MODE`` after the first ``N_STEPS``, with STAGE ``resume`` loads those checkpoints and runs
 the remaining steps; it writes the params to ``DIR/MODE/STAGE.npz``. Both stages run in fresh processes so
 that both run the same machine code: in NUMBA mode, a process that compiled the step and one that loaded it
-from PyTensor's cache can differ in the last bit (README, "Using with PyMC").
+from PyTensor's cache can differ in the last bit (docs/checkpoints.md, "Bit for bit across processes").
 """
 
 import inspect

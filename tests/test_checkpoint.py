@@ -57,7 +57,8 @@ def test_every_rule_resumes_bit_identically_in_a_fresh_process(tmp_path):
 
     # The reference run and the resume each run in a fresh process, after this one compiled the step: both
     # run the same machine code. (In NUMBA mode this process, which compiled the step, and a process that
-    # loads it from PyTensor's cache can differ in the last bit: README, "Using with PyMC".)
+    # loads it from PyTensor's cache can differ in the last bit: docs/checkpoints.md, "Bit for bit across
+    # processes".)
     for stage in ("uninterrupted", "resume"):
         result = subprocess.run(
             [sys.executable, str(Path(checkpoint_cases.__file__)), stage, str(tmp_path), *MODES],

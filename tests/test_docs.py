@@ -1,22 +1,27 @@
-"""The documentation site builds with no warning, documents every public name, and renders in Chromium.
+"""The documentation site builds with no warning, documents every public name, states the facts of the code
+that the code holds (the PyTensor range, each hyper-parameter's domain), and renders in Chromium.
 
-The site is built as README says (``python -m sphinx -W --keep-going -b html docs docs/_build/html``), from
-a copy of the checkout's docs, examples, README and package, so that parallel test workers never write into
-the same source tree. Headless Chromium (Debian's ``chromium`` and ``chromium-driver``, installed by
-``.ci/run``) then opens the index, an API page with equations, a gallery page and the search page; their
-screenshots are kept in ``docs/_build/screenshots``.
+The site is built as docs/getting_started.md says (``python -m sphinx -W --keep-going -b html docs
+docs/_build/html``), from a copy of the checkout's docs, examples, benchmark results, pyproject.toml and
+package, so that parallel test workers never write into the same source tree. Headless Chromium (Debian's
+``chromium`` and ``chromium-driver``, installed by ``.ci/run``) then opens the index, an API page with
+equations, a gallery page and the search page; their screenshots are kept in ``docs/_build/screenshots``.
 """
 
+import html as html_text
 import os
+import re
 import shutil
 import subprocess
 import sys
 import tempfile
+import tomllib
 from pathlib import Path
 
 import pytest
 
 import symupdates
+from symupdates.core.hyperparams import REAL
 
 ROOT = Path(__file__).resolve().parent.parent
 SCREENSHOTS = ROOT / "docs" / "_build" / "screenshots"
@@ -60,7 +65,9 @@ def site(tmp_path_factory):
     ignore = shutil.ignore_patterns("_build", "api", "auto_examples", "__pycache__")
     for name in ("docs", "examples", "symupdates"):
         shutil.copytree(ROOT / name, source / name, ignore=ignore)
-    shutil.copy2(ROOT / "README.md", source)
+    (source / "benchmarks").mkdir()
+    shutil.copy2(ROOT / "benchmarks" / "results.md", source / "benchmarks")  # the performance page shows it
+    shutil.copy2(ROOT / "pyproject.toml", source)  # the pages' PyTensor range
     html = source / "docs" / "_build" / "html"
     run = subprocess.run(
         [sys.executable, "-m", "sphinx", "-W", "--keep-going", "-q", "-b", "html", "docs", str(html)],
@@ -87,6 +94,41 @@ def test_every_public_name_has_an_api_page(site):
         documented = [p for p in pages if p.stem.endswith("." + name)]
         assert any(f'id="{p.stem}"' in p.read_text() for p in documented), f"no API page documents {name}"
         assert f"{documented[0].stem}.html" in index, f"the API index does not link {name}"
+
+
+def page_text(path):
+    """The visible text of a built page, tags removed and entities resolved."""
+    return html_text.unescape(re.sub(r"<[^>]+>", "", path.read_text()))
+
+
+def test_pages_state_the_pytensor_range_of_pyproject(site):
+    html, run = site
+    dependencies = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]
+    requirement = next(d for d in dependencies if d.startswith("pytensor"))
+    stated = {}
+    for page in html.glob("*.html"):
+        for spec in re.findall(r"pytensor\s*(?:[<>=!~]=?\s*[\d.*]+\s*,?\s*)+", page_text(page), flags=re.I):
+            stated.setdefault(spec.strip().rstrip(","), []).append(page.name)
+    assert "porting.html" in stated.get(requirement, []) and "pymc.html" in stated[requirement], stated
+    assert set(stated) == {requirement}, stated
+
+
+def test_api_pages_state_each_declared_domain(site):
+    """The domain each declared rule and transform checks is on its page, beside the parameter's type."""
+    html, run = site
+    for name in symupdates.__all__:
+        declaration = getattr(getattr(symupdates, name), "declaration", None)
+        if declaration is None:
+            continue
+        page = (html / "api" / "generated" / f"symupdates.{name}.html").read_text()
+        # napoleon: <p><strong>beta1</strong> (<em>float or symbolic scalar, in [0, 1)</em>) – ...</p>
+        fields = {
+            html_text.unescape(names): html_text.unescape(re.sub(r"<[^>]+>", "", rest))
+            for names, rest in re.findall(r"<p><strong>([^<]+)</strong>( \(.*?)</p>", page, flags=re.S)
+        }
+        for key, domain in declaration.domains.items():
+            if domain is not REAL:
+                assert domain.text in fields[key], f"{name}: {key} shows {fields[key]!r}, not {domain.text!r}"
 
 
 @pytest.fixture(scope="module")

@@ -1,4 +1,5 @@
-"""The README's Python snippets run, and print what their comments say they print.
+"""The Python snippets of README.md and of the documentation pages (docs/*.md) run, and print what their
+comments say they print.
 
 A snippet runs if it is self-contained (starts with an import, has no ``# ...`` placeholder and no
 Theano/Lasagne import). A ``print(...)`` whose comment, on the same line or alone on the next, is a literal
@@ -23,19 +24,28 @@ def _expect(expected):
     def check(*values):
         printed = " ".join(str(v) for v in values)
         print(printed)
-        assert _normal(printed) == _normal(expected), f"printed {printed!r}, README says {expected!r}"
+        assert _normal(printed) == _normal(expected), f"printed {printed!r}, the page says {expected!r}"
     return check
 """
 
 
+PAGES = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
+
+
 def snippets():
-    text = (ROOT / "README.md").read_text()
-    blocks = re.findall(r"```python\n(.*?)```", text, flags=re.S)
-    return [
-        b
-        for b in blocks
-        if b.startswith("import") and "# ..." not in b and not re.search(r"import (theano|lasagne)", b)
-    ]
+    """``{"page:n": snippet}`` of the runnable snippets, a snippet shown on two pages run once."""
+    found = {}
+    for page in PAGES:
+        blocks = re.findall(r"```python\n(.*?)```", page.read_text(), flags=re.S)
+        runnable = [
+            b
+            for b in blocks
+            if b.startswith("import") and "# ..." not in b and not re.search(r"import (theano|lasagne)", b)
+        ]
+        for n, block in enumerate(runnable):
+            if block not in found.values():
+                found[f"{page.relative_to(ROOT)}:{n}"] = block
+    return found
 
 
 def with_checks(snippet):
@@ -54,14 +64,15 @@ def with_checks(snippet):
     return CHECKER + "\n".join(lines) + "\n", checks
 
 
-def test_readme_has_runnable_snippets_with_checked_outputs():
-    assert len(snippets()) >= 4
-    assert sum(with_checks(s)[1] for s in snippets()) >= 4
+def test_pages_have_runnable_snippets_with_checked_outputs():
+    pages = {key.split(":")[0] for key in snippets()}
+    assert "README.md" in pages and len(pages) >= 8, pages
+    assert sum(with_checks(s)[1] for s in snippets().values()) >= 10
 
 
-@pytest.mark.parametrize("index", range(len(snippets())))
-def test_readme_snippet(index, tmp_path):
-    code, _ = with_checks(snippets()[index])
+@pytest.mark.parametrize("key", list(snippets()))
+def test_snippet(key, tmp_path):
+    code, _ = with_checks(snippets()[key])
     result = subprocess.run(
         [sys.executable, "-c", code],
         capture_output=True,

@@ -1,13 +1,11 @@
-"""What makes the site follow the repository without editing it: README sections, the API and the gallery.
+"""What makes the site follow the code without editing it: the API pages, the domains on them, the gallery.
 
-* A line ``% readme: Title`` in a page (a MyST comment) is replaced by README.md's section ``## Title`` with
-  its subsections, headings shifted so that the section's own heading is H2; when the page has the
-  section's title (or for README's H1 title section, whose lead text only is taken), the page's H1 stands
-  for the section's heading. Links into ``docs/`` are made relative to the page; links to other repository
-  files (and to the built site) become their path as code, as they are not pages of the site. A missing
-  section is an error, so a renamed README heading cannot silently empty a page.
-* ``api/index.rst`` lists every name of ``symupdates.__all__``, grouped by the module that defines it, with
-  one autosummary page each: a new public name gets its page with no edit here.
+* ``api/index.rst`` lists every name of ``symupdates.__all__``, grouped by package (``core``, ``rules``,
+  ``wrappers``, ``runtime``) and, inside it, by the module that defines it, with one autosummary page each:
+  a new public name, or a module split in two, gets its place with no edit here.
+* A declared rule or transform (one with ``.declaration``, see ``symupdates.core.transform``) shows each
+  hyper-parameter's domain on its API page, taken from its declaration: the numbers the code refuses are
+  the numbers the page states, from one source.
 * Each gallery page (sphinx-gallery's ``auto_examples/NAME``) shows the pictures that
   ``examples/make_gallery.py`` maps to ``NAME.py`` (its ``GALLERY``), taken from ``docs/images``.
 * MathJax is served from the ``django-static-mathjax`` package (MathJax 3, SVG output: one file, no fonts to
@@ -23,70 +21,13 @@ from pathlib import Path
 
 DOCS = Path(__file__).resolve().parent.parent
 ROOT = DOCS.parent
-HEADING = re.compile(r"^(#{1,6}) (.*)$")
-README_MARKER = re.compile(r"^% readme: (.+)$", re.M)
-LINK = re.compile(r"(!?\[[^\]]*\])\(([^)\s]+)\)")
 MATHJAX_FILE = "tex-svg.js"
 PACKAGE = "symupdates"
-
-
-def readme_sections(text):
-    """``{title: (level, first line, end line)}`` for every heading outside fenced code."""
-    lines = text.splitlines()
-    headings, fenced = [], False
-    for i, line in enumerate(lines):
-        if line.startswith("```"):
-            fenced = not fenced
-        elif not fenced and (match := HEADING.match(line)):
-            headings.append((i, len(match.group(1)), match.group(2).strip()))
-    sections = {}
-    for k, (start, level, title) in enumerate(headings):
-        # The title section (H1) is its lead text only; any other runs until a heading of its level or above.
-        later = [i for i, lvl, _ in headings[k + 1 :] if level == 1 or lvl <= level]
-        sections[title] = (level, start, later[0] if later else len(lines))
-    return lines, sections
-
-
-def relink(text, page):
-    """README links made to work from ``page`` (a docname): docs/ files relative to it, others as code."""
-    up = "../" * page.count("/")
-
-    def fix(match):
-        label, target = match.groups()
-        if re.match(r"[a-z]+:|#", target):
-            return match.group(0)
-        if target.startswith("docs/") and not target.startswith("docs/_build/"):  # a missing one warns
-            return f"{label}({up}{target[len('docs/') :]})"
-        return f"{label[1:-1]} (`{target}`)" if not label.startswith("!") else match.group(0)
-
-    return LINK.sub(fix, text)
-
-
-def readme_section(title, page, page_title):
-    lines, sections = readme_sections((ROOT / "README.md").read_text())
-    if title not in sections:
-        raise ValueError(f"{page}: README.md has no section {title!r} (its sections: {', '.join(sections)})")
-    level, start, end = sections[title]
-    # A section that the page is named after (or the H1 title section) gives its text, the page its heading.
-    is_page = level == 1 or title == page_title
-    shift = (1 if is_page else 2) - level
-    body, fenced = [], False
-    for line in lines[start + is_page : end]:
-        if line.startswith("```"):
-            fenced = not fenced
-        match = None if fenced else HEADING.match(line)
-        body.append(f"{'#' * (len(match.group(1)) + shift)} {match.group(2)}" if match else line)
-    return relink("\n".join(body), page)
-
-
-def include_readme(app, docname, source):
-    page_title = re.search(r"^# (.*)$", source[0], re.M)
-    page_title = page_title and page_title.group(1).strip()
-
-    def section(match):
-        return readme_section(match.group(1).strip(), docname, page_title)
-
-    source[0] = README_MARKER.sub(section, source[0])
+PACKAGES = ("core", "rules", "wrappers", "runtime")  # the API page's order: the stack, bottom up
+# A numpy-style parameter line, ``name : type`` or ``name1, name2 : type``.
+PARAMETER_LINE = re.compile(r"^(\w+(?:, \w+)*) : (.*)$")
+# A domain a docstring's type states in its own words (``>= 0``, ``in [0, 1]``): the declared one replaces it.
+DOMAIN_IN_TYPE = re.compile(r",? (?:[<>]=?) -?[\d.]+|,? in [\[(][^\])]*[\])]")
 
 
 def defining_module(package, name):
@@ -95,11 +36,12 @@ def defining_module(package, name):
     module = getattr(getattr(package, name), "__module__", None)
     if module and module.startswith(package.__name__ + "."):
         return module
-    for path in sorted(Path(package.__file__).parent.glob("*.py")):
+    root = Path(package.__file__).parent
+    for path in sorted(root.rglob("*.py")):
         for node in ast.parse(path.read_text()).body:
             targets = node.targets if isinstance(node, ast.Assign) else [getattr(node, "target", None)]
             if any(isinstance(t, ast.Name) and t.id == name for t in targets):
-                return f"{package.__name__}.{path.stem}"
+                return ".".join([package.__name__, *path.relative_to(root).with_suffix("").parts])
     raise ValueError(f"cannot tell which module of {package.__name__} defines {name!r}")
 
 
@@ -111,39 +53,35 @@ def entry(package, module, name):
     return f"{module.removeprefix(package.__name__ + '.')}.{name}"
 
 
+def heading(text, underline):
+    return [text, underline * len(text), ""]
+
+
 def api_index(package):
-    """reST of the API page: per defining module (in the order of the package docstring's layout), the
-    module's docstring and an autosummary of its public names, in ``__all__`` order."""
-    groups = {}
+    """reST of the API page: per package of ``PACKAGES`` (its docstring), per module of it in alphabetical
+    order (its docstring), an autosummary of the module's public names in ``__all__`` order."""
+    modules = {}
     for name in package.__all__:
-        groups.setdefault(defining_module(package, name), []).append(name)
-    layout = package.__doc__ or ""
-    order = sorted(groups, key=lambda m: (layout.find(f"``{m.rsplit('.', 1)[1]}``") % (len(layout) + 1), m))
-    out = [
-        "API reference",
-        "=============",
-        "",
-        f"Every public name of ``{package.__name__}`` (its ``__all__``), grouped by the module that defines"
-        f" it. All are imported as ``{package.__name__}.NAME``.",
+        modules.setdefault(defining_module(package, name), []).append(name)
+    out = heading("API reference", "=") + [
+        f"Every public name of ``{package.__name__}`` (its ``__all__``), grouped by the package and the"
+        f" module that define it. All are imported as ``{package.__name__}.NAME``.",
         "",
     ]
-    for module in order:
-        out += [
-            f"``{module}``",
-            "-" * (len(module) + 4),
-            "",
-            f".. automodule:: {module}",
-            "   :no-members:",
-            "   :no-index:",
-            "",
-            f".. currentmodule:: {package.__name__}",
-            "",
-            ".. autosummary::",
-            "   :toctree: generated",
-            "",
-            *(f"   {entry(package, module, name)}" for name in groups[module]),
-            "",
-        ]
+    unplaced = [m for m in modules if m.split(".")[1] not in PACKAGES]
+    if unplaced:
+        raise ValueError(f"public names defined outside {', '.join(PACKAGES)}: {unplaced}")
+    for subpackage in PACKAGES:
+        members = sorted(m for m in modules if m.split(".")[1] == subpackage)
+        full = f"{package.__name__}.{subpackage}"
+        out += heading(f"``{full}``", "-")
+        out += [f".. automodule:: {full}", "   :no-members:", "   :no-index:", ""]
+        for module in members:
+            out += heading(f"``{module}``", "~")
+            out += [f".. automodule:: {module}", "   :no-members:", "   :no-index:", ""]
+            out += [f".. currentmodule:: {package.__name__}", ""]
+            out += [".. autosummary::", "   :toctree: generated", ""]
+            out += [*(f"   {entry(package, module, name)}" for name in modules[module]), ""]
     return "\n".join(out)
 
 
@@ -154,6 +92,55 @@ def write_api_index(app, config):
     text = api_index(package)
     if not path.exists() or path.read_text() != text:  # unchanged files keep incremental builds incremental
         path.write_text(text)
+
+
+def with_domain(type_text, domain):
+    """A parameter's type with ``domain``'s text in place of any domain the docstring wrote itself, before
+    the ``keyword-only`` / ``optional`` flags."""
+    head, *flags = re.split(r", (?=keyword-only|optional)", DOMAIN_IN_TYPE.sub("", type_text))
+    return ", ".join([head, domain.text, *flags])
+
+
+def document_domains(app, what, name, obj, options, lines):
+    """In a declared function's Parameters section, each hyper-parameter's type states the domain its
+    declaration checks (``fn.declaration.domains``). Domains that admit every real number say nothing."""
+    from symupdates.core.hyperparams import REAL
+
+    declaration = getattr(obj, "declaration", None)
+    if declaration is None:
+        return
+    domains = {key: d for key, d in declaration.domains.items() if d is not REAL}
+    if not domains:
+        return
+    start = lines.index("Parameters") + 2 if "Parameters" in lines else len(lines)  # none: all missing
+    end = next((i for i in range(start, len(lines) - 1) if set(lines[i + 1]) == {"-"}), len(lines))
+    found = set()
+    for i in range(end - 1, start - 1, -1):  # backwards: a line split in two moves only the lines after it
+        match = PARAMETER_LINE.match(lines[i])
+        if not match:
+            continue
+        names = match.group(1).split(", ")
+        found.update(names)
+        if not any(n in domains for n in names):
+            continue
+        groups = {}  # names sharing a line, regrouped by domain: beta1 and beta2 stay together
+        for n in names:
+            groups.setdefault(domains.get(n), []).append(n)
+        description = []
+        for line in lines[i + 1 :]:
+            if line and not line.startswith(" "):
+                break
+            description.append(line)
+        while description and not description[-1]:
+            description.pop()
+        replacement = []
+        for domain, group in groups.items():
+            type_text = match.group(2) if domain is None else with_domain(match.group(2), domain)
+            replacement += [f"{', '.join(group)} : {type_text}", *description]
+        lines[i : i + 1 + len(description)] = replacement
+    missing = sorted(set(domains) - found)
+    if missing:
+        raise ValueError(f"{name}: the docstring's Parameters section lacks {missing}, which have domains")
 
 
 def gallery_pictures():
@@ -215,7 +202,7 @@ def copy_mathjax(app, exception):
 
 def setup(app):
     app.connect("config-inited", write_api_index)  # before Sphinx lists the documents
-    app.connect("source-read", include_readme)
+    app.connect("autodoc-process-docstring", document_domains, priority=400)  # before napoleon reads it
     app.connect("builder-inited", gallery_thumbnails, priority=900)  # after sphinx-gallery wrote its pages
     app.connect("source-read", gallery_page)
     app.connect("build-finished", copy_mathjax)
