@@ -19,12 +19,19 @@ import pytensor
 import pytensor.tensor as pt
 
 import symupdates
-from _shared import compiles_on_first_call, mlp_learning_rate, mlp_rule, mean_cross_entropy, parser, save
+from _shared import (
+    compiles_on_first_call,
+    mean_cross_entropy,
+    mlp_learning_rate,
+    mlp_rule,
+    parser,
+    progress_bars,
+    save,
+)
 from train_mlp import build_model, forward, load_data
 
 RULES = ["muon", "schedule_free_adamw", "prodigy", "adam"]
 BATCH_SIZE = 32
-COLD_COMPILE_SECONDS = 9  # one rule's training step, as in compare_optimizers (CPU seconds, empty cache)
 
 
 def compile_rule(name, initial):
@@ -52,9 +59,7 @@ def run(name, epochs, seed):
     train, predict, params, updates = compile_rule(name, build_model(rng))
     initial = [p.get_value() for p in params]
     # The first call compiles (Numba); it is not timed, and the params and state are put back after it.
-    compiles_on_first_call(train, f"{name}'s training step", COLD_COMPILE_SECONDS)(
-        X_train[:BATCH_SIZE], y_train[:BATCH_SIZE]
-    )
+    compiles_on_first_call(train, f"{name}'s training step")(X_train[:BATCH_SIZE], y_train[:BATCH_SIZE])
     for p, value in zip(params, initial):
         p.set_value(value)
     symupdates.reset_state(updates)
@@ -77,6 +82,7 @@ def main(argv=None):
     p = parser(__doc__, epochs=20)
     p.add_argument("--seed", type=int, default=0, help="data split, initial network, batch order")
     args = p.parse_args(argv)
+    progress_bars(args.no_progress)
     results = {name: run(name, args.epochs, args.seed) for name in RULES}
 
     print(f"digits MLP 64-50-10, batch {BATCH_SIZE}, {args.epochs} epochs, seed {args.seed}\n")

@@ -24,7 +24,7 @@ import pytensor.tensor as pt
 from tqdm import tqdm
 
 import symupdates
-from _shared import compiles_on_first_call, save
+from _shared import add_no_progress, compiles_on_first_call, progress_bars, progress_on, save
 
 RANK, HELD_OUT = 8, 0.05
 
@@ -39,11 +39,6 @@ def ratings(users, items, count, noise, seed):
     user, item = pairs // items, pairs % items
     rating = (true_users[user] * true_items[item]).sum(axis=1) + noise * rng.normal(size=len(pairs))
     return user.astype("int64"), item.astype("int64"), rating.astype("float32")
-
-
-# Seconds of the first compile of each training step with an empty PyTensor cache (the sparse one, compiled
-# first, also warms numba up; measured with /usr/bin/time on a busy machine: 26.7 s of CPU for the run).
-COLD_COMPILE_SECONDS = {True: 17, False: 4}
 
 
 def model(users, items, dim, learning_rate, l2, seed, sparse):
@@ -64,9 +59,7 @@ def model(users, items, dim, learning_rate, l2, seed, sparse):
     # alone; the tables and the accumulators are then put back.
     initial = [U.get_value(), V.get_value()]
     what = f"the {'sparse' if sparse else 'dense'} training step"
-    compiles_on_first_call(step, what, COLD_COMPILE_SECONDS[sparse])(
-        np.zeros(1, "int64"), np.zeros(1, "int64"), np.ones(1, "float32")
-    )
+    compiles_on_first_call(step, what)(np.zeros(1, "int64"), np.zeros(1, "int64"), np.ones(1, "float32"))
     U.set_value(initial[0]), V.set_value(initial[1])
     symupdates.reset_state(updates)
     rmse = pytensor.function([user, item, rating], pt.sqrt(((predicted - rating) ** 2).mean()))
@@ -91,6 +84,7 @@ def train(data, args, sparse, epochs):
             desc=f"{'sparse' if sparse else 'dense'} epoch {epoch + 1}/{epochs}",
             unit="step",
             mininterval=1.0,
+            disable=not progress_on(),
         )
         for b in bar:
             chosen = order[b * args.batch : (b + 1) * args.batch]
@@ -141,7 +135,9 @@ def main(argv=None):
     cli.add_argument("--learning-rate", type=float, default=0.3, help="Adagrad's learning rate")
     cli.add_argument("--l2", type=float, default=0.03, help="row penalty")
     cli.add_argument("--seed", type=int, default=0, help="ratings, initial tables, batch order")
+    add_no_progress(cli)
     args = cli.parse_args(argv)
+    progress_bars(args.no_progress)
     args.out.mkdir(parents=True, exist_ok=True)
     data = ratings(args.users, args.items, args.ratings, args.noise, args.seed)
     sparse_rmse, sparse_seconds, (U, V) = train(data, args, sparse=True, epochs=args.epochs)

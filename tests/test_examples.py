@@ -45,7 +45,7 @@ def run_example(name, *args, cwd=None, check=True):
 def assert_announces_compile(out):
     """The example says it is compiling before PyTensor compiles on the first call (a cold compile takes
     tens of seconds), and how long that took."""
-    announced = re.search(r"^compiling .+ \(first run: ~\d+ s, cached afterwards\)\.\.\.$", out, flags=re.M)
+    announced = re.search(r"^compiling .+\.\.\.$", out, flags=re.M)
     compiled = re.search(r"^compiled .+ in [\d.]+ s$", out, flags=re.M)
     assert announced and compiled and announced.start() < compiled.start(), out
 
