@@ -430,6 +430,8 @@ def test_recommender_sparse_adagrad_learns_and_equals_dense(tmp_path):
         "4",
         "--batch",
         "256",
+        "--dense-epochs",
+        "1",
         "--out",
         str(tmp_path),
     )
