@@ -100,17 +100,33 @@ def main(argv=None):
 
     import matplotlib.pyplot as plt
 
-    figure, (by_epoch, by_time) = plt.subplots(1, 2, figsize=(10, 3.8), sharey=True)
-    for name, (accuracy, seconds, _) in results.items():
+    # Per epoch, all rules on one panel; against wall time, one small panel per rule (the others in grey
+    # behind it), since the rules' curves cross and overlap there: each panel reads on its own.
+    figure = plt.figure(figsize=(12, 4.6), layout="constrained")
+    left, right = figure.subfigures(1, 2, width_ratios=[1, 1.25])
+    by_epoch = left.subplots()
+    colours = {name: f"C{i}" for i, name in enumerate(results)}
+    for name, (accuracy, _, _) in results.items():
         epochs = np.arange(1, len(accuracy) + 1)
-        by_epoch.plot(epochs, accuracy, "o-", markersize=3, label=name)
-        by_time.plot(seconds, accuracy, "o-", markersize=3, label=name)
+        by_epoch.plot(epochs, accuracy, "o-", markersize=3, color=colours[name], label=name)
     low = max(0.0, min(a.min() for a, _, _ in results.values()) - 0.02)
     by_epoch.set(xlabel="epoch", ylabel="held-out accuracy", ylim=(low, 1.0), title="per epoch")
-    by_time.set(xlabel="training time (s, compilation excluded)", xscale="log", title="against wall time")
     by_epoch.legend(loc="lower right", fontsize=8)
+    by_time = right.subplots(2, 2, sharex=True, sharey=True)
+    for ax, name in zip(by_time.ravel(), results, strict=True):
+        for other, (accuracy, seconds, _) in results.items():
+            if other != name:
+                ax.plot(seconds, accuracy, color="0.85", linewidth=0.8)
+        accuracy, seconds, _ = results[name]
+        ax.plot(seconds, accuracy, "o-", markersize=3, color=colours[name], label=name)
+        ax.set(xscale="log", ylim=(low, 1.0))
+        ax.legend(loc="lower right", fontsize=8, handlelength=1.5)
+    for ax in by_time[1]:
+        ax.set_xlabel("training time (s, compilation excluded)", fontsize=9)
+    for ax in by_time[:, 0]:
+        ax.set_ylabel("held-out accuracy", fontsize=9)
+    right.suptitle("against wall time (each rule in colour, the others in grey)", fontsize=11)
     figure.suptitle("digits MLP: muon, schedule-free AdamW, Prodigy, Adam")
-    figure.tight_layout()
     save(figure, args.out, "compare_modern.png")
 
 

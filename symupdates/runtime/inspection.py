@@ -11,7 +11,7 @@ import time
 
 import numpy as np
 import pytensor
-from pytensor.compile import In, SharedVariable
+from pytensor.compile import SharedVariable
 from pytensor.compile.mode import Mode
 from pytensor.compile.ops import DeepCopyOp
 from pytensor.graph.utils import MethodNotDefined
@@ -499,7 +499,7 @@ def _evaluate_shapes(maker, function, args, variables):
     stand_ins = {v: v.type() for v in fgraph.inputs if isinstance(v, SharedVariable)}
     try:
         shapes = pytensor.function(
-            [In(stand_ins.get(v, v), mutable=True) for v in fgraph.inputs],  # type: ignore[misc]
+            [stand_ins.get(v, v) for v in fgraph.inputs],
             [v.shape for v in variables],
             givens=list(stand_ins.items()),
             mode=Mode(linker="py", optimizer="fast_compile"),
