@@ -7,8 +7,10 @@ Not part of the library; the examples import it as a sibling module (``python ex
 import argparse
 import inspect
 import sys
+import threading
 import time
 import warnings
+from contextlib import contextmanager
 from pathlib import Path
 
 import matplotlib
@@ -76,13 +78,23 @@ def mlp_rule(name, learning_rate):
     return routed
 
 
+def add_no_progress(argument_parser):
+    argument_parser.add_argument(
+        "--no-progress",
+        action="store_true",
+        help="no progress bars (none either when stderr is not a terminal)",
+    )
+
+
 def parser(doc, steps=None, epochs=None):
-    """An argument parser that shows every default, with ``--out DIR`` and either ``--steps N`` (optimizer
-    steps) or ``--epochs N`` (passes over the data; ``--steps`` is kept as its old name)."""
+    """An argument parser that shows every default, with ``--out DIR``, ``--no-progress`` and either
+    ``--steps N`` (optimizer steps) or ``--epochs N`` (passes over the data; ``--steps`` is kept as its old
+    name)."""
     result = argparse.ArgumentParser(
         description=doc.splitlines()[0], formatter_class=argparse.ArgumentDefaultsHelpFormatter
     )
     result.add_argument("--out", type=Path, default=Path("."), help="directory for the pictures")
+    add_no_progress(result)
     if epochs is None:
         result.add_argument("--steps", type=int, default=steps, help="optimizer steps")
     else:
@@ -90,25 +102,66 @@ def parser(doc, steps=None, epochs=None):
     return result
 
 
-def compiles_on_first_call(function, what, cold_seconds):
-    """``function``, announcing its first call: PyTensor's NUMBA mode compiles a function when it is first
-    called (not in ``pytensor.function``), which takes ``cold_seconds`` with an empty PyTensor cache (CPU
-    seconds, measured as the user time of a run with a fresh ``PYTENSOR_FLAGS=base_compiledir=DIR`` minus
-    that of a second run; longer on a busy machine) and a fraction of a second once the compiled code is
-    cached on disk. The lines go through ``tqdm.write`` so that they print above any progress bar."""
+def progress_bars(no_progress=False):
+    """Whether the examples show progress bars and the live compile clock: on a terminal (stderr, where
+    tqdm draws), unless ``--no-progress``. A redirected log gets whole lines only, no carriage returns.
+    Called by each example after parsing its arguments; what it returns is also what
+    ``compiles_on_first_call`` follows."""
+    global _progress
+    _progress = not no_progress and sys.stderr.isatty()
+    return _progress
+
+
+_progress = None  # None: not set by an example (its functions imported elsewhere): a terminal decides
+
+
+def progress_on():
+    return sys.stderr.isatty() if _progress is None else _progress
+
+
+@contextmanager
+def compile_clock(what):
+    """Announce a compile, count its seconds while it runs (a tqdm line on a terminal, refreshed every
+    second) and print how long it took. How long a compile takes depends on the machine, its load and
+    PyTensor's on-disk cache (tens of seconds with an empty cache, a fraction of one once cached), so it
+    is measured rather than guessed. The lines go through ``tqdm.write`` so that they print above any
+    progress bar."""
     from tqdm import tqdm
 
+    tqdm.write(f"compiling {what} (PyTensor caches it on disk for the next runs)...", file=sys.stdout)
+    sys.stdout.flush()
+    start = time.perf_counter()
+    clock = tqdm(
+        desc=f"compiling {what}", bar_format="{desc}: {elapsed}", leave=False, disable=not progress_on()
+    )
+    done = threading.Event()
+
+    def tick():
+        while not done.wait(1.0):
+            clock.refresh()
+
+    ticker = threading.Thread(target=tick, daemon=True)
+    ticker.start()
+    try:
+        yield
+    finally:
+        done.set()
+        ticker.join()
+        clock.close()
+    tqdm.write(f"compiled {what} in {time.perf_counter() - start:.1f} s", file=sys.stdout)
+
+
+def compiles_on_first_call(function, what):
+    """``function``, whose first call runs in a ``compile_clock``: PyTensor's NUMBA mode compiles a
+    function when it is first called (not in ``pytensor.function``)."""
     first = True
 
     def call(*args):
         nonlocal first
         if not first:
             return function(*args)
-        tqdm.write(f"compiling {what} (first run: ~{cold_seconds} s, cached afterwards)...", file=sys.stdout)
-        sys.stdout.flush()
-        start = time.perf_counter()
-        result = function(*args)
-        tqdm.write(f"compiled {what} in {time.perf_counter() - start:.1f} s", file=sys.stdout)
+        with compile_clock(what):
+            result = function(*args)
         first = False
         return result
 
@@ -141,7 +194,7 @@ def save_animation(animation, out, name, fps=8, dpi=80):
     return path
 
 
-def optimize_paths(runs, steps, inputs=(), feed=None, *, cold_seconds):
+def optimize_paths(runs, steps, inputs=(), feed=None):
     """Run each rule from its start point on its own loss, all in one compiled function.
 
     Parameters
@@ -153,8 +206,6 @@ def optimize_paths(runs, steps, inputs=(), feed=None, *, cold_seconds):
     steps : int
     inputs : list of TensorVariable
         Symbolic data the losses use (mini-batches), fed at step ``k`` with ``feed(k)``.
-    cold_seconds : int
-        What compiling the step takes with an empty PyTensor cache, for the message printed before it.
 
     Returns
     -------
@@ -170,7 +221,7 @@ def optimize_paths(runs, steps, inputs=(), feed=None, *, cold_seconds):
         thetas[label] = theta
         updates.update(rule(loss(theta), [theta]))
     step = pytensor.function(list(inputs), [], updates=updates, on_unused_input="ignore")
-    step = compiles_on_first_call(step, f"one step of the {len(runs)} runs", cold_seconds)
+    step = compiles_on_first_call(step, f"one step of the {len(runs)} runs")
     paths = {label: [theta.get_value()] for label, theta in thetas.items()}
     for k in range(steps):
         step(*(feed(k) if feed else ()))

@@ -10,10 +10,9 @@ draws the paths on the contour plot of f (``adagrad_2d.png``).
 import numpy as np
 
 import symupdates
-from _shared import optimize_paths, parser, save
+from _shared import optimize_paths, parser, progress_bars, save
 
 START = (-5.0, -2.0)
-COLD_COMPILE_SECONDS = 8  # the one step of all 6 runs (CPU seconds, empty PyTensor cache)
 
 
 def f(x1, x2):
@@ -60,7 +59,8 @@ def plot(paths, out):
 def main(argv=None):
     args = parser(__doc__, steps=20).parse_args(argv)
     runs = {label: (rule, START, loss) for label, rule in {**ADAGRAD_RUNS, **COMPARISON_RUNS}.items()}
-    paths = optimize_paths(runs, args.steps, cold_seconds=COLD_COMPILE_SECONDS)
+    progress_bars(args.no_progress)
+    paths = optimize_paths(runs, args.steps)
     for label, path in paths.items():
         x1, x2 = map(float, path[-1])
         print(f"{label:<16} final point {x1!r} {x2!r}  f = {f(x1, x2):.6g}")

@@ -20,7 +20,16 @@ import sys
 import numpy as np
 from tqdm import tqdm
 
-from _shared import compiles_on_first_call, mlp_learning_rate, mlp_rule, optimizer_rules, parser, save
+from _shared import (
+    compiles_on_first_call,
+    mlp_learning_rate,
+    mlp_rule,
+    optimizer_rules,
+    parser,
+    progress_bars,
+    progress_on,
+    save,
+)
 from train_mlp import build_model, compile_functions, load_data
 
 BATCH_SIZE = 32
@@ -29,7 +38,6 @@ DEFAULT_RULES = (
     "sgd", "momentum", "nesterov_momentum", "adagrad", "rmsprop", "adadelta", "adam", "adamax",
     "adagrad_window", "amsgrad", "nadam", "adamw", "lion",
 )  # fmt: skip
-COLD_COMPILE_SECONDS = 9  # one rule's training step (CPU seconds, empty PyTensor cache; mean of the defaults)
 
 
 def train_one(name, rule, epochs, data, seed):
@@ -38,7 +46,7 @@ def train_one(name, rule, epochs, data, seed):
     X_train, X_test, y_train, y_test = data
     rng = np.random.default_rng(seed)  # as in train_mlp.train: the initial network, then the batch order
     train_step, predict, _ = compile_functions(build_model(rng), rule)
-    train_step = compiles_on_first_call(train_step, f"{name}'s training step", COLD_COMPILE_SECONDS)
+    train_step = compiles_on_first_call(train_step, f"{name}'s training step")
     held_out = []
     for _ in range(epochs):
         order = rng.permutation(len(X_train))
@@ -55,7 +63,7 @@ def compare(names, epochs, seed=0):
     """``{name: (final training loss, held-out accuracy per epoch)}``, one rule after the other."""
     data = load_data(seed)
     results = {}
-    bar = tqdm(names, unit="rule", disable=None)  # disabled when stderr is not a terminal
+    bar = tqdm(names, unit="rule", disable=not progress_on())
     for name in bar:
         bar.set_postfix_str(name)
         rule = mlp_rule(name, mlp_learning_rate(name))
@@ -134,6 +142,7 @@ def parse(argv=None):
     rules.add_argument("--all", action="store_true", help="every update rule of symupdates")
     p.add_argument("--seed", type=int, default=0, help="seed of the initial network and the batch order")
     args = p.parse_args(argv)
+    progress_bars(args.no_progress)
     names = list(optimizer_rules()) if args.all else args.optimizers.split(",")
     unknown = sorted(set(names) - set(optimizer_rules()))
     if unknown:

@@ -19,12 +19,11 @@ import pytensor.tensor as pt
 from sklearn.datasets import load_diabetes
 
 import symupdates
-from _shared import compiles_on_first_call, parser, save
+from _shared import compiles_on_first_call, parser, progress_bars, save
 
 BATCH_SIZE = 10
 LEARNING_RATE = 0.1
 EPSILON = 1e-6
-COLD_COMPILE_SECONDS = 6  # the training step (CPU seconds, empty PyTensor cache)
 
 
 def load_data():
@@ -63,7 +62,7 @@ def with_symupdates(X, y, epochs, seed):
     loss = pt.mean((x_batch @ w + b - y_batch) ** 2)
     updates = symupdates.adagrad(loss, [w, b], learning_rate=LEARNING_RATE, epsilon=EPSILON)
     step = pytensor.function([x_batch, y_batch], loss, updates=updates)
-    step = compiles_on_first_call(step, "the training step", COLD_COMPILE_SECONDS)
+    step = compiles_on_first_call(step, "the training step")
     return np.array([step(X[batch], y[batch]) for batch in batches(len(X), epochs, seed)])
 
 
@@ -71,6 +70,7 @@ def main(argv=None):
     p = parser(__doc__, epochs=2)
     p.add_argument("--seed", type=int, default=0, help="seed of the batch order")
     args = p.parse_args(argv)
+    progress_bars(args.no_progress)
     X, y = load_data()
     numpy_losses = from_scratch(X, y, args.epochs, args.seed)
     symupdates_losses = with_symupdates(X, y, args.epochs, args.seed)

@@ -26,7 +26,7 @@ import pytensor
 import pytensor.tensor as pt
 
 import symupdates
-from _shared import compiles_on_first_call, parser, save
+from _shared import compiles_on_first_call, parser, progress_bars, save
 
 RATINGS = np.array([[3, 4, 5, 2], [4, 4, 3, 3], [5, 5, 4, 3]], dtype="float64").T
 MASKED = (3, 1)  # the entry of the tiny example treated as unknown
@@ -58,18 +58,18 @@ def rmse(W, H, R):
     return pt.sqrt(pt.sum(residual**2) / observed.sum())
 
 
-def factorize(R, W0, H0, learning_rate, steps, held_out=None, l2=0.0, *, name, cold_seconds):
+def factorize(R, W0, H0, learning_rate, steps, held_out=None, l2=0.0, *, name):
     """Fit ``W @ H`` to ``R`` with Adagrad from ``(W0, H0)``, minimising the RMSE plus ``l2`` times the mean
     squares of ``W`` and ``H``; returns ``(W, H, rmse)``, ``rmse[k]`` the RMSE over the observed entries
     after ``k`` steps, and with ``held_out`` (a matrix whose entries not NaN are scored) ``(W, H, rmse,
-    held_out_rmse)``. ``name`` and ``cold_seconds`` go into the message printed before the compile."""
+    held_out_rmse)``. ``name`` goes into the lines printed around the compile."""
     W, H = pytensor.shared(W0.copy(), name="W"), pytensor.shared(H0.copy(), name="H")
     loss = rmse(W, H, R)
     objective = loss + l2 * (pt.mean(W**2) + pt.mean(H**2)) if l2 else loss
     updates = symupdates.adagrad(objective, [W, H], learning_rate=learning_rate)
     outputs = [loss] if held_out is None else [loss, rmse(W, H, held_out)]
     step = pytensor.function([], outputs, updates=updates)
-    step = compiles_on_first_call(step, f"the {name} problem's step", cold_seconds)
+    step = compiles_on_first_call(step, f"the {name} problem's step")
     # each call returns the RMSEs before its step
     history = np.array([[float(value) for value in step()] for _ in range(steps)]).reshape(steps, -1)
     W, H = W.get_value(), H.get_value()
@@ -99,9 +99,10 @@ def main(argv=None):
         help="also fit the synthetic problem with this L2 penalty on the factors and draw both fits (0: no)",
     )  # fmt: skip
     args = p.parse_args(argv)
+    progress_bars(args.no_progress)
 
     R, W0, H0 = tiny_problem(args.seed)
-    W, H, tiny_losses = factorize(R, W0, H0, 0.01, args.steps, name="tiny", cold_seconds=8)
+    W, H, tiny_losses = factorize(R, W0, H0, 0.01, args.steps, name="tiny")
     print("tiny 4x3, rank 2, adagrad lr 0.01:")
     for k in sorted({0, 1, 10, 100, 1000, args.steps} & set(range(args.steps + 1))):
         print(f"  step {k:5d}: RMSE {tiny_losses[k]:.10f}")
@@ -115,7 +116,7 @@ def main(argv=None):
     fits = {}  # {L2 penalty: (W, H, train RMSE per step, held-out RMSE per step)}, 0 first
     for l2 in sorted({0.0, args.l2}):
         name = "L2-penalised synthetic" if l2 else "synthetic"
-        fits[l2] = factorize(S, SW0, SH0, 0.1, args.steps, T, l2, name=name, cold_seconds=3)
+        fits[l2] = factorize(S, SW0, SH0, 0.1, args.steps, T, l2, name=name)
     for l2, (SW, _, train_rmse, held_out_rmse) in fits.items():
         penalty = f", L2 penalty {l2:g}" if l2 else ""
         ranks = f"rank {args.rank}, fit rank {SW.shape[1]}"

@@ -29,7 +29,7 @@ from sklearn.exceptions import ConvergenceWarning
 from tqdm import tqdm
 
 import symupdates
-from _shared import compiles_on_first_call, parser, save
+from _shared import compiles_on_first_call, parser, progress_bars, progress_on, save
 
 warnings.filterwarnings("ignore", category=ConvergenceWarning)  # sklearn: we stop it after `steps` on purpose
 
@@ -38,7 +38,6 @@ TITLES = {
     "frobenius": r"Frobenius: $\frac{1}{2}\,\Vert X - WH\Vert^2$",
     "kl": r"generalized Kullback-Leibler: $\sum\, X \log\frac{X}{WH} - X + WH$",
 }
-COLD_COMPILE_SECONDS = 5  # one loss's step (CPU seconds, empty PyTensor cache)
 
 
 def load_data():
@@ -86,9 +85,9 @@ def factorize(X, W0, H0, loss_name, steps, mode=None):
     loss = symbolic_loss(loss_name, X_shared, W, H)
     updates = symupdates.multiplicative(loss, [W, H], nonnegative=[X_shared], alternating=True)
     step = pytensor.function([], [], updates=updates, mode=mode)
-    step = compiles_on_first_call(step, f"the {loss_name} step", COLD_COMPILE_SECONDS)
+    step = compiles_on_first_call(step, f"the {loss_name} step")
     history = [NUMPY_LOSS[loss_name](X, W0, H0)]
-    for _ in tqdm(range(steps), desc=loss_name, unit="step", disable=None, leave=False):  # on a terminal
+    for _ in tqdm(range(steps), desc=loss_name, unit="step", disable=not progress_on(), leave=False):
         step()
         history.append(NUMPY_LOSS[loss_name](X, W.get_value(), H.get_value()))
     return W.get_value(), H.get_value(), history
@@ -191,6 +190,7 @@ def main(argv=None):
     p.add_argument("--seed", type=int, default=0, help="seed of the initial factors")
     p.add_argument("--mode", default=None, help="PyTensor mode: None (NUMBA), CVM or JAX")
     args = p.parse_args(argv)
+    progress_bars(args.no_progress)
     run(args.out, args.steps, args.components, args.seed, args.mode)
 
 

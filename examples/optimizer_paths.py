@@ -18,7 +18,7 @@ import numpy as np
 import pytensor.tensor as pt
 
 import symupdates
-from _shared import optimize_paths, parser, save, save_animation
+from _shared import optimize_paths, parser, progress_bars, save, save_animation
 
 START = (-2.0, -2.0)
 DATA_SETS = {
@@ -26,7 +26,6 @@ DATA_SETS = {
     "six points": (np.array([-1.0, 0.3, 1.1, 2.0, 3.2, 4.5]), np.array([0.25, 0.15, 0.6, 0.5, 0.9, 0.8])),
 }
 BATCH_SIZES = {"two points": 1, "six points": 2}
-COLD_COMPILE_SECONDS = 15  # the one step of all 14 runs (CPU seconds, empty PyTensor cache)
 OPTIMIZERS = {
     "gd": symupdates.sgd(learning_rate=1.0),
     "minibatch gd": symupdates.sgd(learning_rate=1.0),
@@ -70,7 +69,6 @@ def train(steps):
         steps,
         inputs,
         feed=lambda k: [v for d in DATA_SETS for v in batch(d, k)],
-        cold_seconds=COLD_COMPILE_SECONDS,
     )
 
 
@@ -150,6 +148,7 @@ def plot(paths, out, steps):
 
 def main(argv=None):
     args = parser(__doc__, steps=300).parse_args(argv)
+    progress_bars(args.no_progress)
     paths = train(args.steps)
     histories = {}
     for (data_set, name), path in paths.items():

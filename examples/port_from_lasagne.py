@@ -17,7 +17,7 @@ from sklearn.datasets import load_digits
 from sklearn.model_selection import train_test_split
 
 import symupdates  # PORT: lasagne (lasagne.updates)
-from _shared import parser, save
+from _shared import compiles_on_first_call, parser, progress_bars, save
 
 floatX = pytensor.config.floatX  # PORT: theano.config.floatX (PYTENSOR_FLAGS=floatX=float32 sets it)
 
@@ -92,6 +92,7 @@ def main(argv=None):
     p.add_argument("--seed", type=int, default=0, help="seed of the split, the weights and the dropout")
     p.add_argument("--mode", default=None, help="PyTensor mode: NUMBA (PyTensor's default), CVM or JAX")
     args = p.parse_args(argv)
+    progress_bars(args.no_progress)
 
     digits = load_digits()
     X = (digits.data / 16.0).astype(floatX)
@@ -99,8 +100,9 @@ def main(argv=None):
     X_train, X_test, y_train, y_test = train_test_split(
         X, y, test_size=0.25, random_state=args.seed, stratify=y
     )
-    print("compiling the training step (first run: ~20 s, cached afterwards)...", flush=True)
     train, predict = build(args.seed, args.mode)
+    train = compiles_on_first_call(train, "the training step")
+    predict = compiles_on_first_call(predict, "the prediction")
     rng = np.random.default_rng(args.seed)
     epoch_losses, accuracies = [], []
     for epoch in range(1, args.epochs + 1):

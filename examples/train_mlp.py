@@ -37,16 +37,17 @@ from tqdm import tqdm
 
 import symupdates
 from _shared import (
+    add_no_progress,
     compiles_on_first_call,
     mean_cross_entropy,
     mlp_learning_rate,
     mlp_rule,
     optimizer_rules,
+    progress_bars,
     save,
 )
 
 warnings.filterwarnings("ignore", message="PyTensor could not link to a BLAS")
-COLD_COMPILE_SECONDS = 23  # the training step (CPU seconds, empty PyTensor cache)
 
 
 def load_data(seed):
@@ -139,8 +140,8 @@ def train(
     params = build_model(rng)
     rule = rule or symupdates.adagrad(learning_rate=learning_rate)
     train_step, predict, updates = compile_functions(params, rule, mode, batch_size, devices, steps_per_call)
-    train_step = compiles_on_first_call(train_step, "the training step", COLD_COMPILE_SECONDS)
-    predict = compiles_on_first_call(predict, "the prediction", 3)
+    train_step = compiles_on_first_call(train_step, "the training step")
+    predict = compiles_on_first_call(predict, "the prediction")
     scaled = devices > 1 or steps_per_call > 1
     if scaled:
         n_batches = len(X_train) // batch_size // steps_per_call * steps_per_call
@@ -227,7 +228,7 @@ def main(argv=None):
     parser.add_argument("--mode", default=None, help="PyTensor mode: None (NUMBA), CVM or JAX")
     parser.add_argument("--optimizer", default="adagrad", choices=sorted(optimizer_rules()), help="rule")
     parser.add_argument("--out", type=Path, default=Path("."), help="directory for the plot")
-    parser.add_argument("--no-progress", action="store_true", help="no progress bar (none when piped either)")
+    add_no_progress(parser)
     parser.add_argument("--checkpoint", metavar="PATH", help="at the end, save params and optimizer state")
     parser.add_argument("--resume", metavar="PATH", help="start from a checkpoint saved with --checkpoint")
     parser.add_argument(
@@ -255,7 +256,7 @@ def main(argv=None):
             parser.error(f"--batch-size {args.batch_size} is not divisible by --devices {args.devices}")
     learning_rate = mlp_learning_rate(args.optimizer) if args.learning_rate is None else args.learning_rate
     rule = mlp_rule(args.optimizer, learning_rate)
-    progress = not args.no_progress and sys.stderr.isatty()
+    progress = progress_bars(args.no_progress)
     history, held_out = train(
         args.epochs,
         learning_rate,

@@ -45,7 +45,7 @@ def run_example(name, *args, cwd=None, check=True):
 def assert_announces_compile(out):
     """The example says it is compiling before PyTensor compiles on the first call (a cold compile takes
     tens of seconds), and how long that took."""
-    announced = re.search(r"^compiling .+ \(first run: ~\d+ s, cached afterwards\)\.\.\.$", out, flags=re.M)
+    announced = re.search(r"^compiling .+\.\.\.$", out, flags=re.M)
     compiled = re.search(r"^compiled .+ in [\d.]+ s$", out, flags=re.M)
     assert announced and compiled and announced.start() < compiled.start(), out
 
@@ -430,6 +430,8 @@ def test_recommender_sparse_adagrad_learns_and_equals_dense(tmp_path):
         "4",
         "--batch",
         "256",
+        "--dense-epochs",
+        "1",
         "--out",
         str(tmp_path),
     )

@@ -24,6 +24,8 @@ __all__ = [
     "INC_SUBTENSOR_OPS",
     "SUBTENSOR_OPS",
     "elemwise_of",
+    "is_blas",
+    "runs_c_loop",
     "is_row_scatter",
     "isfinite",
     "rebuild_collect_shared",
@@ -76,3 +78,21 @@ def elemwise_of(node: Apply) -> Elemwise | None:
         [inner] = [n.op for n in node.op.fgraph.apply_nodes if isinstance(n.op, Elemwise)]
         return inner
     return None
+
+
+def runs_c_loop(function: Any) -> bool:
+    """True when a compiled function built by a ``VMLinker`` runs its loop over the thunks in C: what
+    ``mode="CVM"`` asks for. PyTensor 2.38 through 3.3 name no CVM linker (CVM is a
+    ``VMLinker(use_cloop=True)``, a VM looping in Python ``VMLinker(use_cloop=False)``), and a
+    ``use_cloop`` linker still falls back to a Python loop for lazy graphs or without a C compiler, so the
+    answer is the class of the virtual machine the function runs (``function.vm``, ``function.fn`` in
+    older PyTensor)."""
+    vm = getattr(function, "vm", None) or getattr(function, "fn", None)
+    return type(vm).__name__ == "CVM"
+
+
+def is_blas(node: Apply) -> bool:
+    """True for the BLAS ops of PyTensor's C backend (``Gemm``, ``Gemv``, ``Ger``, ``Dot22``, their C and
+    SciPy versions): the modules ``pytensor.tensor.blas``, ``blas_c``, ``blas_scipy`` in every supported
+    version."""
+    return type(node.op).__module__.startswith("pytensor.tensor.blas")

@@ -389,7 +389,7 @@ def _read(path: str) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
             names = archive.namelist()
             if f"{METADATA}.npy" not in names:
                 raise CheckpointError(f"{path} is not a symupdates checkpoint: it has no {METADATA!r} entry")
-            arrays = {name.removesuffix(".npy"): _read_array(archive, name) for name in names}
+            arrays = {name.removesuffix(".npy"): _read_array(path, archive, name) for name in names}
         metadata = json.loads(arrays.pop(METADATA).tobytes().decode("utf-8"))
         _check_metadata(path, metadata, arrays)
     except CheckpointError:
@@ -399,13 +399,31 @@ def _read(path: str) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
     return metadata, arrays
 
 
-def _read_array(archive: zipfile.ZipFile, name: str) -> np.ndarray:
+def _read_array(path: str, archive: zipfile.ZipFile, name: str) -> np.ndarray:
     data = archive.read(name)  # reads the whole member, so zipfile verifies its CRC-32
     buffer = io.BytesIO(data)
+    if _header_dtype(buffer).hasobject:
+        raise CheckpointError(
+            f"{path} holds a pickled object entry {name.removesuffix('.npy')!r}: a symupdates checkpoint "
+            "holds numeric arrays only, and load_state never unpickles (a pickle can run any code)"
+        )
     array = np.lib.format.read_array(buffer, allow_pickle=False)
     if buffer.tell() != len(data) or array.dtype.kind not in "biuf":
         raise ValueError(f"entry {name!r} is not a plain numeric array")
     return array
+
+
+def _header_dtype(buffer: io.BytesIO) -> np.dtype:
+    """The dtype an .npy header declares (the buffer is left at its start); an unreadable header declares
+    none (``read_array`` then says what is wrong)."""
+    readers = {(1, 0): np.lib.format.read_array_header_1_0, (2, 0): np.lib.format.read_array_header_2_0}
+    try:
+        reader = readers.get(np.lib.format.read_magic(buffer))
+        dtype = np.dtype(np.void) if reader is None else reader(buffer)[2]
+    except ValueError:
+        dtype = np.dtype(np.void)
+    buffer.seek(0)
+    return dtype
 
 
 def _check_metadata(path: str, metadata: Any, arrays: dict[str, np.ndarray]) -> None:
