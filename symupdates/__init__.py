@@ -32,55 +32,37 @@ from .runtime.fast import fast_function
 from .core.gradients import get_or_compute_grads
 from .runtime.inspection import StepReport, inspect_step, measure_bandwidth
 from .rules.multiplicative import SplitError, multiplicative, split_gradient
-from .rules.optimizers import (
-    adadelta,
-    adagrad,
-    adagrad_window,
+from .rules.adagrad import adagrad, adagrad_window, scale_by_inverse_time, scale_by_rss, scale_by_window_rss
+from .rules.adam import (
+    EPSILON_PLACEMENTS,
+    adabelief,
     adam,
     adamax,
-    amsgrad,
-    apply_momentum,
-    apply_nesterov_momentum,
-    momentum,
-    nesterov_momentum,
-    rmsprop,
-    sgd,
-    adabelief,
-    adafactor,
     adamw,
-    lamb,
-    lars,
-    lion,
+    amsgrad,
     nadam,
-    novograd,
     radam,
-    rprop,
-    sign_sgd,
-    signum,
-    yogi,
-)
-from .rules.scalings import (
-    EPSILON_PLACEMENTS,
-    scale_by_adadelta,
     scale_by_adam,
     scale_by_adamax,
     scale_by_amsgrad,
-    scale_by_rms,
-    scale_by_rss,
-    scale_by_window_rss,
-    scale_by_adafactor,
     scale_by_belief,
-    scale_by_inverse_time,
-    scale_by_lion,
     scale_by_nadam,
-    scale_by_novograd,
     scale_by_radam,
-    scale_by_rprop,
-    scale_by_sign,
-    scale_by_trust_ratio,
     scale_by_yogi,
-    trace,
+    yogi,
 )
+from .rules.layerwise import (
+    adafactor,
+    lamb,
+    lars,
+    novograd,
+    scale_by_adafactor,
+    scale_by_novograd,
+    scale_by_trust_ratio,
+)
+from .rules.rmsprop import adadelta, rmsprop, scale_by_adadelta, scale_by_rms
+from .rules.sgd import apply_momentum, apply_nesterov_momentum, momentum, nesterov_momentum, sgd, trace
+from .rules.sign import lion, rprop, scale_by_lion, scale_by_rprop, scale_by_sign, sign_sgd, signum
 from .wrappers.sparse import SparseFallbackWarning, sparse
 from .core.transform import (
     Transform,

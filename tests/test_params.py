@@ -15,7 +15,17 @@ from pytensor.compile.sharedvalue import SharedVariable
 from pytensor.graph.traversal import graph_inputs
 
 import symupdates as su
-from symupdates.rules.optimizers import __all__ as OPTIMIZERS
+from symupdates.rules import adagrad, adam, layerwise, rmsprop, sgd, sign
+
+# The classic rule families' public rules (and Lasagne's apply_* functions), not their scale_by_* transforms.
+OPTIMIZERS = [
+    name
+    for family in (sgd, adagrad, rmsprop, adam, sign, layerwise)
+    for name in family.__all__
+    if "loss_or_grads" in getattr(getattr(family, name), "declaration", su.sgd.declaration).signature.parameters
+    and not name.startswith("scale_by_")
+    or name.startswith("apply_")
+]
 
 # Values of update expressions, not compiled behaviour, are the point: Python thunks compile fastest.
 EQUATIONS = Mode(linker="py", optimizer="fast_compile")

@@ -27,7 +27,7 @@ _MULTIPLIERS = (48271, 1103515245)
 
 def _mix(h):
     """A 31-bit integer hash step: multiplications modulo a prime, each followed by a xor-shift."""
-    for multiplier, shift in zip(_MULTIPLIERS, (2**16, 2**13)):
+    for multiplier, shift in zip(_MULTIPLIERS, (2**16, 2**13), strict=True):
         h = (h * multiplier) % _PRIME
         h = pt.bitwise_xor(h, h // shift)
     return h
@@ -95,24 +95,21 @@ def hutchinson_diagonal(loss, params, draw, seed=0):
     grads = pt.grad(loss, params)
     shapes = [p.get_value(borrow=True).shape for p in params]
     vectors = [
-        pt.cast(_rademacher(s, seed, draw, i), p.dtype) for i, (s, p) in enumerate(zip(shapes, params))
+        pt.cast(_rademacher(s, seed, draw, i), p.dtype)
+        for i, (s, p) in enumerate(zip(shapes, params, strict=True))
     ]
     # z is a constant of the second backward pass; a param the gradient does not depend on has H z = 0.
-    inner = sum(pt.sum(g * disconnected_grad(z)) for g, z in zip(grads, vectors))
+    inner = sum(pt.sum(g * disconnected_grad(z)) for g, z in zip(grads, vectors, strict=True))
     hvps = pt.grad(inner, params, disconnected_inputs="ignore", return_disconnected="zero")
-    return [z * hz for z, hz in zip(vectors, hvps)], vectors
+    return [z * hz for z, hz in zip(vectors, hvps, strict=True)], vectors
 
 
-def _estimate_every(builder, rule_name, count, update_interval, seed, fresh, old):
+def _estimate_every(builder, count, update_interval, seed, fresh, old):
     """``fresh(estimates)`` on steps where ``count % update_interval == 0``, else ``old``: one lazy ``ifelse``
-    over all params, so that a lazy linker may skip the Hessian-vector product in between."""
-    if builder.loss is None:
-        raise ValueError(
-            f"{rule_name} needs the loss for its Hessian-vector products: apply it to the loss, not to a "
-            "list of gradients"
-        )
+    over all params, so that a lazy linker may skip the Hessian-vector product in between. It evaluates the
+    loss (its transform is declared ``needs_loss``)."""
     estimates, _ = hutchinson_diagonal(builder.loss, builder.params, count, seed)
-    new = [as_update(var, value) for var, value in zip(old, fresh(estimates))]
+    new = [as_update(var, value) for var, value in zip(old, fresh(estimates), strict=True)]
     refresh = pt.eq(count % update_interval, 0)
     chosen = ifelse(refresh, new, list(old))
     return list(chosen) if isinstance(chosen, list | tuple) else [chosen]
@@ -135,7 +132,7 @@ def _spatial_average(estimate):
 ADAHESSIAN_DOMAINS = {"beta1": UNIT_INTERVAL, "beta2": UNIT_INTERVAL, "epsilon": NONNEGATIVE}
 
 
-@transform(hessian_power=NONNEGATIVE, **ADAHESSIAN_DOMAINS)
+@transform(hessian_power=NONNEGATIVE, needs_loss=True, **ADAHESSIAN_DOMAINS)
 def scale_by_adahessian(
     beta1=0.9, beta2=0.999, epsilon=1e-4, hessian_power=1.0, update_interval=1, seed=0, *, name="adahessian"
 ):
@@ -172,12 +169,12 @@ def scale_by_adahessian(
     _check_seed(seed)
 
     def build(steps, builder):
+        hyper = [builder.resolve(x) for x in (beta1, beta2, epsilon, hessian_power)]
         count, t = builder.counter(name)
         params = builder.params
         diagonals = [builder.slot(i, name, "hessian") for i in range(len(params))]
         diagonals_new = _estimate_every(
             builder,
-            "adahessian",
             count,
             update_interval,
             seed,
@@ -185,15 +182,16 @@ def scale_by_adahessian(
             diagonals,
         )
         out = []
-        for i, (g, p, d, d_new) in enumerate(zip(steps, params, diagonals, diagonals_new)):
+        for i, (g, p, d, d_new) in enumerate(zip(steps, params, diagonals, diagonals_new, strict=True)):
             dt = p.dtype
-            b1, b2, one, tf = typed(beta1, dt), typed(beta2, dt), typed(1, dt), pt.cast(t, dt)
+            b1, b2, eps, power = (typed(x, dt) for x in hyper)
+            one, tf = typed(1, dt), pt.cast(t, dt)
             m, v = builder.slot(i, name, "m"), builder.slot(i, name, "v")
             m_new = b1 * m + (one - b1) * g
             v_new = b2 * v + (one - b2) * d_new**2
             for var, value in ((d, d_new), (m, m_new), (v, v_new)):
                 builder.set(var, value)
-            denominator = (v_new / (one - b2**tf)) ** (typed(hessian_power, dt) / 2) + typed(epsilon, dt)
+            denominator = (v_new / (one - b2**tf)) ** (power / 2) + eps
             out.append(m_new / (one - b1**tf) / denominator)
         return out
 
@@ -223,7 +221,11 @@ def adahessian(
 
     Parameters
     ----------
-    {rule_parameters}
+    loss_or_grads : scalar TensorVariable or list of TensorVariable, optional
+        A scalar loss, or one gradient expression per param.
+    params : list of SharedVariable, optional
+        The parameters to update. Omit both this and ``loss_or_grads`` to get the rule as a ``Transform``
+        taking ``(loss_or_grads, params)``.
         It must be the loss: the Hessian-vector products differentiate it twice.
     learning_rate : float, symbolic scalar or Schedule
     beta1, beta2 : float or symbolic scalar
@@ -293,7 +295,7 @@ SOPHIA_DOMAINS = {
 }
 
 
-@transform(**SOPHIA_DOMAINS)
+@transform(needs_loss=True, **SOPHIA_DOMAINS)
 def scale_by_sophia(
     beta1=0.965,
     beta2=0.99,
@@ -334,37 +336,43 @@ def scale_by_sophia(
     Examples
     --------
     >>> import symupdates as su
-    >>> su.scale_by_sophia()
-    scale_by_sophia(beta1=0.965, beta2=0.99, epsilon=1e-08, gamma=0.01, clip_threshold=1.0, update_interval=10, seed=0)
+    >>> su.scale_by_sophia()  # doctest: +NORMALIZE_WHITESPACE
+    scale_by_sophia(beta1=0.965, beta2=0.99, epsilon=1e-08, gamma=0.01, clip_threshold=1.0,
+    update_interval=10, seed=0)
     """
     _check_interval(update_interval)
     _check_seed(seed)
 
     def build(steps, builder):
+        beta1_now, beta2_now, epsilon_now, gamma_now, clip_threshold_now = (
+            builder.resolve(x) for x in (beta1, beta2, epsilon, gamma, clip_threshold)
+        )
         count, t = builder.counter(name)
         params = builder.params
         hessians = [builder.slot(i, name, "h") for i in range(len(params))]
 
         def moving_average(estimates):
             return [
-                typed(beta2, h.dtype) * h + (1 - typed(beta2, h.dtype)) * e
-                for h, e in zip(hessians, estimates)
+                typed(beta2_now, h.dtype) * h + (1 - typed(beta2_now, h.dtype)) * e
+                for h, e in zip(hessians, estimates, strict=True)
             ]
 
-        hessians_new = _estimate_every(
-            builder, "sophia", count, update_interval, seed, moving_average, hessians
-        )
+        hessians_new = _estimate_every(builder, count, update_interval, seed, moving_average, hessians)
         out = []
-        for i, (g, p, h, h_new) in enumerate(zip(steps, params, hessians, hessians_new)):
+        for i, (g, p, h, h_new) in enumerate(zip(steps, params, hessians, hessians_new, strict=True)):
             dt = p.dtype
-            b1, one = typed(beta1, dt), typed(1, dt)
+            b1, one = typed(beta1_now, dt), typed(1, dt)
             m = builder.slot(i, name, "m")
             m_new = b1 * m + (one - b1) * g
             builder.set(m, m_new)
             builder.set(h, h_new)
-            step = m_new / (one - b1 ** pt.cast(t, dt)) / pt.maximum(typed(gamma, dt) * h, typed(epsilon, dt))
-            if clip_threshold is not None:
-                step = pt.clip(step, -typed(clip_threshold, dt), typed(clip_threshold, dt))
+            step = (
+                m_new
+                / (one - b1 ** pt.cast(t, dt))
+                / pt.maximum(typed(gamma_now, dt) * h, typed(epsilon_now, dt))
+            )
+            if clip_threshold_now is not None:
+                step = pt.clip(step, -typed(clip_threshold_now, dt), typed(clip_threshold_now, dt))
             out.append(step)
         return out
 
@@ -395,7 +403,11 @@ def sophia(
 
     Parameters
     ----------
-    {rule_parameters}
+    loss_or_grads : scalar TensorVariable or list of TensorVariable, optional
+        A scalar loss, or one gradient expression per param.
+    params : list of SharedVariable, optional
+        The parameters to update. Omit both this and ``loss_or_grads`` to get the rule as a ``Transform``
+        taking ``(loss_or_grads, params)``.
         It must be the loss: the Hessian-vector products differentiate it twice.
     learning_rate : float, symbolic scalar or Schedule
         optax requires it; 1e-3 here, as the other rules' default.

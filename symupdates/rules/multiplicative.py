@@ -24,8 +24,8 @@ from pytensor.tensor.exceptions import NotScalarConstantError
 from pytensor.tensor.math import Dot
 from pytensor.tensor.shape import Reshape, Shape, Shape_i, SpecifyShape
 
-from ..core.compat import INC_SUBTENSOR_OPS, SUBTENSOR_OPS
 from ..core.builder import UpdateBuilder
+from ..core.compat import INC_SUBTENSOR_OPS, SUBTENSOR_OPS
 from ..core.gradients import check_params, get_or_compute_grads, param_label
 from ..core.hyperparams import NONNEGATIVE, typed
 from ..core.transform import rule
@@ -153,7 +153,7 @@ class _Splitter:
             return negative, positive
         if isinstance(scalar, ps.Add):
             parts = [self.split(x) for x in node.inputs]
-            return tuple(functools.reduce(_add, side) for side in zip(*parts))
+            return tuple(functools.reduce(_add, side) for side in zip(*parts, strict=True))
         if isinstance(scalar, ps.Sub):
             (p0, n0), (p1, n1) = self.split(node.inputs[0]), self.split(node.inputs[1])
             return _add(p0, n1), _add(n0, p1)
@@ -440,7 +440,7 @@ def _parts(loss_or_grads, params, nonnegative):
                 raise ValueError(f"loss_or_grads[{i}] must be a (P, N) pair, got {len(pair)} items")
         positives = get_or_compute_grads([P for P, _ in loss_or_grads], params)
         negatives = get_or_compute_grads([N for _, N in loss_or_grads], params)
-        pairs = list(zip(positives, negatives))
+        pairs = list(zip(positives, negatives, strict=True))
     else:
         grads = get_or_compute_grads(loss_or_grads, params)
         declared = list(params) + nonnegative
@@ -450,7 +450,9 @@ def _parts(loss_or_grads, params, nonnegative):
                 pairs.append(split_gradient(g, declared))
             except SplitError as err:
                 raise SplitError(f"cannot split the gradient of {param_label(params, i)}: {err}") from None
-    return [tuple(_like(pt.as_tensor_variable(x), p) for x in pair) for pair, p in zip(pairs, params)]
+    return [
+        tuple(_like(pt.as_tensor_variable(x), p) for x in pair) for pair, p in zip(pairs, params, strict=True)
+    ]
 
 
 def _multiplicative_rule(loss_or_grads, params, nonnegative, power, epsilon, alternating):
@@ -463,9 +465,11 @@ def _multiplicative_rule(loss_or_grads, params, nonnegative, power, epsilon, alt
                 "each entry, so parameters must start >= 0"
             )
     new_values = []
-    for p, (positive, negative) in zip(params, pairs):
+    for p, (positive, negative) in zip(params, pairs, strict=True):
         if alternating and new_values:
-            positive, negative = clone_replace([positive, negative], replace=dict(zip(params, new_values)))
+            positive, negative = clone_replace(
+                [positive, negative], replace=dict(zip(params, new_values, strict=True))
+            )
         eps = typed(epsilon, p.dtype)
         ratio = (negative + eps) / (positive + eps)
         new_values.append(p * (ratio if _is_one(power) else ratio ** typed(power, p.dtype)))

@@ -126,27 +126,29 @@ def scale_by_muon(
     Examples
     --------
     >>> import symupdates as su
-    >>> su.scale_by_muon()
-    scale_by_muon(momentum=0.95, nesterov=True, ns_coefficients=(3.4445, -4.775, 2.0315), epsilon=1e-07, ns_steps=5, adjust_lr_fn=None)
+    >>> su.scale_by_muon()  # doctest: +NORMALIZE_WHITESPACE
+    scale_by_muon(momentum=0.95, nesterov=True, ns_coefficients=(3.4445, -4.775, 2.0315), epsilon=1e-07,
+    ns_steps=5, adjust_lr_fn=None)
     """
     _check_muon(nesterov, ns_coefficients, ns_steps, adjust_lr_fn)
     adjust = ADJUST_LR_FNS[adjust_lr_fn or "original"]
 
     def build(steps, builder):
+        momentum_now, epsilon_now = (builder.resolve(x) for x in (momentum, epsilon))
         out = []
-        for i, (g, p) in enumerate(zip(steps, builder.params)):
+        for i, (g, p) in enumerate(zip(steps, builder.params, strict=True)):
             if p.ndim != 2:
                 raise ValueError(
                     f"muon only updates 2-D params, got params[{i}] ({builder.keys[i]}) of ndim {p.ndim}; "
                     "route the others to another rule with multi_transform"
                 )
             rows, cols = p.get_value(borrow=True).shape
-            mu, one = typed(momentum, p.dtype), typed(1, p.dtype)
+            mu, one = typed(momentum_now, p.dtype), typed(1, p.dtype)
             buffer = builder.slot(i, name, "momentum")
             buffer_new = mu * buffer + (one - mu) * g
             builder.set(buffer, buffer_new)
             direction = (one - mu) * g + mu * buffer_new if nesterov else buffer_new
-            ortho = newton_schulz(direction, ns_coefficients, ns_steps, epsilon, transpose=rows > cols)
+            ortho = newton_schulz(direction, ns_coefficients, ns_steps, epsilon_now, transpose=rows > cols)
             out.append(typed(adjust(rows, cols), p.dtype) * ortho)
         return out
 
@@ -175,7 +177,11 @@ def muon(
 
     Parameters
     ----------
-    {rule_parameters}
+    loss_or_grads : scalar TensorVariable or list of TensorVariable, optional
+        A scalar loss, or one gradient expression per param.
+    params : list of SharedVariable, optional
+        The parameters to update. Omit both this and ``loss_or_grads`` to get the rule as a ``Transform``
+        taking ``(loss_or_grads, params)``.
         Every param must be 2-D.
     learning_rate : float or symbolic scalar
     weight_decay : float or symbolic scalar
@@ -225,10 +231,11 @@ def muon(
     >>> [v.name for v in su.muon((W ** 2).sum(), [W], learning_rate=0.02)]
     ['W.muon.momentum', 'W']
     >>> b = pytensor.shared(np.zeros(2), name="b")
-    >>> su.muon((b ** 2).sum(), [b])
+    >>> su.muon((b ** 2).sum(), [b])  # doctest: +NORMALIZE_WHITESPACE
     Traceback (most recent call last):
     ...
-    ValueError: muon only updates 2-D params, got params[0] (b) of ndim 1; route the others to another rule with multi_transform
+    ValueError: muon only updates 2-D params, got params[0] (b) of ndim 1; route the others to another rule
+    with multi_transform
     """
     return chain(
         scale_by_muon(momentum, nesterov, ns_coefficients, epsilon, ns_steps, adjust_lr_fn),

@@ -69,11 +69,14 @@ def schedule_free(inner, learning_rate, beta1=0.9, weight_lr_power=2.0):
         raise TypeError(f"inner must be a Transform, got {type(inner).__name__}")
 
     def build(steps, builder):
+        learning_rate_now, beta1_now, weight_lr_power_now = (
+            builder.resolve(x) for x in (learning_rate, beta1, weight_lr_power)
+        )
         f64 = "float64"
         max_lr = builder.scalar("schedule_free.max_lr", 0.0, f64)
         weight_sum = builder.scalar("schedule_free.weight_sum", 0.0, f64)
-        max_lr_new = pt.maximum(max_lr, typed(learning_rate, f64))
-        weight = max_lr_new ** typed(weight_lr_power, f64)
+        max_lr_new = pt.maximum(max_lr, typed(learning_rate_now, f64))
+        weight = max_lr_new ** typed(weight_lr_power_now, f64)
         weight_sum_new = weight_sum + weight
         average_weight = pt.switch(
             weight_sum_new > 0, weight / pt.switch(weight_sum_new > 0, weight_sum_new, 1), 0
@@ -82,10 +85,10 @@ def schedule_free(inner, learning_rate, beta1=0.9, weight_lr_power=2.0):
         builder.set(weight_sum, weight_sum_new)
         inner_steps = inner.build(steps, builder)
         out = []
-        for i, (u, y) in enumerate(zip(inner_steps, builder.params)):
-            b1, one, c = typed(beta1, y.dtype), typed(1, y.dtype), pt.cast(average_weight, y.dtype)
+        for i, (u, y) in enumerate(zip(inner_steps, builder.params, strict=True)):
+            b1, one, c = typed(beta1_now, y.dtype), typed(1, y.dtype), pt.cast(average_weight, y.dtype)
             z = builder.slot(i, "schedule_free", "z", value=y.get_value())
-            z.tag.schedule_free_of, z.tag.schedule_free_beta1 = y, beta1
+            z.tag.schedule_free_of, z.tag.schedule_free_beta1 = y, beta1_now
             z_new = z + u
             x = (y - (one - b1) * z) / b1
             x_new = (one - c) * x + c * z_new
@@ -151,15 +154,16 @@ def scale_by_bias_corrected_rms(beta2=0.999, epsilon=1e-8, *, name="schedule_fre
     without its first moment, as optax's ``scale_by_rms(eps_in_sqrt=False, bias_correction=True)``."""
 
     def build(steps, builder):
+        beta2_now, epsilon_now = (builder.resolve(x) for x in (beta2, epsilon))
         _, t = builder.counter(name)
         out = []
-        for i, (g, p) in enumerate(zip(steps, builder.params)):
-            b2, one = typed(beta2, p.dtype), typed(1, p.dtype)
+        for i, (g, p) in enumerate(zip(steps, builder.params, strict=True)):
+            b2, one = typed(beta2_now, p.dtype), typed(1, p.dtype)
             v = builder.slot(i, name, "v")
             v_new = b2 * v + (one - b2) * g**2
             builder.set(v, v_new)
             correction = one - b2 ** pt.cast(t, p.dtype)
-            out.append(g / (pt.sqrt(v_new / correction) + typed(epsilon, p.dtype)))
+            out.append(g / (pt.sqrt(v_new / correction) + typed(epsilon_now, p.dtype)))
         return out
 
     return build
@@ -186,7 +190,11 @@ def schedule_free_adamw(
 
     Parameters
     ----------
-    {rule_parameters}
+    loss_or_grads : scalar TensorVariable or list of TensorVariable, optional
+        A scalar loss, or one gradient expression per param.
+    params : list of SharedVariable, optional
+        The parameters to update. Omit both this and ``loss_or_grads`` to get the rule as a ``Transform``
+        taking ``(loss_or_grads, params)``.
     learning_rate : float, symbolic scalar or Schedule
         Constant after a warmup: no decay is needed.
     beta1 : float or symbolic scalar, > 0
@@ -217,8 +225,9 @@ def schedule_free_adamw(
     --------
     >>> import numpy as np, pytensor, symupdates as su
     >>> w = pytensor.shared(np.ones(2), name="w")
-    >>> [v.name for v in su.schedule_free_adamw((w ** 2).sum(), [w])]
-    ['w.schedule_free_adamw.v', 'w.schedule_free.z', 'w', 'schedule_free.max_lr', 'schedule_free.weight_sum', 'schedule_free_adamw.t']
+    >>> [v.name for v in su.schedule_free_adamw((w ** 2).sum(), [w])]  # doctest: +NORMALIZE_WHITESPACE
+    ['w.schedule_free_adamw.v', 'w.schedule_free.z', 'w', 'schedule_free.max_lr',
+    'schedule_free.weight_sum', 'schedule_free_adamw.t']
     """
     decay = [] if is_zero(weight_decay) else [add_decayed_weights(weight_decay)]
     inner = chain(scale_by_bias_corrected_rms(beta2, epsilon), *decay, scale_by_learning_rate(learning_rate))
@@ -236,7 +245,11 @@ def schedule_free_sgd(
 
     Parameters
     ----------
-    {rule_parameters}
+    loss_or_grads : scalar TensorVariable or list of TensorVariable, optional
+        A scalar loss, or one gradient expression per param.
+    params : list of SharedVariable, optional
+        The parameters to update. Omit both this and ``loss_or_grads`` to get the rule as a ``Transform``
+        taking ``(loss_or_grads, params)``.
     learning_rate : float, symbolic scalar or Schedule
     beta1 : float or symbolic scalar, > 0
     weight_decay : float or symbolic scalar

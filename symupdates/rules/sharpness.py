@@ -11,7 +11,7 @@ from ..core.transform import Transform, transform
 __all__ = ["sam"]
 
 
-@transform(rho=NONNEGATIVE, epsilon=NONNEGATIVE.numbers_only())
+@transform(rho=NONNEGATIVE, epsilon=NONNEGATIVE.numbers_only(), needs_loss=True)
 def sam(inner, rho=0.05, adaptive=False, *, epsilon=1e-12):
     """Sharpness-aware minimization (SAM), or adaptive SAM (ASAM) with ``adaptive=True``, around ``inner``.
 
@@ -70,23 +70,22 @@ def sam(inner, rho=0.05, adaptive=False, *, epsilon=1e-12):
         raise TypeError(f"adaptive must be a bool, got {adaptive!r}")
 
     def build(steps, builder):
-        if builder.loss is None:
-            raise ValueError(
-                "sam needs the loss to take the gradient at the perturbed params: apply it to the loss, "
-                "not to a list of gradients"
-            )
+        rho_now = builder.resolve(rho)
         params = builder.params
         scales = [abs(p) if adaptive else None for p in params]
-        scaled = [g if t is None else t * g for g, t in zip(steps, scales)]
+        scaled = [g if t is None else t * g for g, t in zip(steps, scales, strict=True)]
         norm = pt.sqrt(sum(pt.sum(pt.cast(s, "float64") ** 2) for s in scaled))
-        factor = typed(rho, "float64") / (norm + epsilon)
+        factor = typed(rho_now, "float64") / (norm + epsilon)
         perturbations = [
-            pt.cast(factor, p.dtype) * (s if t is None else t * s) for s, t, p in zip(scaled, scales, params)
+            pt.cast(factor, p.dtype) * (s if t is None else t * s)
+            for s, t, p in zip(scaled, scales, params, strict=True)
         ]
         perturbed_loss = clone_replace(
-            builder.loss, {p: p + disconnected_grad(e) for p, e in zip(params, perturbations)}
+            builder.loss, {p: p + disconnected_grad(e) for p, e in zip(params, perturbations, strict=True)}
         )
-        sharp_grads = [pt.cast(g, p.dtype) for g, p in zip(pt.grad(perturbed_loss, params), params)]
+        sharp_grads = [
+            pt.cast(g, p.dtype) for g, p in zip(pt.grad(perturbed_loss, params), params, strict=True)
+        ]
         return inner.build(sharp_grads, builder)
 
     return build

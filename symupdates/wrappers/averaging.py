@@ -15,8 +15,9 @@ from ..core.transform import check_transform, transform
 __all__ = ["lookahead", "parameter_ema", "averaged_parameters", "swap_parameters", "copy_parameters"]
 
 
-def _with_final_values(inner, hook):
-    """A wrapper running ``inner`` and then ``hook(builder, values) -> values`` on the params' next values.
+def _with_final_values(inner, hook, *hyper):
+    """A wrapper running ``inner`` and then ``hook(builder, values, *hyper) -> values`` on the params' next
+    values, each hyper-parameter resolved (``builder.resolve``) when the wrapper is built.
 
     The hook creates its state when the updates are laid out, after every inner gate was registered, so
     skipped steps do not touch it either.
@@ -24,8 +25,9 @@ def _with_final_values(inner, hook):
     check_transform(inner, "inner")
 
     def build(steps, builder):
+        resolved = [builder.resolve(x) for x in hyper]  # before inner's state, as every transform does
         out = inner.build(steps, builder)
-        builder.map_params(lambda values: hook(builder, values))
+        builder.map_params(lambda values: hook(builder, values, *resolved))
         return out
 
     return build
@@ -70,18 +72,18 @@ def lookahead(inner, sync_period=5, slow_step_size=0.5):
     """
     sync_period = check_count(sync_period, "sync_period")
 
-    def hook(builder, values):
+    def hook(builder, values, slow_step_size_now):
         _, t = builder.counter("lookahead")
         sync = pt.eq(t % sync_period, 0)
         out = []
         for i, (v, p) in enumerate(zip(values, builder.params)):
             slow = builder.slot(i, "lookahead", "slow", value=p.get_value())
-            slow_new = pt.switch(sync, slow + typed(slow_step_size, p.dtype) * (v - slow), slow)
+            slow_new = pt.switch(sync, slow + typed(slow_step_size_now, p.dtype) * (v - slow), slow)
             builder.set(slow, slow_new)
             out.append(pt.switch(sync, slow_new, v))
         return out
 
-    return _with_final_values(inner, hook)
+    return _with_final_values(inner, hook, slow_step_size)
 
 
 @transform(decay=UNIT_INTERVAL)
@@ -121,15 +123,15 @@ def parameter_ema(inner, decay=0.999):
     (['w', 'w.ema.shadow'], [w.ema.shadow])
     """
 
-    def hook(builder, values):
+    def hook(builder, values, decay_now):
         for i, (v, p) in enumerate(zip(values, builder.params)):
             shadow = builder.slot(i, "ema", "shadow", value=p.get_value())
             shadow.tag.average_of = p
-            d = typed(decay, p.dtype)
+            d = typed(decay_now, p.dtype)
             builder.set(shadow, d * shadow + (typed(1, p.dtype) - d) * v, after_param=True)
         return values
 
-    return _with_final_values(inner, hook)
+    return _with_final_values(inner, hook, decay)
 
 
 def averaged_parameters(updates):

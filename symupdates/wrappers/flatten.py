@@ -1,6 +1,6 @@
 """One flat vector per dtype (``flatten``): a rule applied to all params joined, as one tensor."""
 
-from ..core.builder import _FlatBuilder
+from ..core.builder import FlatBuilder
 from ..core.transform import check_transform, transform
 
 __all__ = ["flatten"]
@@ -78,7 +78,7 @@ def flatten(inner):
             groups.setdefault(p.dtype, []).append(i)
         out, counters = list(steps), {}
         for indices in groups.values():
-            flat = _FlatBuilder(builder, indices, inner.name, counters)
+            flat = FlatBuilder(builder, indices, inner.name, counters)
             (step,) = inner.build([flat.join([steps[i] for i in indices])], flat)
             for i, s in zip(indices, flat.split(step)):
                 out[i] = s

@@ -17,7 +17,7 @@ from ..core.transform import check_transform, transform
 __all__ = ["apply_if_finite"]
 
 
-@transform
+@transform(rowwise="exact")
 def apply_if_finite(inner):
     """Skip the whole step when a gradient is not finite, counting the skipped steps.
 
