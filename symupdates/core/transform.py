@@ -67,15 +67,18 @@ from typing import Any, Literal
 import numpy as np
 import pytensor
 import pytensor.tensor as pt
+from pytensor.graph.basic import Variable
 
 from .builder import Builder, UpdateBuilder
 from .gradients import check_params, get_or_compute_grads
-from .hyperparams import NONNEGATIVE, REAL, Domain, check_hyper, typed
+from .hyperparams import NONNEGATIVE, REAL, Domain, Schedule, check_hyper, typed
 from .updates import Updates, describe
 
 __all__ = [
     "Transform",
     "Declaration",
+    "Hyper",
+    "Build",
     "apply",
     "chain",
     "rule",
@@ -85,6 +88,10 @@ __all__ = [
     "scale_by_learning_rate",
     "add_decayed_weights",
 ]
+
+#: A hyper-parameter as a rule or transform takes it: a number, a symbolic scalar (a shared variable changes
+#: the next step without recompiling) or a ``Schedule`` (its value at each step: ``builder.resolve``).
+Hyper = float | Variable | Schedule
 
 #: ``build(steps, builder) -> steps``: one step expression per param in, one out.
 Build = Callable[[list[Any], Builder], list[Any]]
@@ -360,13 +367,16 @@ def _declare(
     fn: Callable[..., Any] | None,
     declaration_of: Callable[[Callable[..., Any]], Declaration],
     decorate: Callable[[Declaration], Callable[..., Any]],
+    returns: Any,
 ) -> Any:
     """``fn`` decorated (or, without ``fn``, the decorator): ``decorate(declaration)`` with ``fn``'s name,
-    signature and docstring, and its ``declaration``."""
+    docstring and signature (returning ``returns`` if given), and its ``declaration``."""
 
     def declare(fn: Callable[..., Any]) -> Callable[..., Any]:
         declaration = declaration_of(fn)
         declared = functools.wraps(fn)(decorate(declaration))
+        if returns is not None:  # a transform's body returns its build, the declared function a Transform
+            declared.__signature__ = declaration.signature.replace(return_annotation=returns)  # type: ignore[attr-defined]
         declared.declaration = declaration  # type: ignore[attr-defined]
         return declared
 
@@ -398,7 +408,7 @@ def transform(
             made = declaration.call(arguments)
             if isinstance(made, Transform):
                 return declaration.named(made, arguments)
-            parts = [t for value in arguments.values() for t in _transforms_in(value)]
+            parts = tuple(t for value in arguments.values() for t in _transforms_in(value))
             config = declaration.config(arguments)
             return Transform(
                 made, declaration.name, config, parts, declaration.rowwise, declaration.needs_loss
@@ -406,7 +416,7 @@ def transform(
 
         return declared
 
-    return _declare(fn, lambda f: Declaration(f, domains, rowwise, needs_loss), decorate)
+    return _declare(fn, lambda f: Declaration(f, domains, rowwise, needs_loss), decorate, Transform)
 
 
 def rule(fn: Callable[..., Any] | None = None, /, **domains: Domain) -> Any:
@@ -436,7 +446,7 @@ def rule(fn: Callable[..., Any] | None = None, /, **domains: Domain) -> Any:
 
         return declared
 
-    return _declare(fn, lambda f: Declaration(f, domains), decorate)
+    return _declare(fn, lambda f: Declaration(f, domains), decorate, None)
 
 
 def inject_hyperparams(declared: Callable[..., Any]) -> Callable[..., Any]:

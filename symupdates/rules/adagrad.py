@@ -9,7 +9,8 @@ import pytensor.tensor as pt
 
 from ..core.builder import Builder
 from ..core.hyperparams import NONNEGATIVE, typed
-from ..core.transform import chain, is_zero, rule, scale_by_learning_rate, transform
+from ..core.transform import Build, Hyper, Transform, chain, is_zero, rule, scale_by_learning_rate, transform
+from ..core.updates import Updates
 from .common import ascent, check_placement, per_param, root
 
 __all__ = [
@@ -22,7 +23,13 @@ __all__ = [
 
 
 @transform(epsilon=NONNEGATIVE, initial_accumulator_value=NONNEGATIVE.numbers_only(), rowwise="exact")
-def scale_by_rss(epsilon=1e-6, *, initial_accumulator_value=0.0, epsilon_placement="inside", name="adagrad"):
+def scale_by_rss(
+    epsilon: Hyper = 1e-6,
+    *,
+    initial_accumulator_value: float = 0.0,
+    epsilon_placement: str = "inside",
+    name: str = "adagrad",
+) -> Build:
     """Adagrad's scaling by the root of the sum of squared gradients.
 
     ``a' = a + g^2``, ``s' = g / sqrt(a' + epsilon)`` (epsilon inside the square root, as Lasagne), or
@@ -77,7 +84,7 @@ def scale_by_rss(epsilon=1e-6, *, initial_accumulator_value=0.0, epsilon_placeme
 
 
 @transform(decay=NONNEGATIVE, rowwise="exact")
-def scale_by_inverse_time(decay, *, name="lr_decay"):
+def scale_by_inverse_time(decay: Hyper, *, name: str = "lr_decay") -> Build:
     """torch's Adagrad ``lr_decay``: ``s' = s / (1 + (t - 1) * decay)`` at step ``t`` (1, 2, ...).
 
     Parameters
@@ -117,16 +124,16 @@ def scale_by_inverse_time(decay, *, name="lr_decay"):
     initial_accumulator_value=NONNEGATIVE.numbers_only(),
 )
 def adagrad(
-    loss_or_grads=None,
-    params=None,
-    learning_rate=1.0,
-    epsilon=1e-6,
+    loss_or_grads: Any = None,
+    params: Any = None,
+    learning_rate: Hyper = 1.0,
+    epsilon: Hyper = 1e-6,
     *,
-    lr_decay=0.0,
-    initial_accumulator_value=0.0,
-    epsilon_placement="inside",
-    maximize=False,
-):
+    lr_decay: Hyper = 0.0,
+    initial_accumulator_value: float = 0.0,
+    epsilon_placement: str = "inside",
+    maximize: bool = False,
+) -> Updates | Transform:
     """Adagrad.
 
     ``a' = a + g^2``; ``p' = p - learning_rate * g / sqrt(a' + epsilon)``. With the keyword-only
@@ -184,7 +191,13 @@ def adagrad(
 
 
 @transform(epsilon=NONNEGATIVE)
-def scale_by_window_rss(n_win=10, epsilon=0.1, *, include_current_gradient=True, name="adagrad_window"):
+def scale_by_window_rss(
+    n_win: int = 10,
+    epsilon: Hyper = 0.1,
+    *,
+    include_current_gradient: bool = True,
+    name: str = "adagrad_window",
+) -> Build:
     """Adagrad over a window: scale by the root of the sum of the last ``n_win`` squared gradients.
 
     A ring buffer ``w`` of shape ``param.shape + (n_win,)`` and a write index ``i`` per param:
@@ -248,14 +261,14 @@ def scale_by_window_rss(n_win=10, epsilon=0.1, *, include_current_gradient=True,
 
 @rule(learning_rate=NONNEGATIVE, epsilon=NONNEGATIVE)
 def adagrad_window(
-    loss_or_grads=None,
-    params=None,
-    learning_rate=0.001,
-    epsilon=0.1,
-    n_win=10,
+    loss_or_grads: Any = None,
+    params: Any = None,
+    learning_rate: Hyper = 0.001,
+    epsilon: Hyper = 0.1,
+    n_win: int = 10,
     *,
-    include_current_gradient=True,
-):
+    include_current_gradient: bool = True,
+) -> Updates | Transform:
     """Adagrad over a window of the last ``n_win`` squared gradients (PyMC).
 
     ``w'[..., i] = g^2``; ``i' = (i + 1) mod n_win``;

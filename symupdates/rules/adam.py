@@ -14,7 +14,8 @@ import pytensor.tensor as pt
 
 from ..core.builder import Builder
 from ..core.hyperparams import NONNEGATIVE, UNIT_INTERVAL, typed
-from ..core.transform import chain, rule, scale_by_learning_rate, transform
+from ..core.transform import Build, Hyper, Transform, chain, rule, scale_by_learning_rate, transform
+from ..core.updates import Updates
 from .common import (
     EPSILON_PLACEMENTS,
     ascent,
@@ -46,7 +47,14 @@ __all__ = [
 
 
 @transform(beta1=UNIT_INTERVAL, beta2=UNIT_INTERVAL, epsilon=NONNEGATIVE, rowwise="lazy")
-def scale_by_adam(beta1=0.9, beta2=0.999, epsilon=1e-8, *, epsilon_placement="hat", name="adam"):
+def scale_by_adam(
+    beta1: Hyper = 0.9,
+    beta2: Hyper = 0.999,
+    epsilon: Hyper = 1e-8,
+    *,
+    epsilon_placement: str = "hat",
+    name: str = "adam",
+) -> Build:
     """Adam's scaling, in Lasagne's (and the paper's section 2 "efficient") form.
 
     ``t' = t + 1``; ``m' = beta1 * m + (1 - beta1) * g``; ``v' = beta2 * v + (1 - beta2) * g^2``;
@@ -111,16 +119,16 @@ def scale_by_adam(beta1=0.9, beta2=0.999, epsilon=1e-8, *, epsilon_placement="ha
 
 @rule(learning_rate=NONNEGATIVE, beta1=UNIT_INTERVAL, beta2=UNIT_INTERVAL, epsilon=NONNEGATIVE)
 def adam(
-    loss_or_grads=None,
-    params=None,
-    learning_rate=0.001,
-    beta1=0.9,
-    beta2=0.999,
-    epsilon=1e-8,
+    loss_or_grads: Any = None,
+    params: Any = None,
+    learning_rate: Hyper = 0.001,
+    beta1: Hyper = 0.9,
+    beta2: Hyper = 0.999,
+    epsilon: Hyper = 1e-8,
     *,
-    epsilon_placement="hat",
-    maximize=False,
-):
+    epsilon_placement: str = "hat",
+    maximize: bool = False,
+) -> Updates | Transform:
     r"""Adam.
 
     .. math::
@@ -180,17 +188,17 @@ def adam(
     epsilon=NONNEGATIVE,
 )
 def adamw(
-    loss_or_grads=None,
-    params=None,
-    learning_rate=1e-3,
-    beta1=0.9,
-    beta2=0.999,
-    epsilon=1e-8,
-    weight_decay=1e-2,
+    loss_or_grads: Any = None,
+    params: Any = None,
+    learning_rate: Hyper = 1e-3,
+    beta1: Hyper = 0.9,
+    beta2: Hyper = 0.999,
+    epsilon: Hyper = 1e-8,
+    weight_decay: Hyper = 1e-2,
     *,
-    epsilon_placement="outside",
-    maximize=False,
-):
+    epsilon_placement: str = "outside",
+    maximize: bool = False,
+) -> Updates | Transform:
     """AdamW: Adam with decoupled weight decay.
 
     ``m_hat``, ``v_hat`` as in Adam; ``p' = p - learning_rate * (m_hat / (sqrt(v_hat) + epsilon)
@@ -244,7 +252,14 @@ def adamw(
 
 
 @transform(beta1=UNIT_INTERVAL, beta2=UNIT_INTERVAL, epsilon=NONNEGATIVE)
-def scale_by_amsgrad(beta1=0.9, beta2=0.999, epsilon=1e-8, *, epsilon_placement="hat", name="amsgrad"):
+def scale_by_amsgrad(
+    beta1: Hyper = 0.9,
+    beta2: Hyper = 0.999,
+    epsilon: Hyper = 1e-8,
+    *,
+    epsilon_placement: str = "hat",
+    name: str = "amsgrad",
+) -> Build:
     """AMSGrad's scaling: Adam with the running maximum of the second moment.
 
     ``m'``, ``v'`` and the bias correction as in ``scale_by_adam``; ``vhat' = max(vhat, v')``;
@@ -307,16 +322,16 @@ def scale_by_amsgrad(beta1=0.9, beta2=0.999, epsilon=1e-8, *, epsilon_placement=
 
 @rule(learning_rate=NONNEGATIVE, beta1=UNIT_INTERVAL, beta2=UNIT_INTERVAL, epsilon=NONNEGATIVE)
 def amsgrad(
-    loss_or_grads=None,
-    params=None,
-    learning_rate=0.001,
-    beta1=0.9,
-    beta2=0.999,
-    epsilon=1e-8,
+    loss_or_grads: Any = None,
+    params: Any = None,
+    learning_rate: Hyper = 0.001,
+    beta1: Hyper = 0.9,
+    beta2: Hyper = 0.999,
+    epsilon: Hyper = 1e-8,
     *,
-    epsilon_placement="hat",
-    maximize=False,
-):
+    epsilon_placement: str = "hat",
+    maximize: bool = False,
+) -> Updates | Transform:
     """AMSGrad: Adam with a non-decreasing second moment.
 
     ``a_t``, ``m'``, ``v'`` as in ``adam``; ``vhat' = max(vhat, v')``;
@@ -363,7 +378,14 @@ def amsgrad(
 
 
 @transform(beta1=UNIT_INTERVAL, beta2=UNIT_INTERVAL, epsilon=NONNEGATIVE)
-def scale_by_adamax(beta1=0.9, beta2=0.999, epsilon=1e-8, *, epsilon_placement="outside", name="adamax"):
+def scale_by_adamax(
+    beta1: Hyper = 0.9,
+    beta2: Hyper = 0.999,
+    epsilon: Hyper = 1e-8,
+    *,
+    epsilon_placement: str = "outside",
+    name: str = "adamax",
+) -> Build:
     """Adamax's scaling by the infinity norm of past gradients.
 
     ``t' = t + 1``; ``m' = beta1 * m + (1 - beta1) * g``; ``u' = max(beta2 * u, |g|)``;
@@ -421,16 +443,16 @@ def scale_by_adamax(beta1=0.9, beta2=0.999, epsilon=1e-8, *, epsilon_placement="
 
 @rule(learning_rate=NONNEGATIVE, beta1=UNIT_INTERVAL, beta2=UNIT_INTERVAL, epsilon=NONNEGATIVE)
 def adamax(
-    loss_or_grads=None,
-    params=None,
-    learning_rate=0.002,
-    beta1=0.9,
-    beta2=0.999,
-    epsilon=1e-8,
+    loss_or_grads: Any = None,
+    params: Any = None,
+    learning_rate: Hyper = 0.002,
+    beta1: Hyper = 0.9,
+    beta2: Hyper = 0.999,
+    epsilon: Hyper = 1e-8,
     *,
-    epsilon_placement="outside",
-    maximize=False,
-):
+    epsilon_placement: str = "outside",
+    maximize: bool = False,
+) -> Updates | Transform:
     """Adamax, the infinity-norm variant of Adam.
 
     ``t' = t + 1``; ``a_t = learning_rate / (1 - beta1^t')``; ``m' = beta1 * m + (1 - beta1) * g``;
@@ -477,7 +499,14 @@ def adamax(
 
 
 @transform(momentum_decay=NONNEGATIVE, beta1=UNIT_INTERVAL, beta2=UNIT_INTERVAL, epsilon=NONNEGATIVE)
-def scale_by_nadam(beta1=0.9, beta2=0.999, epsilon=1e-8, momentum_decay=4e-3, *, name="nadam"):
+def scale_by_nadam(
+    beta1: Hyper = 0.9,
+    beta2: Hyper = 0.999,
+    epsilon: Hyper = 1e-8,
+    momentum_decay: Hyper = 4e-3,
+    *,
+    name: str = "nadam",
+) -> Build:
     """NAdam's scaling: Adam with Nesterov momentum and Dozat's momentum schedule (torch's form).
 
     ``mu_t = beta1 * (1 - 0.5 * 0.96^(t * momentum_decay))``; ``P_t = mu_1 * ... * mu_t``;
@@ -558,18 +587,18 @@ def scale_by_nadam(beta1=0.9, beta2=0.999, epsilon=1e-8, momentum_decay=4e-3, *,
     epsilon=NONNEGATIVE,
 )
 def nadam(
-    loss_or_grads=None,
-    params=None,
-    learning_rate=2e-3,
-    beta1=0.9,
-    beta2=0.999,
-    epsilon=1e-8,
-    momentum_decay=4e-3,
+    loss_or_grads: Any = None,
+    params: Any = None,
+    learning_rate: Hyper = 2e-3,
+    beta1: Hyper = 0.9,
+    beta2: Hyper = 0.999,
+    epsilon: Hyper = 1e-8,
+    momentum_decay: Hyper = 4e-3,
     *,
-    weight_decay=0.0,
-    decoupled_weight_decay=False,
-    maximize=False,
-):
+    weight_decay: Hyper = 0.0,
+    decoupled_weight_decay: bool = False,
+    maximize: bool = False,
+) -> Updates | Transform:
     """NAdam: Adam with Nesterov momentum and Dozat's momentum schedule.
 
     ``p' = p - learning_rate * s`` with ``s`` of ``scale_by_nadam``:
@@ -628,8 +657,14 @@ def nadam(
 
 @transform(beta1=UNIT_INTERVAL, beta2=UNIT_INTERVAL, epsilon=NONNEGATIVE)
 def scale_by_radam(
-    beta1=0.9, beta2=0.999, epsilon=1e-8, threshold=5.0, *, epsilon_placement="hat", name="radam"
-):
+    beta1: Hyper = 0.9,
+    beta2: Hyper = 0.999,
+    epsilon: Hyper = 1e-8,
+    threshold: Hyper = 5.0,
+    *,
+    epsilon_placement: str = "hat",
+    name: str = "radam",
+) -> Build:
     """RAdam's scaling: Adam whose adaptive part is switched on, and rectified, once its variance is finite.
 
     ``rho_inf = 2 / (1 - beta2) - 1``; ``rho_t = rho_inf - 2 t beta2^t / (1 - beta2^t)``;
@@ -710,18 +745,18 @@ def scale_by_radam(
     epsilon=NONNEGATIVE,
 )
 def radam(
-    loss_or_grads=None,
-    params=None,
-    learning_rate=1e-3,
-    beta1=0.9,
-    beta2=0.999,
-    epsilon=1e-8,
+    loss_or_grads: Any = None,
+    params: Any = None,
+    learning_rate: Hyper = 1e-3,
+    beta1: Hyper = 0.9,
+    beta2: Hyper = 0.999,
+    epsilon: Hyper = 1e-8,
     *,
-    epsilon_placement="hat",
-    weight_decay=0.0,
-    decoupled_weight_decay=False,
-    maximize=False,
-):
+    epsilon_placement: str = "hat",
+    weight_decay: Hyper = 0.0,
+    decoupled_weight_decay: bool = False,
+    maximize: bool = False,
+) -> Updates | Transform:
     """RAdam: rectified Adam, plain momentum SGD until the variance of the adaptive rate is tractable.
 
     ``p' = p - learning_rate * s`` with ``s`` of ``scale_by_radam``: ``m_hat`` while
@@ -781,7 +816,14 @@ def radam(
     beta2=UNIT_INTERVAL,
     epsilon=NONNEGATIVE,
 )
-def scale_by_yogi(beta1=0.9, beta2=0.999, epsilon=1e-3, initial_accumulator_value=1e-6, *, name="yogi"):
+def scale_by_yogi(
+    beta1: Hyper = 0.9,
+    beta2: Hyper = 0.999,
+    epsilon: Hyper = 1e-3,
+    initial_accumulator_value: float = 1e-6,
+    *,
+    name: str = "yogi",
+) -> Build:
     """Yogi's scaling: Adam whose second moment moves additively towards ``g^2``.
 
     ``m' = beta1 * m + (1 - beta1) * g``; ``v' = v - (1 - beta2) * sign(v - g^2) * g^2``;
@@ -846,14 +888,14 @@ def scale_by_yogi(beta1=0.9, beta2=0.999, epsilon=1e-3, initial_accumulator_valu
     epsilon=NONNEGATIVE,
 )
 def yogi(
-    loss_or_grads=None,
-    params=None,
-    learning_rate=1e-2,
-    beta1=0.9,
-    beta2=0.999,
-    epsilon=1e-3,
-    initial_accumulator_value=1e-6,
-):
+    loss_or_grads: Any = None,
+    params: Any = None,
+    learning_rate: Hyper = 1e-2,
+    beta1: Hyper = 0.9,
+    beta2: Hyper = 0.999,
+    epsilon: Hyper = 1e-3,
+    initial_accumulator_value: float = 1e-6,
+) -> Updates | Transform:
     """Yogi: Adam with an additive, sign-controlled second-moment update.
 
     ``v' = v - (1 - beta2) * sign(v - g^2) * g^2``; ``p' = p - learning_rate * m_hat / (sqrt(v_hat) +
@@ -897,7 +939,9 @@ def yogi(
 
 
 @transform(beta1=UNIT_INTERVAL, beta2=UNIT_INTERVAL, epsilon=NONNEGATIVE)
-def scale_by_belief(beta1=0.9, beta2=0.999, epsilon=1e-16, *, name="adabelief"):
+def scale_by_belief(
+    beta1: Hyper = 0.9, beta2: Hyper = 0.999, epsilon: Hyper = 1e-16, *, name: str = "adabelief"
+) -> Build:
     """AdaBelief's scaling: Adam with the variance of the gradient around its running mean.
 
     ``m' = beta1 * m + (1 - beta1) * g``; ``s_v' = beta2 * s_v + (1 - beta2) * (g - m')^2 + epsilon``;
@@ -951,7 +995,14 @@ def scale_by_belief(beta1=0.9, beta2=0.999, epsilon=1e-16, *, name="adabelief"):
 
 
 @rule(learning_rate=NONNEGATIVE, beta1=UNIT_INTERVAL, beta2=UNIT_INTERVAL, epsilon=NONNEGATIVE)
-def adabelief(loss_or_grads=None, params=None, learning_rate=1e-3, beta1=0.9, beta2=0.999, epsilon=1e-16):
+def adabelief(
+    loss_or_grads: Any = None,
+    params: Any = None,
+    learning_rate: Hyper = 1e-3,
+    beta1: Hyper = 0.9,
+    beta2: Hyper = 0.999,
+    epsilon: Hyper = 1e-16,
+) -> Updates | Transform:
     """AdaBelief: Adam whose second moment is the variance of ``g`` around its running mean.
 
     ``s_v' = beta2 * s_v + (1 - beta2) * (g - m')^2 + epsilon``;

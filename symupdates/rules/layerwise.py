@@ -10,7 +10,18 @@ import pytensor.tensor as pt
 
 from ..core.builder import Builder
 from ..core.hyperparams import NONNEGATIVE, UNIT_INTERVAL, typed
-from ..core.transform import chain, rule, scale, scale_by_learning_rate, transform
+from ..core.transform import (
+    Build,
+    Hyper,
+    Transform,
+    chain,
+    is_zero,
+    rule,
+    scale,
+    scale_by_learning_rate,
+    transform,
+)
+from ..core.updates import Updates
 from .adam import scale_by_adam
 from .common import ascent, decayed_weights, per_param
 from .sgd import trace
@@ -31,7 +42,7 @@ def _norm(x: Any) -> Any:
 
 
 @transform(epsilon=NONNEGATIVE)
-def scale_by_trust_ratio(trust_coefficient=1.0, epsilon=0.0):
+def scale_by_trust_ratio(trust_coefficient: Hyper = 1.0, epsilon: Hyper = 0.0) -> Build:
     """Layer-wise trust ratio of LARS and LAMB: rescale each step to a fraction of its param's norm.
 
     ``s' = s * trust_coefficient * ||p|| / (||s|| + epsilon)``, or ``s' = s`` where ``||p||`` or
@@ -85,14 +96,14 @@ def scale_by_trust_ratio(trust_coefficient=1.0, epsilon=0.0):
     epsilon=NONNEGATIVE,
 )
 def lamb(
-    loss_or_grads=None,
-    params=None,
-    learning_rate=1e-3,
-    beta1=0.9,
-    beta2=0.999,
-    epsilon=1e-6,
-    weight_decay=0.0,
-):
+    loss_or_grads: Any = None,
+    params: Any = None,
+    learning_rate: Hyper = 1e-3,
+    beta1: Hyper = 0.9,
+    beta2: Hyper = 0.999,
+    epsilon: Hyper = 1e-6,
+    weight_decay: Hyper = 0.0,
+) -> Updates | Transform:
     """LAMB: Adam steps plus decoupled weight decay, rescaled per layer by a trust ratio.
 
     ``u = m_hat / (sqrt(v_hat) + epsilon) + weight_decay * p``;
@@ -141,16 +152,16 @@ def lamb(
 
 @rule(learning_rate=NONNEGATIVE, momentum=UNIT_INTERVAL, weight_decay=NONNEGATIVE, epsilon=NONNEGATIVE)
 def lars(
-    loss_or_grads=None,
-    params=None,
-    learning_rate=0.1,
-    momentum=0.9,
-    weight_decay=0.0,
-    trust_coefficient=1e-3,
-    epsilon=0.0,
+    loss_or_grads: Any = None,
+    params: Any = None,
+    learning_rate: Hyper = 0.1,
+    momentum: Hyper = 0.9,
+    weight_decay: Hyper = 0.0,
+    trust_coefficient: Hyper = 1e-3,
+    epsilon: Hyper = 0.0,
     *,
-    nesterov=False,
-):
+    nesterov: bool = False,
+) -> Updates | Transform:
     """LARS: momentum SGD with a layer-wise trust ratio.
 
     ``u = g + weight_decay * p``; ``u = u * trust_coefficient * ||p|| / (||u|| + epsilon)`` (unchanged
@@ -205,7 +216,7 @@ def lars(
 
 
 @transform(beta2=UNIT_INTERVAL, epsilon=NONNEGATIVE)
-def scale_by_novograd(beta2=0.25, epsilon=1e-6, *, name="novograd"):
+def scale_by_novograd(beta2: Hyper = 0.25, epsilon: Hyper = 1e-6, *, name: str = "novograd") -> Build:
     """NovoGrad's normalisation by a per-layer running average of the squared gradient norm.
 
     ``n' = ||g||^2`` at the first step, then ``n' = beta2 * n + (1 - beta2) * ||g||^2``;
@@ -266,8 +277,14 @@ def scale_by_novograd(beta2=0.25, epsilon=1e-6, *, name="novograd"):
     weight_decay=NONNEGATIVE,
 )
 def novograd(
-    loss_or_grads=None, params=None, learning_rate=1e-3, beta1=0.9, beta2=0.25, epsilon=1e-6, weight_decay=0.0
-):
+    loss_or_grads: Any = None,
+    params: Any = None,
+    learning_rate: Hyper = 1e-3,
+    beta1: Hyper = 0.9,
+    beta2: Hyper = 0.25,
+    epsilon: Hyper = 1e-6,
+    weight_decay: Hyper = 0.0,
+) -> Updates | Transform:
     """NovoGrad: layer-wise second moments, momentum on normalised gradients.
 
     ``n' = ||g||^2`` (first step), then ``beta2 * n + (1 - beta2) * ||g||^2``;
@@ -317,20 +334,20 @@ def novograd(
     return chain(scaling, *decayed_weights(weight_decay), momentum, scale_by_learning_rate(learning_rate))
 
 
-def _rms(x):
+def _rms(x: Any) -> Any:
     return pt.sqrt(pt.mean(x**2))
 
 
 @transform(learning_rate=NONNEGATIVE, epsilon1=NONNEGATIVE, epsilon2=NONNEGATIVE)
 def scale_by_adafactor(
-    learning_rate=1e-2,
-    decay_rate=0.8,
-    clipping_threshold=1.0,
-    epsilon1=None,
-    epsilon2=1e-3,
+    learning_rate: Hyper = 1e-2,
+    decay_rate: Hyper = 0.8,
+    clipping_threshold: Hyper = 1.0,
+    epsilon1: Hyper | None = None,
+    epsilon2: Hyper = 1e-3,
     *,
-    name="adafactor",
-):
+    name: str = "adafactor",
+) -> Build:
     """Adafactor's scaling: factored second moments for matrices, relative steps, update clipping.
 
     ``t' = t + 1``; ``w = t'^(-decay_rate)``; ``rho = min(learning_rate, 1 / sqrt(t'))``;
@@ -412,17 +429,17 @@ def scale_by_adafactor(
 
 @rule(learning_rate=NONNEGATIVE, epsilon1=NONNEGATIVE, epsilon2=NONNEGATIVE, weight_decay=NONNEGATIVE)
 def adafactor(
-    loss_or_grads=None,
-    params=None,
-    learning_rate=1e-2,
-    decay_rate=0.8,
-    clipping_threshold=1.0,
-    epsilon1=None,
-    epsilon2=1e-3,
-    weight_decay=0.0,
+    loss_or_grads: Any = None,
+    params: Any = None,
+    learning_rate: Hyper = 1e-2,
+    decay_rate: Hyper = 0.8,
+    clipping_threshold: Hyper = 1.0,
+    epsilon1: Hyper | None = None,
+    epsilon2: Hyper = 1e-3,
+    weight_decay: Hyper = 0.0,
     *,
-    maximize=False,
-):
+    maximize: bool = False,
+) -> Updates | Transform:
     """Adafactor: factored second moments (a row and a column statistic per matrix), relative steps.
 
     ``p' = p - s - learning_rate * weight_decay * p`` with ``s`` of ``scale_by_adafactor``:
@@ -476,4 +493,5 @@ def adafactor(
     """
     scaling = scale_by_adafactor(learning_rate, decay_rate, clipping_threshold, epsilon1, epsilon2)
     # Decoupled and multiplied by the learning rate: torch's ``p -= lr * weight_decay * p``.
-    return chain(*ascent(maximize), scaling, *decayed_weights(learning_rate * weight_decay), scale(-1))
+    decay = [] if is_zero(weight_decay) else decayed_weights(learning_rate * weight_decay)  # type: ignore[operator]
+    return chain(*ascent(maximize), scaling, *decay, scale(-1))

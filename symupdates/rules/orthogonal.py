@@ -6,11 +6,23 @@ e.g. with ``multi_transform`` (see ``muon``'s docstring).
 """
 
 import math
+from typing import Any
 
 import pytensor.tensor as pt
 
+from ..core.builder import Builder
 from ..core.hyperparams import NONNEGATIVE, UNIT_INTERVAL, check_hyper, typed
-from ..core.transform import add_decayed_weights, chain, rule, scale_by_learning_rate, transform
+from ..core.transform import (
+    Build,
+    Hyper,
+    Transform,
+    add_decayed_weights,
+    chain,
+    rule,
+    scale_by_learning_rate,
+    transform,
+)
+from ..core.updates import Updates
 
 __all__ = ["newton_schulz", "scale_by_muon", "muon"]
 
@@ -21,7 +33,14 @@ ADJUST_LR_FNS = {
 }
 
 
-def newton_schulz(matrix, coefficients=MUON_COEFFICIENTS, steps=5, epsilon=1e-7, *, transpose=None):
+def newton_schulz(
+    matrix: Any,
+    coefficients: Any = MUON_COEFFICIENTS,
+    steps: int = 5,
+    epsilon: Any = 1e-7,
+    *,
+    transpose: Any = None,
+) -> Any:
     """The quintic Newton-Schulz iteration of Muon: an approximate ``U V^T`` of ``matrix = U S V^T``.
 
     ``X_0 = M / max(||M||_F, epsilon)`` (``M`` transposed first if it has more rows than columns); then
@@ -61,7 +80,7 @@ def newton_schulz(matrix, coefficients=MUON_COEFFICIENTS, steps=5, epsilon=1e-7,
     return x.T if transpose else x
 
 
-def _check_muon(nesterov, ns_coefficients, ns_steps, adjust_lr_fn):
+def _check_muon(nesterov: Any, ns_coefficients: Any, ns_steps: Any, adjust_lr_fn: Any) -> Any:
     """The checks of muon's arguments that are not numeric hyper-parameters."""
     if not isinstance(nesterov, bool):
         raise TypeError(f"nesterov must be a bool, got {nesterov!r}")
@@ -78,17 +97,17 @@ def _check_muon(nesterov, ns_coefficients, ns_steps, adjust_lr_fn):
 MUON_DOMAINS = {"momentum": UNIT_INTERVAL, "epsilon": NONNEGATIVE}
 
 
-@transform(**MUON_DOMAINS)
+@transform(momentum=UNIT_INTERVAL, epsilon=NONNEGATIVE)
 def scale_by_muon(
-    momentum=0.95,
-    nesterov=True,
-    ns_coefficients=MUON_COEFFICIENTS,
-    epsilon=1e-7,
-    ns_steps=5,
-    adjust_lr_fn=None,
+    momentum: Hyper = 0.95,
+    nesterov: bool = True,
+    ns_coefficients: Any = MUON_COEFFICIENTS,
+    epsilon: Hyper = 1e-7,
+    ns_steps: int = 5,
+    adjust_lr_fn: str | None = None,
     *,
-    name="muon",
-):
+    name: str = "muon",
+) -> Build:
     """Muon's scaling: momentum, then orthogonalization by Newton-Schulz, then a shape-dependent factor.
 
     ``B' = momentum * B + (1 - momentum) * g``; ``U = (1 - momentum) * g + momentum * B'`` with Nesterov,
@@ -133,7 +152,7 @@ def scale_by_muon(
     _check_muon(nesterov, ns_coefficients, ns_steps, adjust_lr_fn)
     adjust = ADJUST_LR_FNS[adjust_lr_fn or "original"]
 
-    def build(steps, builder):
+    def build(steps: Any, builder: Builder) -> list[Any]:
         momentum_now, epsilon_now = (builder.resolve(x) for x in (momentum, epsilon))
         out = []
         for i, (g, p) in enumerate(zip(steps, builder.params, strict=True)):
@@ -157,17 +176,17 @@ def scale_by_muon(
 
 @rule(learning_rate=NONNEGATIVE, weight_decay=NONNEGATIVE, **MUON_DOMAINS)
 def muon(
-    loss_or_grads=None,
-    params=None,
-    learning_rate=1e-3,
-    weight_decay=0.1,
-    momentum=0.95,
-    nesterov=True,
-    ns_coefficients=MUON_COEFFICIENTS,
-    epsilon=1e-7,
-    ns_steps=5,
-    adjust_lr_fn=None,
-):
+    loss_or_grads: Any = None,
+    params: Any = None,
+    learning_rate: Hyper = 1e-3,
+    weight_decay: Hyper = 0.1,
+    momentum: Hyper = 0.95,
+    nesterov: bool = True,
+    ns_coefficients: Any = MUON_COEFFICIENTS,
+    epsilon: Hyper = 1e-7,
+    ns_steps: int = 5,
+    adjust_lr_fn: str | None = None,
+) -> Updates | Transform:
     """Muon: momentum orthogonalized by Newton-Schulz, for 2-D weights (torch.optim.Muon's algorithm).
 
     ``B' = momentum * B + (1 - momentum) * g``; ``U = (1 - momentum) * g + momentum * B'`` (Nesterov) or

@@ -5,26 +5,30 @@ Their estimate ``d`` is one number for all params: inner products and L1 norms a
 so each step has a reduction between the moment updates and the param updates.
 """
 
+from typing import Any
+
 import pytensor.tensor as pt
 
+from ..core.builder import Builder
 from ..core.hyperparams import NONNEGATIVE, POSITIVE, UNIT_INTERVAL, typed
-from ..core.transform import chain, rule, scale, transform
+from ..core.transform import Build, Hyper, Transform, chain, rule, scale, transform
+from ..core.updates import Updates
 
 __all__ = ["scale_by_prodigy", "prodigy", "scale_by_dadapt_adamw", "dadapt_adamw"]
 
 F64 = "float64"
 
 
-def _f64(value):
+def _f64(value: Any) -> Any:
     return typed(value, F64)
 
 
-def _total(terms):
+def _total(terms: Any) -> Any:
     """The float64 sum of one scalar per param."""
     return sum((pt.cast(t, F64) for t in terms), pt.constant(0.0, dtype=F64))
 
 
-def _bias_correction(t, beta1, beta2):
+def _bias_correction(t: Any, beta1: Any, beta2: Any) -> Any:
     tf = pt.cast(t, F64)
     return pt.sqrt(1 - _f64(beta2) ** tf) / (1 - _f64(beta1) ** tf)
 
@@ -40,20 +44,28 @@ DOMAINS = {
 }
 
 
-@transform(beta3=UNIT_INTERVAL, **DOMAINS)
+@transform(
+    learning_rate=NONNEGATIVE,
+    beta1=UNIT_INTERVAL,
+    beta2=UNIT_INTERVAL,
+    beta3=UNIT_INTERVAL,
+    epsilon=NONNEGATIVE,
+    estim_lr0=POSITIVE.numbers_only(),
+    weight_decay=NONNEGATIVE,
+)
 def scale_by_prodigy(
-    learning_rate=1.0,
-    beta1=0.9,
-    beta2=0.999,
-    beta3=None,
-    epsilon=1e-8,
-    estim_lr0=1e-6,
-    estim_lr_coef=1.0,
-    weight_decay=0.0,
-    safeguard_warmup=False,
+    learning_rate: Hyper = 1.0,
+    beta1: Hyper = 0.9,
+    beta2: Hyper = 0.999,
+    beta3: Hyper | None = None,
+    epsilon: Hyper = 1e-8,
+    estim_lr0: Hyper = 1e-6,
+    estim_lr_coef: Hyper = 1.0,
+    weight_decay: Hyper = 0.0,
+    safeguard_warmup: bool = False,
     *,
-    name="prodigy",
-):
+    name: str = "prodigy",
+) -> Build:
     """Prodigy's scaling (the step before its sign flip, learning rate and distance estimate included).
 
     With ``d`` the current estimate, ``t`` the step (1, 2, ...), ``x0`` the initial params:
@@ -94,7 +106,7 @@ def scale_by_prodigy(
     if not isinstance(safeguard_warmup, bool):
         raise TypeError(f"safeguard_warmup must be a bool, got {safeguard_warmup!r}")
 
-    def build(steps, builder):
+    def build(steps: Any, builder: Builder) -> list[Any]:
         (
             learning_rate_now,
             beta1_now,
@@ -146,18 +158,18 @@ def scale_by_prodigy(
 
 @rule(beta3=UNIT_INTERVAL, **DOMAINS)
 def prodigy(
-    loss_or_grads=None,
-    params=None,
-    learning_rate=1.0,
-    beta1=0.9,
-    beta2=0.999,
-    beta3=None,
-    epsilon=1e-8,
-    estim_lr0=1e-6,
-    estim_lr_coef=1.0,
-    weight_decay=0.0,
-    safeguard_warmup=False,
-):
+    loss_or_grads: Any = None,
+    params: Any = None,
+    learning_rate: Hyper = 1.0,
+    beta1: Hyper = 0.9,
+    beta2: Hyper = 0.999,
+    beta3: Hyper | None = None,
+    epsilon: Hyper = 1e-8,
+    estim_lr0: Hyper = 1e-6,
+    estim_lr_coef: Hyper = 1.0,
+    weight_decay: Hyper = 0.0,
+    safeguard_warmup: bool = False,
+) -> Updates | Transform:
     """Prodigy: Adam whose step size is a running estimate ``d`` of the distance to the solution.
 
     ``p' = p - lam * (m' / (sqrt(v') + d' * epsilon) + weight_decay * p)`` with the moments of ``d * g``,
@@ -217,17 +229,24 @@ def prodigy(
     return chain(scaling, scale(-1))
 
 
-@transform(**DOMAINS)
+@transform(
+    learning_rate=NONNEGATIVE,
+    beta1=UNIT_INTERVAL,
+    beta2=UNIT_INTERVAL,
+    epsilon=NONNEGATIVE,
+    estim_lr0=POSITIVE.numbers_only(),
+    weight_decay=NONNEGATIVE,
+)
 def scale_by_dadapt_adamw(
-    learning_rate=1.0,
-    beta1=0.9,
-    beta2=0.999,
-    epsilon=1e-8,
-    estim_lr0=1e-6,
-    weight_decay=0.0,
+    learning_rate: Hyper = 1.0,
+    beta1: Hyper = 0.9,
+    beta2: Hyper = 0.999,
+    epsilon: Hyper = 1e-8,
+    estim_lr0: Hyper = 1e-6,
+    weight_decay: Hyper = 0.0,
     *,
-    name="dadapt_adamw",
-):
+    name: str = "dadapt_adamw",
+) -> Build:
     """D-Adaptation AdamW's scaling (the step before its sign flip, learning rate and estimate included).
 
     With ``d`` the current estimate and ``t`` the step (1, 2, ...):
@@ -261,7 +280,7 @@ def scale_by_dadapt_adamw(
     weight_decay=0.0)
     """
 
-    def build(steps, builder):
+    def build(steps: Any, builder: Builder) -> list[Any]:
         learning_rate_now, beta1_now, beta2_now, epsilon_now, weight_decay_now = (
             builder.resolve(x) for x in (learning_rate, beta1, beta2, epsilon, weight_decay)
         )
@@ -308,15 +327,15 @@ def scale_by_dadapt_adamw(
 
 @rule(**DOMAINS)
 def dadapt_adamw(
-    loss_or_grads=None,
-    params=None,
-    learning_rate=1.0,
-    beta1=0.9,
-    beta2=0.999,
-    epsilon=1e-8,
-    estim_lr0=1e-6,
-    weight_decay=0.0,
-):
+    loss_or_grads: Any = None,
+    params: Any = None,
+    learning_rate: Hyper = 1.0,
+    beta1: Hyper = 0.9,
+    beta2: Hyper = 0.999,
+    epsilon: Hyper = 1e-8,
+    estim_lr0: Hyper = 1e-6,
+    weight_decay: Hyper = 0.0,
+) -> Updates | Transform:
     """D-Adaptation AdamW: Adam on ``lam * g`` with ``lam`` set by a running lower bound ``d`` of the
     distance to the solution.
 

@@ -8,7 +8,8 @@ import pytensor.tensor as pt
 
 from ..core.builder import Builder
 from ..core.hyperparams import NONNEGATIVE, UNIT_INTERVAL, typed
-from ..core.transform import chain, is_zero, rule, scale_by_learning_rate, transform
+from ..core.transform import Build, Hyper, Transform, chain, is_zero, rule, scale_by_learning_rate, transform
+from ..core.updates import Updates
 from .common import ascent, check_placement, per_param, root
 from .sgd import trace
 
@@ -21,7 +22,14 @@ __all__ = [
 
 
 @transform(rho=UNIT_INTERVAL, epsilon=NONNEGATIVE, rowwise="lazy")
-def scale_by_rms(rho=0.9, epsilon=1e-6, *, centered=False, epsilon_placement="inside", name="rmsprop"):
+def scale_by_rms(
+    rho: Hyper = 0.9,
+    epsilon: Hyper = 1e-6,
+    *,
+    centered: bool = False,
+    epsilon_placement: str = "inside",
+    name: str = "rmsprop",
+) -> Build:
     """RMSProp's scaling by a running root mean square of the gradients.
 
     ``a' = rho * a + (1 - rho) * g^2``, ``s' = g / sqrt(a' + epsilon)`` (epsilon inside the root), or
@@ -86,17 +94,17 @@ def scale_by_rms(rho=0.9, epsilon=1e-6, *, centered=False, epsilon_placement="in
 
 @rule(learning_rate=NONNEGATIVE, rho=UNIT_INTERVAL, epsilon=NONNEGATIVE, momentum=UNIT_INTERVAL)
 def rmsprop(
-    loss_or_grads=None,
-    params=None,
-    learning_rate=1.0,
-    rho=0.9,
-    epsilon=1e-6,
+    loss_or_grads: Any = None,
+    params: Any = None,
+    learning_rate: Hyper = 1.0,
+    rho: Hyper = 0.9,
+    epsilon: Hyper = 1e-6,
     *,
-    epsilon_placement="inside",
-    centered=False,
-    momentum=0.0,
-    maximize=False,
-):
+    epsilon_placement: str = "inside",
+    centered: bool = False,
+    momentum: Hyper = 0.0,
+    maximize: bool = False,
+) -> Updates | Transform:
     """RMSProp.
 
     ``a' = rho * a + (1 - rho) * g^2``; ``p' = p - learning_rate * g / sqrt(a' + epsilon)``. With the
@@ -153,7 +161,7 @@ def rmsprop(
 
 
 @transform(rho=UNIT_INTERVAL, epsilon=NONNEGATIVE)
-def scale_by_adadelta(rho=0.95, epsilon=1e-6, *, name="adadelta"):
+def scale_by_adadelta(rho: Hyper = 0.95, epsilon: Hyper = 1e-6, *, name: str = "adadelta") -> Build:
     """Adadelta's unit-correcting scaling.
 
     ``a' = rho * a + (1 - rho) * g^2``;  ``d = g * sqrt(u + epsilon) / sqrt(a' + epsilon)``;
@@ -205,7 +213,15 @@ def scale_by_adadelta(rho=0.95, epsilon=1e-6, *, name="adadelta"):
 
 
 @rule(learning_rate=NONNEGATIVE, rho=UNIT_INTERVAL, epsilon=NONNEGATIVE)
-def adadelta(loss_or_grads=None, params=None, learning_rate=1.0, rho=0.95, epsilon=1e-6, *, maximize=False):
+def adadelta(
+    loss_or_grads: Any = None,
+    params: Any = None,
+    learning_rate: Hyper = 1.0,
+    rho: Hyper = 0.95,
+    epsilon: Hyper = 1e-6,
+    *,
+    maximize: bool = False,
+) -> Updates | Transform:
     """Adadelta.
 
     ``a' = rho * a + (1 - rho) * g^2``; ``d = g * sqrt(u + epsilon) / sqrt(a' + epsilon)``;

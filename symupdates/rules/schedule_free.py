@@ -6,10 +6,15 @@ model should be evaluated) and ``y = beta1 * x + (1 - beta1) * z`` (where gradie
 the params hold ``y``; ``schedule_free_eval_parameters`` gives ``x`` for evaluation.
 """
 
+from typing import Any
+
 import pytensor.tensor as pt
 
+from ..core.builder import Builder
 from ..core.hyperparams import NONNEGATIVE, POSITIVE, UNIT_INTERVAL, typed
 from ..core.transform import (
+    Build,
+    Hyper,
     Transform,
     add_decayed_weights,
     chain,
@@ -18,12 +23,15 @@ from ..core.transform import (
     scale_by_learning_rate,
     transform,
 )
+from ..core.updates import Updates
 
 __all__ = ["schedule_free", "schedule_free_adamw", "schedule_free_sgd", "schedule_free_eval_parameters"]
 
 
 @transform(learning_rate=NONNEGATIVE, beta1=POSITIVE)
-def schedule_free(inner, learning_rate, beta1=0.9, weight_lr_power=2.0):
+def schedule_free(
+    inner: Transform, learning_rate: Hyper, beta1: Hyper = 0.9, weight_lr_power: Hyper = 2.0
+) -> Build:
     """Make ``inner`` schedule-free: its steps move ``z``, and the params follow an average of ``z``.
 
     With ``u`` the step of ``inner`` at the params ``y`` (it includes ``-learning_rate``),
@@ -68,7 +76,7 @@ def schedule_free(inner, learning_rate, beta1=0.9, weight_lr_power=2.0):
     if not isinstance(inner, Transform):
         raise TypeError(f"inner must be a Transform, got {type(inner).__name__}")
 
-    def build(steps, builder):
+    def build(steps: Any, builder: Builder) -> list[Any]:
         learning_rate_now, beta1_now, weight_lr_power_now = (
             builder.resolve(x) for x in (learning_rate, beta1, weight_lr_power)
         )
@@ -99,7 +107,7 @@ def schedule_free(inner, learning_rate, beta1=0.9, weight_lr_power=2.0):
     return build
 
 
-def schedule_free_eval_parameters(updates):
+def schedule_free_eval_parameters(updates: Any) -> Any:
     """``{param: x}``: the averaged params ``x = (y - (1 - beta1) * z) / beta1`` a schedule-free rule in
     ``updates`` evaluates at, as expressions of the params ``y`` and the state ``z``.
 
@@ -149,11 +157,13 @@ def schedule_free_eval_parameters(updates):
 
 
 @transform(beta2=UNIT_INTERVAL, epsilon=NONNEGATIVE)
-def scale_by_bias_corrected_rms(beta2=0.999, epsilon=1e-8, *, name="schedule_free_adamw"):
+def scale_by_bias_corrected_rms(
+    beta2: Hyper = 0.999, epsilon: Hyper = 1e-8, *, name: str = "schedule_free_adamw"
+) -> Build:
     """``v' = beta2 * v + (1 - beta2) * g^2``; ``s' = g / (sqrt(v' / (1 - beta2^t)) + epsilon)``: Adam
     without its first moment, as optax's ``scale_by_rms(eps_in_sqrt=False, bias_correction=True)``."""
 
-    def build(steps, builder):
+    def build(steps: Any, builder: Builder) -> list[Any]:
         beta2_now, epsilon_now = (builder.resolve(x) for x in (beta2, epsilon))
         _, t = builder.counter(name)
         out = []
@@ -174,15 +184,15 @@ SCHEDULE_FREE_DOMAINS = {"learning_rate": NONNEGATIVE, "beta1": POSITIVE, "weigh
 
 @rule(beta2=UNIT_INTERVAL, epsilon=NONNEGATIVE, **SCHEDULE_FREE_DOMAINS)
 def schedule_free_adamw(
-    loss_or_grads=None,
-    params=None,
-    learning_rate=0.0025,
-    beta1=0.9,
-    beta2=0.999,
-    epsilon=1e-8,
-    weight_decay=0.0,
-    weight_lr_power=2.0,
-):
+    loss_or_grads: Any = None,
+    params: Any = None,
+    learning_rate: Hyper = 0.0025,
+    beta1: Hyper = 0.9,
+    beta2: Hyper = 0.999,
+    epsilon: Hyper = 1e-8,
+    weight_decay: Hyper = 0.0,
+    weight_lr_power: Hyper = 2.0,
+) -> Updates | Transform:
     """Schedule-free AdamW: ``schedule_free`` around Adam without momentum and decoupled weight decay.
 
     ``v' = beta2 * v + (1 - beta2) * g^2``; ``u = -learning_rate * (g / (sqrt(v' / (1 - beta2^t)) +
@@ -236,8 +246,13 @@ def schedule_free_adamw(
 
 @rule(**SCHEDULE_FREE_DOMAINS)
 def schedule_free_sgd(
-    loss_or_grads=None, params=None, learning_rate=1.0, beta1=0.9, weight_decay=0.0, weight_lr_power=2.0
-):
+    loss_or_grads: Any = None,
+    params: Any = None,
+    learning_rate: Hyper = 1.0,
+    beta1: Hyper = 0.9,
+    weight_decay: Hyper = 0.0,
+    weight_lr_power: Hyper = 2.0,
+) -> Updates | Transform:
     """Schedule-free SGD: ``schedule_free`` around plain SGD with coupled weight decay.
 
     ``u = -learning_rate * (g + weight_decay * y)``; ``z' = z + u``, then ``x`` and the params ``y`` move

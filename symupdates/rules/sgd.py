@@ -12,7 +12,7 @@ import pytensor.tensor as pt
 from ..core.builder import Builder, UpdateBuilder, as_update
 from ..core.gradients import check_params
 from ..core.hyperparams import NONNEGATIVE, UNIT_INTERVAL, check_hyper, typed
-from ..core.transform import chain, is_zero, rule, scale_by_learning_rate, transform
+from ..core.transform import Build, Hyper, Transform, chain, is_zero, rule, scale_by_learning_rate, transform
 from ..core.updates import Updates, describe
 from .common import CLOSED_UNIT_INTERVAL, ascent, decayed_weights, per_param
 
@@ -27,7 +27,7 @@ __all__ = [
 
 
 @transform(decay=UNIT_INTERVAL, dampening=CLOSED_UNIT_INTERVAL, rowwise="lazy")
-def trace(decay, *, nesterov=False, dampening=0.0, name="trace"):
+def trace(decay: Hyper, *, nesterov: bool = False, dampening: Hyper = 0.0, name: str = "trace") -> Build:
     """Heavy-ball momentum on the incoming steps, torch's form.
 
     ``v' = decay * v + s``; ``s' = v'``, or ``s' = s + decay * v'`` with ``nesterov=True``. With a
@@ -96,16 +96,16 @@ def trace(decay, *, nesterov=False, dampening=0.0, name="trace"):
     dampening=CLOSED_UNIT_INTERVAL,
 )
 def sgd(
-    loss_or_grads=None,
-    params=None,
-    learning_rate=1e-3,
+    loss_or_grads: Any = None,
+    params: Any = None,
+    learning_rate: Hyper = 1e-3,
     *,
-    momentum=0.0,
-    nesterov=False,
-    weight_decay=0.0,
-    dampening=0.0,
-    maximize=False,
-):
+    momentum: Hyper = 0.0,
+    nesterov: bool = False,
+    weight_decay: Hyper = 0.0,
+    dampening: Hyper = 0.0,
+    maximize: bool = False,
+) -> Updates | Transform:
     """Stochastic gradient descent, optionally with torch's momentum, Nesterov and weight decay.
 
     ``p' = p - learning_rate * g``. With the keyword-only options, torch's ``SGD``:
@@ -172,13 +172,13 @@ def sgd(
     )
 
 
-def _classical(mu, v, target, p):
+def _classical(mu: Any, v: Any, target: Any, p: Any) -> Any:
     """Lasagne's momentum: ``x = mu * v + target``; ``v' = x - p``; ``p' = x``."""
     x = mu * v + target
     return x - p, x
 
 
-def _nesterov(mu, v, target, p):
+def _nesterov(mu: Any, v: Any, target: Any, p: Any) -> Any:
     """Lasagne's Nesterov momentum: ``x = mu * v + target - p``; ``v' = x``; ``p' = mu * x + target``."""
     x = mu * v + target - p
     return x, mu * x + target
@@ -187,7 +187,7 @@ def _nesterov(mu, v, target, p):
 _NEXT_VALUES = {"momentum": _classical, "nesterov_momentum": _nesterov}
 
 
-def _momentum_params(updates, params):
+def _momentum_params(updates: Any, params: Any) -> Any:
     if not isinstance(updates, Mapping):
         raise TypeError(f"updates must be a dict of updates, got {type(updates).__name__}")
     if params is None:
@@ -200,7 +200,7 @@ def _momentum_params(updates, params):
     return params
 
 
-def _with_velocity(updates, params, momentum, tag):
+def _with_velocity(updates: Any, params: Any, momentum: Any, tag: str) -> Any:
     check_hyper(momentum, "momentum", UNIT_INTERVAL)
     next_values = _NEXT_VALUES[tag]
     params = _momentum_params(updates, params)
@@ -225,7 +225,7 @@ def _with_velocity(updates, params, momentum, tag):
 
 
 @transform(momentum=UNIT_INTERVAL)
-def _lasagne_velocity(momentum, *, tag):
+def _lasagne_velocity(momentum: Hyper, *, tag: str) -> Build:
     """Lasagne's momentum on parameter steps, as a transform (``tag``: "momentum" or "nesterov_momentum").
 
     It leaves the steps alone and rewrites each param's next value ``target = p + s`` with a velocity
@@ -252,7 +252,7 @@ def _lasagne_velocity(momentum, *, tag):
     return build
 
 
-def apply_momentum(updates, params=None, momentum=0.9):
+def apply_momentum(updates: Any, params: Any = None, momentum: Any = 0.9) -> Any:
     """Add classical momentum to an existing updates dict.
 
     For each param, with ``v`` a new velocity: ``x = momentum * v + updates[p]``; ``v' = x - p``;
@@ -295,7 +295,9 @@ def apply_momentum(updates, params=None, momentum=0.9):
 
 
 @rule(learning_rate=NONNEGATIVE, momentum=UNIT_INTERVAL)
-def momentum(loss_or_grads=None, params=None, learning_rate=1e-3, momentum=0.9):
+def momentum(
+    loss_or_grads: Any = None, params: Any = None, learning_rate: Hyper = 1e-3, momentum: Hyper = 0.9
+) -> Updates | Transform:
     """Stochastic gradient descent with classical momentum.
 
     ``x = momentum * v - learning_rate * g + p``; ``v' = x - p``; ``p' = x``
@@ -337,7 +339,7 @@ def momentum(loss_or_grads=None, params=None, learning_rate=1e-3, momentum=0.9):
     return chain(scale_by_learning_rate(learning_rate), _lasagne_velocity(momentum, tag="momentum"))
 
 
-def apply_nesterov_momentum(updates, params=None, momentum=0.9):
+def apply_nesterov_momentum(updates: Any, params: Any = None, momentum: Any = 0.9) -> Any:
     """Add Nesterov momentum to an existing updates dict.
 
     For each param, with ``v`` a new velocity: ``x = momentum * v + updates[p] - p``; ``v' = x``;
@@ -378,7 +380,9 @@ def apply_nesterov_momentum(updates, params=None, momentum=0.9):
 
 
 @rule(learning_rate=NONNEGATIVE, momentum=UNIT_INTERVAL)
-def nesterov_momentum(loss_or_grads=None, params=None, learning_rate=1e-3, momentum=0.9):
+def nesterov_momentum(
+    loss_or_grads: Any = None, params: Any = None, learning_rate: Hyper = 1e-3, momentum: Hyper = 0.9
+) -> Updates | Transform:
     """Stochastic gradient descent with Nesterov momentum.
 
     ``x = momentum * v - learning_rate * g``; ``v' = x``; ``p' = p + momentum * x - learning_rate * g``

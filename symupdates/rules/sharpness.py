@@ -1,18 +1,21 @@
 """Sharpness-aware minimization: the gradient is taken again at the worst point of a small ball around the
 params, within the same compiled step (the loss graph is cloned at the perturbed params)."""
 
+from typing import Any, cast
+
 import pytensor.tensor as pt
 from pytensor.gradient import disconnected_grad
 from pytensor.graph.replace import clone_replace
 
+from ..core.builder import Builder
 from ..core.hyperparams import NONNEGATIVE, typed
-from ..core.transform import Transform, transform
+from ..core.transform import Build, Hyper, Transform, transform
 
 __all__ = ["sam"]
 
 
 @transform(rho=NONNEGATIVE, epsilon=NONNEGATIVE.numbers_only(), needs_loss=True)
-def sam(inner, rho=0.05, adaptive=False, *, epsilon=1e-12):
+def sam(inner: Transform, rho: Hyper = 0.05, adaptive: bool = False, *, epsilon: Hyper = 1e-12) -> Build:
     """Sharpness-aware minimization (SAM), or adaptive SAM (ASAM) with ``adaptive=True``, around ``inner``.
 
     With ``g`` the gradient at the params ``p`` (``T = |p|`` for ASAM, ``T = 1`` for SAM):
@@ -69,7 +72,7 @@ def sam(inner, rho=0.05, adaptive=False, *, epsilon=1e-12):
     if not isinstance(adaptive, bool):
         raise TypeError(f"adaptive must be a bool, got {adaptive!r}")
 
-    def build(steps, builder):
+    def build(steps: Any, builder: Builder) -> list[Any]:
         rho_now = builder.resolve(rho)
         params = builder.params
         scales = [abs(p) if adaptive else None for p in params]
@@ -84,7 +87,8 @@ def sam(inner, rho=0.05, adaptive=False, *, epsilon=1e-12):
             builder.loss, {p: p + disconnected_grad(e) for p, e in zip(params, perturbations, strict=True)}
         )
         sharp_grads = [
-            pt.cast(g, p.dtype) for g, p in zip(pt.grad(perturbed_loss, params), params, strict=True)
+            pt.cast(g, p.dtype)
+            for g, p in zip(cast(list[Any], pt.grad(perturbed_loss, params)), params, strict=True)
         ]
         return inner.build(sharp_grads, builder)
 

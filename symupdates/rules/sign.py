@@ -8,7 +8,8 @@ import pytensor.tensor as pt
 
 from ..core.builder import Builder
 from ..core.hyperparams import NONNEGATIVE, UNIT_INTERVAL, typed
-from ..core.transform import chain, rule, scale, scale_by_learning_rate, transform
+from ..core.transform import Build, Hyper, Transform, chain, rule, scale, scale_by_learning_rate, transform
+from ..core.updates import Updates
 from .common import ascent, decayed_weights, per_param
 from .sgd import trace
 
@@ -24,7 +25,7 @@ __all__ = [
 
 
 @transform(rowwise="exact")
-def scale_by_sign():
+def scale_by_sign() -> Build:
     """The elementwise sign of each step: ``s' = sign(s)`` (0 where ``s`` is 0).
 
     Returns
@@ -50,7 +51,9 @@ def scale_by_sign():
 
 
 @rule(learning_rate=NONNEGATIVE)
-def sign_sgd(loss_or_grads=None, params=None, learning_rate=1e-3):
+def sign_sgd(
+    loss_or_grads: Any = None, params: Any = None, learning_rate: Hyper = 1e-3
+) -> Updates | Transform:
     """signSGD: ``p' = p - learning_rate * sign(g)``.
 
     Parameters
@@ -87,7 +90,9 @@ def sign_sgd(loss_or_grads=None, params=None, learning_rate=1e-3):
 
 
 @rule(learning_rate=NONNEGATIVE, momentum=UNIT_INTERVAL)
-def signum(loss_or_grads=None, params=None, learning_rate=1e-3, momentum=0.9):
+def signum(
+    loss_or_grads: Any = None, params: Any = None, learning_rate: Hyper = 1e-3, momentum: Hyper = 0.9
+) -> Updates | Transform:
     """Signum: signSGD on a momentum of the gradients.
 
     ``m' = momentum * m + (1 - momentum) * g``; ``p' = p - learning_rate * sign(m')``.
@@ -128,7 +133,7 @@ def signum(loss_or_grads=None, params=None, learning_rate=1e-3, momentum=0.9):
 
 
 @transform(beta1=UNIT_INTERVAL, beta2=UNIT_INTERVAL)
-def scale_by_lion(beta1=0.9, beta2=0.99, *, name="lion"):
+def scale_by_lion(beta1: Hyper = 0.9, beta2: Hyper = 0.99, *, name: str = "lion") -> Build:
     """Lion's scaling: the sign of an interpolation of momentum and gradient.
 
     ``s' = sign(beta1 * m + (1 - beta1) * g)``; ``m' = beta2 * m + (1 - beta2) * g``.
@@ -177,7 +182,14 @@ def scale_by_lion(beta1=0.9, beta2=0.99, *, name="lion"):
 
 
 @rule(learning_rate=NONNEGATIVE, beta1=UNIT_INTERVAL, beta2=UNIT_INTERVAL, weight_decay=NONNEGATIVE)
-def lion(loss_or_grads=None, params=None, learning_rate=1e-4, beta1=0.9, beta2=0.99, weight_decay=0.0):
+def lion(
+    loss_or_grads: Any = None,
+    params: Any = None,
+    learning_rate: Hyper = 1e-4,
+    beta1: Hyper = 0.9,
+    beta2: Hyper = 0.99,
+    weight_decay: Hyper = 0.0,
+) -> Updates | Transform:
     """Lion (EvoLved Sign Momentum).
 
     ``p' = p - learning_rate * (sign(beta1 * m + (1 - beta1) * g) + weight_decay * p)``;
@@ -229,8 +241,14 @@ def lion(loss_or_grads=None, params=None, learning_rate=1e-4, beta1=0.9, beta2=0
     max_step=NONNEGATIVE,
 )
 def scale_by_rprop(
-    initial_step=1e-2, etaminus=0.5, etaplus=1.2, min_step=1e-6, max_step=50.0, *, name="rprop"
-):
+    initial_step: float = 1e-2,
+    etaminus: Hyper = 0.5,
+    etaplus: Hyper = 1.2,
+    min_step: Hyper = 1e-6,
+    max_step: Hyper = 50.0,
+    *,
+    name: str = "rprop",
+) -> Build:
     """Rprop's scaling: per-element step sizes grown while the gradient keeps its sign.
 
     With ``q = g * g_prev``: ``eta = etaplus`` where ``q > 0``, ``etaminus`` where ``q < 0``, 1 else;
@@ -297,16 +315,16 @@ def scale_by_rprop(
     max_step=NONNEGATIVE,
 )
 def rprop(
-    loss_or_grads=None,
-    params=None,
-    learning_rate=1e-2,
-    etaminus=0.5,
-    etaplus=1.2,
-    min_step=1e-6,
-    max_step=50.0,
+    loss_or_grads: Any = None,
+    params: Any = None,
+    learning_rate: float = 1e-2,
+    etaminus: Hyper = 0.5,
+    etaplus: Hyper = 1.2,
+    min_step: Hyper = 1e-6,
+    max_step: Hyper = 50.0,
     *,
-    maximize=False,
-):
+    maximize: bool = False,
+) -> Updates | Transform:
     """Rprop: resilient backpropagation, sign-based steps with per-element adaptive sizes.
 
     With ``q = g * g_prev``: ``d' = clip(d * (etaplus if q > 0, etaminus if q < 0, else 1), min_step,

@@ -93,8 +93,13 @@ def _row_scatters(grad: Any, param: Any) -> list[tuple[Any, Any, Any]] | None:
         return None
     op = node.op
     if isinstance(op, Elemwise) and isinstance(op.scalar_op, Add | Cast):
-        found = [_row_scatters(x, param) for x in node.inputs]
-        return None if any(f is None for f in found) else [s for f in found for s in f]
+        scatters = []
+        for x in node.inputs:
+            found = _row_scatters(x, param)
+            if found is None:
+                return None
+            scatters.extend(found)
+        return scatters
     if is_row_scatter(node) and not op.set_instead_of_inc and _is_zeros_of(node.inputs[0], param):
         zeros, rows, idx = node.inputs
         if getattr(idx.type, "dtype", "").startswith(("int", "uint")):
