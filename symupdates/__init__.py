@@ -6,21 +6,22 @@ Drop-in for ``lasagne.updates`` and ``pymc.variational.updates``::
     updates = symupdates.adagrad(loss, params, learning_rate=0.01)   # OrderedDict: shared var -> new value
     train_fn = pytensor.function([x, y], loss, updates=updates)
 
-Module layout: ``gradients`` (gradients and their checks), ``hyperparams`` (hyper-parameter checks and
-typing), ``updates`` (the returned dict), ``builder`` (the state builder transforms write into),
-``transforms`` (the composition machinery, how a rule is declared, ``inject_hyperparams``, and the
-transforms every rule shares), ``scalings`` (one ``scale_by_*`` per published rule),
-``optimizers`` (the public rules: Lasagne's and PyMC's, then torch.optim's and optax's), ``constraints``
-(norm constraints), ``clipping`` (clipping transforms), ``wrappers`` (per-group rules, flattening, NaN
-guard, accumulation, lookahead, averaging), ``schedules`` (hyper-parameters that change with the step),
-``orthogonal`` (muon), ``schedule_free`` (schedule-free rules and their evaluation params),
-``parameter_free`` (prodigy, D-Adaptation), ``sharpness`` (sam), ``curvature`` (adahessian and sophia:
-Hessian-diagonal estimates), ``checkpoint`` (seeing, saving, loading
-and resetting optimizer state), ``multiplicative`` (multiplicative updates for non-negative parameters, by
-splitting the gradient graph), ``sparse`` (row-sparse steps for embedding tables), ``fast`` (a compiled
-step without per-call checks, for training loops), ``inspection`` (what a compiled step does: fusion, in
-place, dtypes, bytes moved), ``steps`` (many steps per compiled call), ``parallel`` (data-parallel steps on
-a JAX device mesh).
+Layout, in four groups:
+
+* ``core``: the returned dict (``updates``), the state builder transforms write into (``builder``), the
+  composition machinery and how a rule is declared (``transform``), hyper-parameter domains and typing
+  (``hyperparams``), schedules, gradients and the PyTensor version differences (``compat``);
+* ``rules``: one module per family, each with its ``scale_by_*`` transforms and its public rules, the
+  equations next to the code: ``sgd`` (sgd, Lasagne's momentum, ``trace``), ``adagrad``, ``rmsprop``
+  (and adadelta), ``adam`` (adam, adamw, amsgrad, adamax, nadam, radam, yogi, adabelief), ``sign`` (signSGD,
+  signum, lion, rprop), ``layerwise`` (lamb, lars, novograd, adafactor), ``common`` (what they share), then
+  ``orthogonal`` (muon), ``schedule_free``, ``parameter_free`` (prodigy, D-Adaptation), ``sharpness`` (sam),
+  ``curvature`` (adahessian, sophia) and ``multiplicative`` (non-negative parameters);
+* ``wrappers``: transforms around a rule (clipping, constraints, masks, flatten, NaN guard, accumulation,
+  lookahead and averaging, sparse rows);
+* ``runtime``: compiled steps without per-call checks (``fast``), many steps per call (``steps``),
+  data-parallel steps (``parallel``), what a compiled step does (``inspection``), saving and loading state
+  (``checkpoint``).
 """
 
 from types import ModuleType as _ModuleType
