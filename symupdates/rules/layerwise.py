@@ -15,7 +15,6 @@ from ..core.transform import (
     Hyper,
     Transform,
     chain,
-    is_zero,
     rule,
     scale,
     scale_by_learning_rate,
@@ -493,5 +492,5 @@ def adafactor(
     """
     scaling = scale_by_adafactor(learning_rate, decay_rate, clipping_threshold, epsilon1, epsilon2)
     # Decoupled and multiplied by the learning rate: torch's ``p -= lr * weight_decay * p``.
-    decay = [] if is_zero(weight_decay) else decayed_weights(learning_rate * weight_decay)  # type: ignore[operator]
+    decay = decayed_weights(learning_rate * weight_decay)  # type: ignore[operator]  # not with a Schedule
     return chain(*ascent(maximize), scaling, *decay, scale(-1))

@@ -200,7 +200,7 @@ def _momentum_params(updates: Any, params: Any) -> Any:
     return params
 
 
-def _with_velocity(updates: Any, params: Any, momentum: Any, tag: str) -> Any:
+def _with_velocity(updates: Mapping[Any, Any], params: Any, momentum: Hyper, tag: str) -> Updates:
     check_hyper(momentum, "momentum", UNIT_INTERVAL)
     next_values = _NEXT_VALUES[tag]
     params = _momentum_params(updates, params)
@@ -252,7 +252,7 @@ def _lasagne_velocity(momentum: Hyper, *, tag: str) -> Build:
     return build
 
 
-def apply_momentum(updates: Any, params: Any = None, momentum: Any = 0.9) -> Any:
+def apply_momentum(updates: Mapping[Any, Any], params: Any = None, momentum: Hyper = 0.9) -> Updates:
     """Add classical momentum to an existing updates dict.
 
     For each param, with ``v`` a new velocity: ``x = momentum * v + updates[p]``; ``v' = x - p``;
@@ -339,7 +339,7 @@ def momentum(
     return chain(scale_by_learning_rate(learning_rate), _lasagne_velocity(momentum, tag="momentum"))
 
 
-def apply_nesterov_momentum(updates: Any, params: Any = None, momentum: Any = 0.9) -> Any:
+def apply_nesterov_momentum(updates: Mapping[Any, Any], params: Any = None, momentum: Hyper = 0.9) -> Updates:
     """Add Nesterov momentum to an existing updates dict.
 
     For each param, with ``v`` a new velocity: ``x = momentum * v + updates[p] - p``; ``v' = x``;
