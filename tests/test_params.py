@@ -23,7 +23,11 @@ OPTIMIZERS = [
     name
     for family in (sgd, adagrad, rmsprop, adam, sign, layerwise)
     for name in family.__all__
-    if name.startswith("apply_") or "loss_or_grads" in inspect.signature(getattr(family, name)).parameters
+    if name.startswith("apply_")
+    or (
+        callable(getattr(family, name))
+        and "loss_or_grads" in inspect.signature(getattr(family, name)).parameters
+    )
 ]
 
 # Values of update expressions, not compiled behaviour, are the point: Python thunks compile fastest.
