@@ -143,6 +143,8 @@ def clip_by_global_norm(max_norm):
         max_norm_now = builder.resolve(max_norm)
         norm = pt.sqrt(functools.reduce(operator.add, [_sum_squares(s) for s in steps]))
         builder.monitor("global_norm", norm)
-        return [s * _shrink(pt.cast(norm, p.dtype), max_norm_now, p.dtype) for s, p in zip(steps, builder.params)]
+        return [
+            s * _shrink(pt.cast(norm, p.dtype), max_norm_now, p.dtype) for s, p in zip(steps, builder.params)
+        ]
 
     return build
