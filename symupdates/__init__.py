@@ -6,12 +6,22 @@ Drop-in for ``lasagne.updates`` and ``pymc.variational.updates``::
     updates = symupdates.adagrad(loss, params, learning_rate=0.01)   # OrderedDict: shared var -> new value
     train_fn = pytensor.function([x, y], loss, updates=updates)
 
-Layout: ``core`` (the ``Updates`` dict, the builder, ``Transform``/``chain``/``apply`` and how a rule is
-declared, hyper-parameter domains and typing, gradients, schedules, PyTensor version differences, the
-annotation types), ``rules`` (the rule families, each with its ``scale_by_*`` transforms), ``wrappers``
-(transforms around rules: clipping, constraints, masks, flatten, NaN guard, accumulation, averaging,
-sparse) and ``runtime`` (fast compiled steps, many steps per call, data-parallel steps, inspection of a
-compiled step, checkpoints). Everything public is re-exported here; ``__all__`` lists it.
+Layout, in four groups:
+
+* ``core``: the returned dict (``updates``), the state builder transforms write into (``builder``), the
+  composition machinery and how a rule is declared (``transform``), hyper-parameter domains and typing
+  (``hyperparams``), schedules, gradients and the PyTensor version differences (``compat``);
+* ``rules``: one module per family, each with its ``scale_by_*`` transforms and its public rules, the
+  equations next to the code: ``sgd`` (sgd, Lasagne's momentum, ``trace``), ``adagrad``, ``rmsprop``
+  (and adadelta), ``adam`` (adam, adamw, amsgrad, adamax, nadam, radam, yogi, adabelief), ``sign`` (signSGD,
+  signum, lion, rprop), ``layerwise`` (lamb, lars, novograd, adafactor), ``common`` (what they share), then
+  ``orthogonal`` (muon), ``schedule_free``, ``parameter_free`` (prodigy, D-Adaptation), ``sharpness`` (sam),
+  ``curvature`` (adahessian, sophia) and ``multiplicative`` (non-negative parameters);
+* ``wrappers``: transforms around a rule (clipping, constraints, masks, flatten, NaN guard, accumulation,
+  lookahead and averaging, sparse rows);
+* ``runtime``: compiled steps without per-call checks (``fast``), many steps per call (``steps``),
+  data-parallel steps (``parallel``), what a compiled step does (``inspection``), saving and loading state
+  (``checkpoint``).
 """
 
 from .core.gradients import get_or_compute_grads
@@ -40,66 +50,48 @@ from .core.transform import (
     scale_by_learning_rate,
 )
 from .core.updates import Updates, merge
-from .rules.curvature import adahessian, hutchinson_diagonal, scale_by_adahessian, scale_by_sophia, sophia
-from .rules.multiplicative import SplitError, multiplicative, split_gradient
-from .rules.optimizers import (
+from .rules.adagrad import adagrad, adagrad_window, scale_by_inverse_time, scale_by_rss, scale_by_window_rss
+from .rules.adam import (
+    EPSILON_PLACEMENTS,
     adabelief,
-    adadelta,
-    adafactor,
-    adagrad,
-    adagrad_window,
     adam,
     adamax,
     adamw,
     amsgrad,
-    apply_momentum,
-    apply_nesterov_momentum,
-    lamb,
-    lars,
-    lion,
-    momentum,
     nadam,
-    nesterov_momentum,
-    novograd,
     radam,
-    rmsprop,
-    rprop,
-    sgd,
-    sign_sgd,
-    signum,
-    yogi,
-)
-from .rules.orthogonal import muon, newton_schulz, scale_by_muon
-from .rules.parameter_free import dadapt_adamw, prodigy, scale_by_dadapt_adamw, scale_by_prodigy
-from .rules.scalings import (
-    EPSILON_PLACEMENTS,
-    scale_by_adadelta,
-    scale_by_adafactor,
     scale_by_adam,
     scale_by_adamax,
     scale_by_amsgrad,
     scale_by_belief,
-    scale_by_inverse_time,
-    scale_by_lion,
     scale_by_nadam,
-    scale_by_novograd,
     scale_by_radam,
-    scale_by_rms,
-    scale_by_rprop,
-    scale_by_rss,
-    scale_by_sign,
-    scale_by_trust_ratio,
-    scale_by_window_rss,
     scale_by_yogi,
-    trace,
+    yogi,
 )
+from .rules.curvature import adahessian, hutchinson_diagonal, scale_by_adahessian, scale_by_sophia, sophia
+from .rules.layerwise import (
+    adafactor,
+    lamb,
+    lars,
+    novograd,
+    scale_by_adafactor,
+    scale_by_novograd,
+    scale_by_trust_ratio,
+)
+from .rules.multiplicative import SplitError, multiplicative, split_gradient
+from .rules.orthogonal import muon, newton_schulz, scale_by_muon
+from .rules.parameter_free import dadapt_adamw, prodigy, scale_by_dadapt_adamw, scale_by_prodigy
+from .rules.rmsprop import adadelta, rmsprop, scale_by_adadelta, scale_by_rms
 from .rules.schedule_free import (
     schedule_free,
     schedule_free_adamw,
     schedule_free_eval_parameters,
     schedule_free_sgd,
 )
+from .rules.sgd import apply_momentum, apply_nesterov_momentum, momentum, nesterov_momentum, sgd, trace
 from .rules.sharpness import sam
+from .rules.sign import lion, rprop, scale_by_lion, scale_by_rprop, scale_by_sign, sign_sgd, signum
 from .runtime.checkpoint import CheckpointError, StateEntry, load_state, reset_state, save_state, state_of
 from .runtime.fast import fast_function
 from .runtime.inspection import StepReport, inspect_step, measure_bandwidth

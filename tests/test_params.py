@@ -6,16 +6,29 @@ generator of params and must build the same updates, with the same first-step va
 empty params must raise a ValueError naming ``params``.
 """
 
+import inspect
+
 import numpy as np
 import pytensor
-import pytensor.tensor as pt
 import pytest
 from pytensor.compile.mode import Mode
 from pytensor.compile.sharedvalue import SharedVariable
 from pytensor.graph.traversal import graph_inputs
 
 import symupdates as su
-from symupdates.rules.optimizers import __all__ as OPTIMIZERS
+from symupdates.rules import adagrad, adam, layerwise, rmsprop, sgd, sign
+
+# The classic rule families' public rules (and Lasagne's apply_* functions), not their scale_by_* transforms.
+OPTIMIZERS = [
+    name
+    for family in (sgd, adagrad, rmsprop, adam, sign, layerwise)
+    for name in family.__all__
+    if name.startswith("apply_")
+    or (
+        callable(getattr(family, name))
+        and "loss_or_grads" in inspect.signature(getattr(family, name)).parameters
+    )
+]
 
 # Values of update expressions, not compiled behaviour, are the point: Python thunks compile fastest.
 EQUATIONS = Mode(linker="py", optimizer="fast_compile")

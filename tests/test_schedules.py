@@ -185,7 +185,7 @@ def test_reduce_on_plateau_matches_numpy_reference_and_ignores_non_finite_losses
 
 def test_schedule_errors():
     with pytest.raises(ValueError, match="can only be used inside a transform"):
-        su.hyperparams.typed(su.constant_schedule(1.0), "float64")
+        su.core.hyperparams.typed(su.constant_schedule(1.0), "float64")
     with pytest.raises(ValueError, match="transition_steps must be an integer >= 1"):
         su.exponential_decay(1.0, 0, 0.5)
     with pytest.raises(ValueError, match="boundaries must be 1 increasing steps"):

@@ -1,16 +1,27 @@
 """The transform layer the rules are built from, and the momentum dict transformers."""
 
+import inspect
 from collections import OrderedDict
 
 import numpy as np
 import pytensor
 import pytensor.tensor as pt
 import pytest
+from conftest import gradient_sequence, make_params
 from pytensor.compile.mode import Mode
+from reference import ref_adam, ref_momentum, ref_sgd
 
 import symupdates as su
-from conftest import gradient_sequence, make_params
-from reference import ref_adam, ref_momentum, ref_sgd
+from symupdates.rules import adagrad, adam, layerwise, rmsprop, sgd, sign
+
+# The classic rule families' public rules: what each module declares with @rule.
+CLASSIC_RULES = [
+    name
+    for family in (sgd, adagrad, rmsprop, adam, sign, layerwise)
+    for name in family.__all__
+    if callable(getattr(family, name))
+    and "loss_or_grads" in inspect.signature(getattr(family, name)).parameters
+]
 
 
 def run(updates, params, grads):
@@ -147,13 +158,14 @@ def test_adam_reference_for_two_dtypes_in_one_dict():
 
 
 def test_rules_are_declared_once_with_the_shared_parameters_block():
-    rules = [getattr(su, name) for name in su.optimizers.__all__ if not name.startswith("apply_")]
+    rules = [getattr(su, name) for name in CLASSIC_RULES]
     rules.append(su.multiplicative)
     for rule in rules:
         assert hasattr(rule, "declaration"), rule.__name__
-        assert "{rule_parameters}" not in rule.__doc__
+        for placeholder in ("{rule_parameters}", "{maximize}", "{weight_decay_options}"):
+            assert placeholder not in rule.__doc__, rule.__name__
     for rule in rules[:-1]:  # multiplicative documents its own (P, N) pairs
-        assert su.transforms.RULE_PARAMETERS.splitlines()[-1].strip() in rule.__doc__, rule.__name__
+        assert "params : list of SharedVariable, optional" in rule.__doc__, rule.__name__
 
 
 @pytest.mark.parametrize(
@@ -201,7 +213,7 @@ def _all_rules_graph(inject, names, dtype="float32"):
     return updates, params
 
 
-ALL_RULES = [n for n in su.optimizers.__all__ if not n.startswith("apply_")]
+ALL_RULES = CLASSIC_RULES
 
 
 @pytest.mark.parametrize(

@@ -141,8 +141,8 @@ def typed(value: "Hyper", dtype: str | np.dtype) -> TensorVariable:
     """``value`` as a scalar of ``dtype``: a typed constant for numbers, a cast for symbolic scalars."""
     if isinstance(value, Schedule):
         raise ValueError(
-            f"the schedule {value!r} can only be used inside a transform or rule (one declared with "
-            "symupdates.core.transform.transform resolves it at each step)"
+            f"the schedule {value!r} can only be used inside a transform or rule (its build turns it into "
+            "this step's value with builder.resolve)"
         )
     if isinstance(value, Variable):
         scalar = cast(TensorVariable, value)  # check_hyper let only symbolic scalars through

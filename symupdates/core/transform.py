@@ -1,78 +1,84 @@
 """Gradient transformations: small symbolic building blocks that every rule is a chain of.
 
-How to declare a rule or a transform (the one way, used by every module)::
+How a transform and a rule are declared (the one way, used by every module)::
+
+    @transform(beta1=UNIT_INTERVAL, beta2=UNIT_INTERVAL, epsilon=NONNEGATIVE, rowwise="lazy")
+    def scale_by_adam(beta1=0.9, beta2=0.999, epsilon=1e-8, *, name="adam"):
+        '''<the equations, Parameters, Returns, ...>'''
+
+        def build(steps, builder):                   # a Builder (symupdates.core.builder)
+            hyper = builder.resolve(beta1), builder.resolve(beta2), builder.resolve(epsilon)
+            ...                                       # state through builder.slot / builder.set
+            return new_steps
+
+        return build
 
     @rule(learning_rate=NONNEGATIVE, beta1=UNIT_INTERVAL, beta2=UNIT_INTERVAL, epsilon=NONNEGATIVE)
     def adam(loss_or_grads=None, params=None, learning_rate=1e-3, beta1=0.9, beta2=0.999, epsilon=1e-8):
-        '''Adam. <equations>
-
-        Parameters
-        ----------
-        {rule_parameters}
-        learning_rate : float, symbolic scalar or Schedule
-        ...
-        '''
+        '''<the equations, Parameters, Returns, ...>'''
         return chain(scale_by_adam(beta1, beta2, epsilon), scale_by_learning_rate(learning_rate))
 
-    @transform(rho=UNIT_INTERVAL, epsilon=NONNEGATIVE)
-    def scale_by_rms(rho=0.9, epsilon=1e-6, *, name="rmsprop"):
-        '''<docstring>'''
-        def build(steps, builder):      # state through builder.slot / builder.set (symupdates.core.builder)
-            ...
-            return new_steps
-        return build
+What the two decorators do, all of it:
 
-The decorators do, in one place, what every rule needs:
-
+* **checks**: each hyper-parameter given a ``Domain`` (``symupdates.core.hyperparams``) in the decorator, and
+  each one whose default is a float, is checked with ``check_hyper`` (a clear error naming the argument;
+  symbolic values are not range-checked) before the body runs. Once per user call: the declared functions a
+  body calls (``scale_by_adam`` inside ``adam``) do not check again what the outer call checked, so a rule
+  declares the domains of everything it passes on;
 * **config capture**: the returned ``Transform`` is named after the function and its ``config`` holds the
   hyper-parameters it was called with: every positional-or-keyword one, and each keyword-only one that
   differs from its default (so a rule made with its defaults has a repr as short as Lasagne's signature;
   ``name``, the tag in state names, is never part of it);
-* **checks**: each hyper-parameter given a ``Domain`` (``symupdates.core.hyperparams``) in the decorator, and
-  each one whose default is a float, is checked with ``check_hyper`` (a clear error naming the argument;
-  symbolic values are not range-checked) before the body runs;
-* **schedules** (``@transform`` only): a ``Schedule`` hyper-parameter is replaced by its value at this step
-  when the transform is built, so the body and ``typed`` only ever see numbers and symbolic scalars;
+* **declarations** (``@transform``): ``rowwise`` and ``needs_loss`` (see ``Transform``) are stored on the
+  ``Transform``; the transforms it was given as arguments (``inner`` of a wrapper) are its ``parts``;
 * **partial application** (``@rule`` only): ``loss_or_grads`` and ``params`` come first and default to
   None; with both omitted the rule returns its ``Transform`` (which goes into ``chain``, ``flatten``, ...),
   with both given, the updates, and with one of them, a clear error. A body may also return any callable
-  taking ``(loss_or_grads, params)`` (``multiplicative`` does);
-* **docstrings**: a line ``{rule_parameters}`` in the docstring becomes the shared ``loss_or_grads`` /
-  ``params`` block (``RULE_PARAMETERS``), indented like the placeholder;
-* **injection**: ``inject_hyperparams(adam)(learning_rate=...)`` makes every numeric hyper-parameter a
-  shared variable, listed in ``updates.hyperparams``, settable after compiling.
+  taking ``(loss_or_grads, params)`` (``multiplicative`` does).
 
-A ``Transform`` maps one step per parameter to a new step, creating the state it needs through an
-``UpdateBuilder`` (optax's ``GradientTransformation``, with PyTensor shared variables as state). Steps are
+The body runs once per call. A hyper-parameter may be a ``Schedule`` (``symupdates.core.schedules``): the
+body's ``build`` turns it into this step's value with ``builder.resolve`` (a number or a symbolic scalar is
+returned as it is), first thing, in the order of the signature. ``fn.declaration`` (a ``Declaration``)
+holds the signature and the domains; ``inject_hyperparams(adam)(learning_rate=...)`` makes every numeric
+hyper-parameter a shared variable, listed in ``updates.hyperparams``, settable after compiling.
+
+A ``Transform`` maps one step per parameter to a new step, creating the state it needs through a
+``Builder`` (optax's ``GradientTransformation``, with PyTensor shared variables as state). Steps are
 *added* to the params, so a chain ends with ``scale_by_learning_rate`` (which multiplies by ``-lr``)::
 
     tx = chain(scale_by_adam(), scale_by_learning_rate(1e-3))
     updates = tx(loss, params)          # == symupdates.adam(loss, params)
 
-Any hyper-parameter may be a ``Schedule`` (``symupdates.core.schedules``); clipping transforms live in
-``symupdates.wrappers.clipping`` and the other wrappers (masks, NaN guard, accumulation, lookahead, averaging)
-in ``symupdates.wrappers``.
-
-The ``scale_by_*`` transforms, one per published rule, are in ``symupdates.rules``; this module has the
-machinery (``Transform``, ``apply``, ``chain``) and the transforms every rule shares (``scale``,
-``scale_by_learning_rate``, ``add_decayed_weights``).
+The ``scale_by_*`` transforms, one per published rule, are in ``symupdates.rules`` (one module per family,
+with its public rules); clipping transforms in ``symupdates.wrappers.clipping`` and the other wrappers in
+``symupdates.wrappers``. This module has the machinery (``Transform``, ``apply``, ``chain``, the
+declarators) and the transforms every rule shares (``scale``, ``scale_by_learning_rate``,
+``add_decayed_weights``).
 """
 
+import contextvars
+import dataclasses
 import functools
 import inspect
 import numbers
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, Literal
 
 import numpy as np
 import pytensor
 import pytensor.tensor as pt
 
-from .builder import UpdateBuilder
+from .builder import Builder, UpdateBuilder
 from .gradients import check_params, get_or_compute_grads
-from .hyperparams import NONNEGATIVE, REAL, Schedule, check_hyper, typed
-from .updates import describe
+from .hyperparams import NONNEGATIVE, REAL, Domain, check_hyper, typed
+from .types import Build, Hyper
+from .updates import Updates, describe
 
 __all__ = [
     "Transform",
+    "Declaration",
+    "Hyper",
+    "Build",
     "apply",
     "chain",
     "rule",
@@ -83,45 +89,80 @@ __all__ = [
     "add_decayed_weights",
 ]
 
+#: How a transform treats the rows of a param (see ``Transform.rowwise``).
+Rowwise = Literal["exact", "lazy"]
 
+
+@dataclasses.dataclass(frozen=True, eq=False, repr=False)
 class Transform:
-    """A symbolic gradient transformation.
+    """A symbolic gradient transformation: what it computes, and what it declares about itself.
 
     Calling a transform with ``(loss_or_grads, params)`` returns the updates dict (see ``apply``), so a
     transform is used exactly like a partially applied rule such as ``symupdates.adam(learning_rate=0.01)``.
+    It is immutable: ``dataclasses.replace`` makes a changed copy.
 
     Parameters
     ----------
     build : callable
         ``build(steps, builder) -> steps``: maps one step expression per param to new ones, creating and
-        updating state through ``builder`` (an ``UpdateBuilder``).
+        updating state through ``builder`` (a ``symupdates.core.builder.Builder``).
     name : str
         A short description, used in ``repr`` and in checkpoints.
     config : dict, optional
-        The hyper-parameters it was made with.
+        The hyper-parameters it was made with (copied).
+    parts : tuple of Transform, optional
+        The transforms it is made of (``chain``'s, a wrapper's ``inner``), in order.
+    rowwise : {"exact", "lazy"} or None, optional
+        What it does on the rows of a param, for ``sparse``. "exact": each row of its step and of its state
+        depends on that row only, up to global scalars, and a row whose step is 0 keeps its state, so that
+        running it on the rows a batch touches is the dense step (``scale_by_rss``, ``scale``,
+        ``clip_by_global_norm``, ``chain``). "lazy": row by row, but its state decays at every step, so on
+        the touched rows only it is the lazy rule (``scale_by_adam``, ``trace``). None (the default): it needs
+        whole tensors (norms, factored statistics) or was not checked. For a transform with parts this says
+        what it does itself; its parts declare their own.
+    needs_loss : bool, optional
+        It evaluates the loss itself (``sam``, the Hessian estimates of ``sophia``), so it cannot be applied
+        to gradients. True as well when one of its parts needs the loss.
     """
 
-    def __init__(self, build, name, config=None):
-        self.build = build
-        self.name = name
-        self.config = dict(config or {})
+    build: Build
+    name: str
+    config: Mapping[str, Any] = dataclasses.field(default_factory=dict)
+    parts: tuple["Transform", ...] = ()
+    rowwise: Rowwise | None = None
+    needs_loss: bool = False
 
-    def __call__(self, loss_or_grads, params):
+    def __post_init__(self) -> None:
+        # Frozen: fields are set once, here, through object.__setattr__.
+        object.__setattr__(self, "config", dict(self.config))
+        object.__setattr__(self, "parts", tuple(self.parts))
+        if any(part.needs_loss for part in self.parts):
+            object.__setattr__(self, "needs_loss", True)
+
+    def __call__(self, loss_or_grads: Any, params: Any) -> Updates:
         return apply(self, loss_or_grads, params)
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         args = ", ".join(f"{k}={v!r}" for k, v in self.config.items())
         return f"{self.name}({args})"
 
 
-def check_transform(value, name):
+def check_transform(value: Any, name: str) -> Transform:
     """``value``, or a TypeError naming the argument ``name`` unless it is a ``Transform``."""
     if not isinstance(value, Transform):
         raise TypeError(f"{name} must be a Transform, got {type(value).__name__}")
     return value
 
 
-def apply(transform, loss_or_grads, params):
+def _needing_loss(transform: Transform) -> Transform:
+    """The innermost part of ``transform`` (itself if none) that needs the loss, for error messages."""
+    for part in transform.parts:
+        if part.needs_loss:
+            return _needing_loss(part)
+    return transform
+
+
+def apply(transform: Transform, loss_or_grads: Any, params: Any) -> Updates:
     """Build the updates dict of ``transform`` for a loss (or gradients) and params.
 
     Each param's update is ``p + step`` where ``step`` is what the transform makes of ``p``'s gradient;
@@ -132,7 +173,7 @@ def apply(transform, loss_or_grads, params):
     transform : Transform
         For example ``chain(clip_by_global_norm(1.0), scale_by_adam(), scale_by_learning_rate(1e-3))``.
     loss_or_grads : scalar TensorVariable or list of TensorVariable
-        A scalar loss, or one gradient expression per param.
+        A scalar loss, or one gradient expression per param (not for a transform that ``needs_loss``).
     params : iterable of SharedVariable
         The floating-point shared variables to update: a list, or any iterable (read once). Must not be
         empty.
@@ -157,18 +198,22 @@ def apply(transform, loss_or_grads, params):
         raise TypeError(f"transform must be a Transform, got {type(transform).__name__}")
     params = check_params(params)
     grads = get_or_compute_grads(loss_or_grads, params)
+    loss = None if isinstance(loss_or_grads, list | tuple) else loss_or_grads
+    if transform.needs_loss and loss is None:
+        raise ValueError(
+            f"{_needing_loss(transform).name} needs the loss (it evaluates it at other params): apply it to "
+            "the loss, not to a list of gradients"
+        )
     grads = [pt.as_tensor_variable(g) for g in grads]
-    grads = [g if g.dtype == p.dtype else pt.cast(g, p.dtype) for g, p in zip(grads, params)]
-    builder = UpdateBuilder(params)
-    # A rule that evaluates the loss elsewhere (sam) needs the loss itself, not only its gradients.
-    builder.loss = None if isinstance(loss_or_grads, list | tuple) else loss_or_grads
+    grads = [g if g.dtype == p.dtype else pt.cast(g, p.dtype) for g, p in zip(grads, params, strict=True)]
+    builder = UpdateBuilder(params, loss=loss)
     steps = transform.build(list(grads), builder)
-    updates = builder.finish([p + s for p, s in zip(params, steps)])
+    updates = builder.finish([p + s for p, s in zip(params, steps, strict=True)])
     updates.rule = describe(transform)
     return updates
 
 
-def chain(*transforms):
+def chain(*transforms: Transform) -> Transform:
     """Compose transforms: each one's output steps are the next one's input.
 
     Parameters
@@ -180,6 +225,7 @@ def chain(*transforms):
     Returns
     -------
     Transform
+        Its ``parts`` are ``transforms``.
 
     Notes
     -----
@@ -189,78 +235,72 @@ def chain(*transforms):
     Examples
     --------
     >>> import symupdates as su
-    >>> su.chain(su.scale_by_adam(), su.scale_by_learning_rate(1e-3))
-    chain(transforms=[scale_by_adam(beta1=0.9, beta2=0.999, epsilon=1e-08), scale_by_learning_rate(learning_rate=0.001)])
+    >>> su.chain(su.scale_by_adam(), su.scale_by_learning_rate(1e-3))  # doctest: +NORMALIZE_WHITESPACE
+    chain(transforms=[scale_by_adam(beta1=0.9, beta2=0.999, epsilon=1e-08),
+    scale_by_learning_rate(learning_rate=0.001)])
     """
     for i, t in enumerate(transforms):
         if not isinstance(t, Transform):
             raise TypeError(f"chain argument {i} must be a Transform, got {type(t).__name__}")
 
-    def build(steps, builder):
+    def build(steps: list[Any], builder: Builder) -> list[Any]:
         for t in transforms:
             steps = t.build(steps, builder)
         return steps
 
-    composed = Transform(build, "chain", {"transforms": list(transforms)})
-    # What it is made of, kept when a named rule replaces name and config (symupdates.sparse reads it).
-    composed.parts = list(transforms)
-    return composed
+    return Transform(build, "chain", {"transforms": list(transforms)}, parts=transforms, rowwise="exact")
 
-
-RULE_PARAMETERS = """\
-loss_or_grads : scalar TensorVariable or list of TensorVariable, optional
-    A scalar loss, or one gradient expression per param.
-params : list of SharedVariable, optional
-    The parameters to update. Omit both this and ``loss_or_grads`` to get the rule as a ``Transform``
-    taking ``(loss_or_grads, params)``."""
-
-MAXIMIZE_PARAMETER = """\
-maximize : bool, keyword-only
-    Ascend the objective instead (torch's ``maximize``): the gradients are negated before anything else."""
-
-WEIGHT_DECAY_OPTIONS = """\
-weight_decay : float or symbolic scalar, keyword-only
-    torch's ``weight_decay``: ``weight_decay * p`` added to the gradient (0: none).
-decoupled_weight_decay : bool, keyword-only
-    torch's ``decoupled_weight_decay``: the decay is applied to the param instead,
-    ``p' = p - learning_rate * (s + weight_decay * p)`` (AdamW's form)."""
-
-_DOC_FRAGMENTS = {
-    "{rule_parameters}": RULE_PARAMETERS,
-    "{maximize}": MAXIMIZE_PARAMETER,
-    "{weight_decay_options}": WEIGHT_DECAY_OPTIONS,
-}
 
 # Not hyper-parameters: what a rule is applied to, and the tag a transform gives its state.
 _NOT_HYPER = ("loss_or_grads", "params", "name")
 
-
-def _fill_docstring(doc):
-    """``doc`` with each placeholder line replaced by its fragment, indented like the placeholder."""
-    if not doc:
-        return doc
-    lines = []
-    for line in doc.splitlines():
-        fragment = _DOC_FRAGMENTS.get(line.strip())
-        if fragment is None:
-            lines.append(line)
-        else:
-            indent = line[: len(line) - len(line.lstrip())]
-            lines.extend(indent + text if text else text for text in fragment.splitlines())
-    return "\n".join(lines)
+# True while a declared function's body runs: the declared functions it calls do not check again.
+_CHECKED: contextvars.ContextVar[bool] = contextvars.ContextVar("symupdates_checked", default=False)
 
 
-def _is_default(value, default):
+def _is_default(value: Any, default: Any) -> bool:
     return type(value) is type(default) and value == default
 
 
-class _Declaration:
-    """What ``rule`` and ``transform`` know about a declared function: its signature and its domains."""
+def _transforms_in(value: Any) -> list[Transform]:
+    """The transforms among an argument's value (a transform, or a list or dict of them)."""
+    if isinstance(value, Transform):
+        return [value]
+    if isinstance(value, Mapping):
+        value = list(value.values())
+    if isinstance(value, list | tuple):
+        return [v for v in value if isinstance(v, Transform)]
+    return []
 
-    def __init__(self, fn, domains):
+
+class Declaration:
+    """What ``rule`` and ``transform`` know about a declared function (its ``.declaration``).
+
+    Attributes
+    ----------
+    fn : callable
+        The undecorated function.
+    name : str
+    signature : inspect.Signature
+    domains : dict of str to Domain
+        The checked hyper-parameters: each one given a domain in the decorator, and each one whose default
+        is a float (``REAL`` unless given).
+    rowwise, needs_loss
+        The declarations stored on the transforms it makes (see ``Transform``).
+    """
+
+    def __init__(
+        self,
+        fn: Callable[..., Any],
+        domains: Mapping[str, Domain],
+        rowwise: Rowwise | None = None,
+        needs_loss: bool = False,
+    ) -> None:
         self.fn = fn
         self.name = fn.__name__
         self.signature = inspect.signature(fn)
+        self.rowwise = rowwise
+        self.needs_loss = needs_loss
         unknown = set(domains) - set(self.signature.parameters)
         if unknown:
             raise TypeError(f"{self.name} declares domains for unknown arguments {sorted(unknown)}")
@@ -271,8 +311,9 @@ class _Declaration:
             and (key in domains or (isinstance(param.default, float) and not isinstance(param.default, bool)))
         }
 
-    def bind(self, args, kwargs):
-        """The call's arguments by name, defaults filled in, each hyper-parameter checked."""
+    def bind(self, args: Sequence[Any], kwargs: Mapping[str, Any], *, check: bool = True) -> dict[str, Any]:
+        """The call's arguments by name, defaults filled in, each hyper-parameter checked (unless not
+        ``check``)."""
         try:
             bound = self.signature.bind(*args, **kwargs)
         except TypeError:
@@ -280,13 +321,15 @@ class _Declaration:
             raise
         bound.apply_defaults()
         arguments = dict(bound.arguments)
-        for key, domain in self.domains.items():
-            # None is accepted where it is the default (it means "computed", e.g. adafactor's epsilon1).
-            if not (arguments[key] is None and self.signature.parameters[key].default is None):
-                check_hyper(arguments[key], key, domain)
+        if check:
+            for key, domain in self.domains.items():
+                # None is accepted where it is the default (it means "computed", e.g. adafactor's epsilon1).
+                if not (arguments[key] is None and self.signature.parameters[key].default is None):
+                    check_hyper(arguments[key], key, domain)
         return arguments
 
-    def config(self, arguments):
+    def config(self, arguments: Mapping[str, Any]) -> dict[str, Any]:
+        """The hyper-parameters a made transform shows in its repr (see the module docstring)."""
         config = {}
         for key, param in self.signature.parameters.items():
             if key in _NOT_HYPER:
@@ -296,83 +339,110 @@ class _Declaration:
             config[key] = arguments[key]
         return config
 
-    def injectable(self):
+    def call(self, arguments: Mapping[str, Any]) -> Any:
+        """The body's result for checked ``arguments``; declared functions it calls do not check again."""
+        token = _CHECKED.set(True)
+        try:
+            return self.fn(**arguments)
+        finally:
+            _CHECKED.reset(token)
+
+    def named(self, made: Transform, arguments: Mapping[str, Any]) -> Transform:
+        """``made`` (what the body composed) named after the declared function, with its config."""
+        return dataclasses.replace(made, name=self.name, config=self.config(arguments))
+
+    def injectable(self) -> list[str]:
         """The hyper-parameters that may be symbolic (``inject_hyperparams`` makes them shared)."""
         return [key for key, domain in self.domains.items() if domain.symbolic]
 
 
-def _declare(fn, domains, decorator, make):
-    """``decorator`` applied to ``fn`` (or, without ``fn``, waiting for it): ``make(declaration)`` as a
-    function with ``fn``'s name, signature and filled-in docstring."""
-    if fn is None:
-        return functools.partial(decorator, **domains)
-    declaration = _Declaration(fn, domains)
-    declared = functools.wraps(fn)(make(declaration))
-    declared.__doc__ = _fill_docstring(fn.__doc__)
-    declared.declaration = declaration
-    return declared
+def _declare(
+    fn: Callable[..., Any] | None,
+    declaration_of: Callable[[Callable[..., Any]], Declaration],
+    decorate: Callable[[Declaration], Callable[..., Any]],
+    returns: Any,
+) -> Any:
+    """``fn`` decorated (or, without ``fn``, the decorator): ``decorate(declaration)`` with ``fn``'s name,
+    docstring and signature (returning ``returns`` if given), and its ``declaration``."""
+
+    def declare(fn: Callable[..., Any]) -> Callable[..., Any]:
+        declaration = declaration_of(fn)
+        declared = functools.wraps(fn)(decorate(declaration))
+        if returns is not None:  # a transform's body returns its build, the declared function a Transform
+            declared.__signature__ = declaration.signature.replace(return_annotation=returns)  # type: ignore[attr-defined]
+        declared.declaration = declaration  # type: ignore[attr-defined]
+        return declared
+
+    return declare if fn is None else declare(fn)
 
 
-def transform(fn=None, /, **domains):
-    """Declare a transform: ``fn(hyper-parameters) -> build(steps, builder) -> steps``.
+def transform(
+    fn: Callable[..., Any] | None = None,
+    /,
+    *,
+    rowwise: Rowwise | None = None,
+    needs_loss: bool = False,
+    **domains: Domain,
+) -> Any:
+    """Declare a transform: ``fn(hyper-parameters) -> build``, ``build(steps, builder) -> steps``.
 
-    Used as ``@transform`` or ``@transform(rho=UNIT_INTERVAL, epsilon=NONNEGATIVE)`` (a ``Domain`` per
-    hyper-parameter with one); see this module's docstring. The decorated function returns a ``Transform``
-    named after ``fn`` whose ``config`` holds the hyper-parameters it was called with.
+    Used as ``@transform`` or ``@transform(rho=UNIT_INTERVAL, epsilon=NONNEGATIVE, rowwise="lazy")`` (a
+    ``Domain`` per hyper-parameter with one; ``rowwise`` and ``needs_loss`` as in ``Transform``); see this
+    module's docstring. The decorated function returns a ``Transform`` named after ``fn`` whose ``config``
+    holds the hyper-parameters it was called with and whose ``parts`` are the transforms among its
+    arguments. ``fn`` may also return a ``Transform`` (a composition), which is renamed.
     """
-    return _declare(fn, domains, transform, _declared_transform)
+    if rowwise not in (None, "exact", "lazy"):
+        raise ValueError(f"rowwise must be None, 'exact' or 'lazy', got {rowwise!r}")
+
+    def decorate(declaration: Declaration) -> Callable[..., Transform]:
+        def declared(*args: Any, **kwargs: Any) -> Transform:
+            arguments = declaration.bind(args, kwargs, check=not _CHECKED.get())
+            made = declaration.call(arguments)
+            if isinstance(made, Transform):
+                return declaration.named(made, arguments)
+            parts = tuple(t for value in arguments.values() for t in _transforms_in(value))
+            config = declaration.config(arguments)
+            return Transform(
+                made, declaration.name, config, parts, declaration.rowwise, declaration.needs_loss
+            )
+
+        return declared
+
+    return _declare(fn, lambda f: Declaration(f, domains, rowwise, needs_loss), decorate, Transform)
 
 
-def _declared_transform(declaration):
-    fn = declaration.fn
-
-    def declared(*args, **kwargs):
-        arguments = declaration.bind(args, kwargs)
-        build = fn(**arguments)
-        if any(isinstance(v, Schedule) for v in arguments.values()):
-            # Rebuilt with each schedule's value at this step, made once per rule by the builder.
-            def build(steps, builder):
-                resolved = {
-                    k: builder.schedule_value(v) if isinstance(v, Schedule) else v
-                    for k, v in arguments.items()
-                }
-                return fn(**resolved)(steps, builder)
-
-        return Transform(build, declaration.name, declaration.config(arguments))
-
-    return declared
-
-
-def rule(fn=None, /, **domains):
+def rule(fn: Callable[..., Any] | None = None, /, **domains: Domain) -> Any:
     """Declare a rule: ``fn(loss_or_grads=None, params=None, hyper-parameters) -> Transform``.
 
     Used as ``@rule`` or ``@rule(beta1=UNIT_INTERVAL, ...)``; see this module's docstring. The decorated
-    function applies the rule to ``(loss_or_grads, params)``, or returns it (both omitted): a ``Transform``
-    named after ``fn`` whose ``config`` holds the hyper-parameters it was called with. ``fn`` may also
-    return another callable taking ``(loss_or_grads, params)``, returned as it is.
+    function applies the rule to ``(loss_or_grads, params)``, or returns it (both omitted): ``fn``'s
+    ``Transform`` (its composition) named after ``fn``, whose ``config`` holds the hyper-parameters it was
+    called with. ``fn`` may also return another callable taking ``(loss_or_grads, params)``, returned as
+    it is.
     """
-    return _declare(fn, domains, rule, _declared_rule)
+
+    def decorate(declaration: Declaration) -> Callable[..., Any]:
+        def declared(*args: Any, **kwargs: Any) -> Any:
+            arguments = declaration.bind(args, kwargs, check=not _CHECKED.get())
+            loss_or_grads, params = arguments["loss_or_grads"], arguments["params"]
+            if (loss_or_grads is None) != (params is None):
+                missing = "loss_or_grads" if loss_or_grads is None else "params"
+                raise ValueError(
+                    f"{missing} is missing: provide both `loss_or_grads` and `params` to get updates, or "
+                    "neither to get a callable that takes them"
+                )
+            made = declaration.call({**arguments, "loss_or_grads": None, "params": None})
+            if isinstance(made, Transform):
+                made = declaration.named(made, arguments)
+            return made if params is None else made(loss_or_grads, params)
+
+        return declared
+
+    return _declare(fn, lambda f: Declaration(f, domains), decorate, None)
 
 
-def _declared_rule(declaration):
-    def declared(*args, **kwargs):
-        arguments = declaration.bind(args, kwargs)
-        loss_or_grads, params = arguments["loss_or_grads"], arguments["params"]
-        if (loss_or_grads is None) != (params is None):
-            missing = "loss_or_grads" if loss_or_grads is None else "params"
-            raise ValueError(
-                f"{missing} is missing: provide both `loss_or_grads` and `params` to get updates, or neither "
-                "to get a callable that takes them"
-            )
-        made = declaration.fn(**{**arguments, "loss_or_grads": None, "params": None})
-        if isinstance(made, Transform):
-            made.name, made.config = declaration.name, declaration.config(arguments)
-        return made if params is None else made(loss_or_grads, params)
-
-    return declared
-
-
-def inject_hyperparams(declared):
+def inject_hyperparams(declared: Callable[..., Any]) -> Callable[..., Any]:
     """A rule or transform whose numeric hyper-parameters are shared variables, settable after compiling.
 
     ``inject_hyperparams(adam)`` takes the same arguments as ``adam``. Each hyper-parameter given (or left
@@ -434,36 +504,40 @@ def inject_hyperparams(declared):
         )
 
     @functools.wraps(declared)
-    def injected(*args, **kwargs):
-        arguments = declaration.bind(args, kwargs)
+    def injected(*args: Any, **kwargs: Any) -> Any:
+        arguments = declaration.bind(args, kwargs, check=not _CHECKED.get())
         shared = {}
         for key in declaration.injectable():
             value = arguments[key]
             if isinstance(value, numbers.Real | np.ndarray) and not isinstance(value, bool):
                 shared[key] = arguments[key] = pytensor.shared(np.float64(value), name=key)
         applied_to = [arguments.pop(k, None) for k in ("loss_or_grads", "params")]
-        made = declared(**arguments)
+        token = _CHECKED.set(True)  # checked above
+        try:
+            made = declared(**arguments)
+        finally:
+            _CHECKED.reset(token)
         if not isinstance(made, Transform):
             raise TypeError(f"inject_hyperparams needs a rule that is a Transform; {declaration.name} is not")
 
-        def build(steps, builder):
+        def build(steps: list[Any], builder: Builder) -> list[Any]:
             for key, var in shared.items():
                 builder.hyperparam(key, var)
             return made.build(steps, builder)
 
-        result = Transform(build, made.name, made.config)
+        result = dataclasses.replace(made, build=build)
         return result if applied_to[1] is None and applied_to[0] is None else result(*applied_to)
 
     return injected
 
 
-def is_zero(value):
+def is_zero(value: Any) -> bool:
     """True for the number 0 (an option that is off adds nothing to the graph); False for symbols."""
     return isinstance(value, numbers.Number) and value == 0
 
 
-@transform
-def scale(factor):
+@transform(rowwise="exact")
+def scale(factor: Any) -> Build:
     """Multiply every step by ``factor``: ``s' = factor * s``.
 
     Parameters
@@ -485,14 +559,15 @@ def scale(factor):
     scale(factor=-0.1)
     """
 
-    def build(steps, builder):
-        return [typed(factor, p.dtype) * s for s, p in zip(steps, builder.params)]
+    def build(steps: list[Any], builder: Builder) -> list[Any]:
+        factor_ = builder.resolve(factor)
+        return [typed(factor_, p.dtype) * s for s, p in zip(steps, builder.params, strict=True)]
 
     return build
 
 
-@transform(learning_rate=NONNEGATIVE)
-def scale_by_learning_rate(learning_rate):
+@transform(learning_rate=NONNEGATIVE, rowwise="exact")
+def scale_by_learning_rate(learning_rate: Any) -> Build:
     """Turn directions into descent steps: ``s' = -learning_rate * s``.
 
     Parameters
@@ -518,15 +593,18 @@ def scale_by_learning_rate(learning_rate):
     scale_by_learning_rate(learning_rate=0.01)
     """
 
-    def build(steps, builder):
-        builder.monitor("learning_rate", typed(learning_rate, "float64"))
-        return [-(typed(learning_rate, p.dtype) * s) for s, p in zip(steps, builder.params)]
+    def build(steps: list[Any], builder: Builder) -> list[Any]:
+        rate = builder.resolve(learning_rate)
+        builder.monitor("learning_rate", typed(rate, "float64"))
+        return [-(typed(rate, p.dtype) * s) for s, p in zip(steps, builder.params, strict=True)]
 
     return build
 
 
 @transform(weight_decay=NONNEGATIVE)
-def add_decayed_weights(weight_decay, *, mask=None):
+def add_decayed_weights(
+    weight_decay: Any, *, mask: Sequence[bool] | Callable[[Any], bool] | None = None
+) -> Build:
     """Add ``weight_decay * p`` to each step: ``s' = s + weight_decay * p``.
 
     Where it sits in a chain decides which weight decay it is:
@@ -573,7 +651,9 @@ def add_decayed_weights(weight_decay, *, mask=None):
             raise TypeError("mask must be None, a sequence of bools (one per param) or a callable")
         mask = list(mask)
 
-    def build(steps, builder):
+    def build(steps: list[Any], builder: Builder) -> list[Any]:
+        decay = builder.resolve(weight_decay)
+        chosen: Sequence[bool]
         if mask is None:
             chosen = [True] * len(steps)
         elif callable(mask):
@@ -583,8 +663,8 @@ def add_decayed_weights(weight_decay, *, mask=None):
                 raise ValueError(f"mask has {len(mask)} entries for {len(steps)} params")
             chosen = mask
         return [
-            s + typed(weight_decay, p.dtype) * p if keep else s
-            for s, p, keep in zip(steps, builder.params, chosen)
+            s + typed(decay, p.dtype) * p if keep else s
+            for s, p, keep in zip(steps, builder.params, chosen, strict=True)
         ]
 
     return build

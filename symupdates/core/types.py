@@ -12,9 +12,10 @@ from pytensor.compile.sharedvalue import SharedVariable
 from pytensor.graph.basic import Variable
 from pytensor.tensor.variable import TensorVariable
 
+from .hyperparams import Schedule
+
 if TYPE_CHECKING:
-    from .builder import UpdateBuilder
-    from .hyperparams import Schedule
+    from .builder import Builder as BuilderProtocol
 
 __all__ = ["Build", "Builder", "Hyper", "LossOrGrads", "Number", "Params", "Scalar", "Steps", "TensorLike"]
 
@@ -24,15 +25,15 @@ Number: TypeAlias = int | float | np.integer | np.floating | np.ndarray
 Scalar: TypeAlias = Number | Variable
 #: A hyper-parameter: a number, a symbolic scalar (a shared variable changes it without recompiling) or a
 #: ``Schedule`` of the step.
-Hyper: TypeAlias = "Number | Variable | Schedule"
+Hyper: TypeAlias = Number | Variable | Schedule
 #: What becomes a tensor expression (``pt.as_tensor_variable``): an expression, an array or a number.
 TensorLike: TypeAlias = Variable | np.ndarray | int | float
 #: A scalar loss, or one gradient per param.
 LossOrGrads: TypeAlias = Variable | Sequence[TensorLike]
 #: The shared variables a rule updates: a list, or any iterable (read once).
 Params: TypeAlias = Iterable[SharedVariable]
-#: The object a transform writes its state into while a rule is built.
-Builder: TypeAlias = "UpdateBuilder"
+#: The object a transform writes its state into while a rule is built (the protocol in ``core.builder``).
+Builder: TypeAlias = "BuilderProtocol"
 #: One step expression per param, in the order of ``builder.params``.
 Steps: TypeAlias = list[TensorVariable]
 #: What a transform does while a rule is built: ``build(steps, builder) -> steps``.

@@ -9,15 +9,27 @@ counter, so a checkpoint restores the same future signs, and NUMBA, C and JAX dr
 """
 
 import numbers
+from typing import Any, cast
 
 import numpy as np
 import pytensor.tensor as pt
 from pytensor.gradient import disconnected_grad
 from pytensor.ifelse import ifelse
 
-from ..core.builder import as_update
+from ..core.builder import Builder, as_update
 from ..core.hyperparams import NONNEGATIVE, POSITIVE, UNIT_INTERVAL, typed
-from ..core.transform import add_decayed_weights, chain, is_zero, rule, scale_by_learning_rate, transform
+from ..core.transform import (
+    Build,
+    Hyper,
+    Transform,
+    add_decayed_weights,
+    chain,
+    is_zero,
+    rule,
+    scale_by_learning_rate,
+    transform,
+)
+from ..core.updates import Updates
 
 __all__ = ["hutchinson_diagonal", "scale_by_adahessian", "adahessian", "scale_by_sophia", "sophia"]
 
@@ -25,15 +37,15 @@ _PRIME = 2**31 - 1  # hash values live in [0, 2^31): products with the 31-bit mu
 _MULTIPLIERS = (48271, 1103515245)
 
 
-def _mix(h):
+def _mix(h: Any) -> Any:
     """A 31-bit integer hash step: multiplications modulo a prime, each followed by a xor-shift."""
-    for multiplier, shift in zip(_MULTIPLIERS, (2**16, 2**13)):
+    for multiplier, shift in zip(_MULTIPLIERS, (2**16, 2**13), strict=True):
         h = (h * multiplier) % _PRIME
         h = pt.bitwise_xor(h, h // shift)
     return h
 
 
-def _rademacher(shape, seed, draw, index):
+def _rademacher(shape: Any, seed: Any, draw: Any, index: Any) -> Any:
     """An int64 array of ``shape`` of signs +-1, a hash of ``(seed, draw, index, element position)``."""
     h = _mix(pt.constant(np.int64((seed + 0x2545F491) % _PRIME)))
     h = _mix(pt.bitwise_xor(h, pt.cast(draw, "int64") % _PRIME))
@@ -42,12 +54,12 @@ def _rademacher(shape, seed, draw, index):
     return 1 - 2 * (h // 2**30)
 
 
-def _check_seed(seed):
-    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or not 0 <= seed < _PRIME:
+def _check_seed(seed: Any) -> None:
+    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or not 0 <= int(seed) < _PRIME:
         raise ValueError(f"seed must be an integer in [0, 2^31 - 1), got {seed!r}")
 
 
-def hutchinson_diagonal(loss, params, draw, seed=0):
+def hutchinson_diagonal(loss: Any, params: Any, draw: Any, seed: int = 0) -> Any:
     """Hutchinson's estimate of the Hessian diagonal: ``z * (H z)`` for each param, with Rademacher ``z``.
 
     ``g = grad(loss, params)``; ``H z = grad(sum_i sum(g_i * z_i), params)`` (exact, symbolic: one more
@@ -92,39 +104,38 @@ def hutchinson_diagonal(loss, params, draw, seed=0):
     """
     _check_seed(seed)
     params = list(params)
-    grads = pt.grad(loss, params)
+    grads = cast(list[Any], pt.grad(loss, params))
     shapes = [p.get_value(borrow=True).shape for p in params]
     vectors = [
-        pt.cast(_rademacher(s, seed, draw, i), p.dtype) for i, (s, p) in enumerate(zip(shapes, params))
+        pt.cast(_rademacher(s, seed, draw, i), p.dtype)
+        for i, (s, p) in enumerate(zip(shapes, params, strict=True))
     ]
     # z is a constant of the second backward pass; a param the gradient does not depend on has H z = 0.
-    inner = sum(pt.sum(g * disconnected_grad(z)) for g, z in zip(grads, vectors))
-    hvps = pt.grad(inner, params, disconnected_inputs="ignore", return_disconnected="zero")
-    return [z * hz for z, hz in zip(vectors, hvps)], vectors
+    inner = sum(pt.sum(g * disconnected_grad(z)) for g, z in zip(grads, vectors, strict=True))
+    hvps = cast(list[Any], pt.grad(inner, params, disconnected_inputs="ignore", return_disconnected="zero"))
+    return [z * hz for z, hz in zip(vectors, hvps, strict=True)], vectors
 
 
-def _estimate_every(builder, rule_name, count, update_interval, seed, fresh, old):
+def _estimate_every(
+    builder: Builder, count: Any, update_interval: Any, seed: Any, fresh: Any, old: Any
+) -> Any:
     """``fresh(estimates)`` on steps where ``count % update_interval == 0``, else ``old``: one lazy ``ifelse``
-    over all params, so that a lazy linker may skip the Hessian-vector product in between."""
-    if builder.loss is None:
-        raise ValueError(
-            f"{rule_name} needs the loss for its Hessian-vector products: apply it to the loss, not to a "
-            "list of gradients"
-        )
+    over all params, so that a lazy linker may skip the Hessian-vector product in between. It evaluates the
+    loss (its transform is declared ``needs_loss``)."""
     estimates, _ = hutchinson_diagonal(builder.loss, builder.params, count, seed)
-    new = [as_update(var, value) for var, value in zip(old, fresh(estimates))]
+    new = [as_update(var, value) for var, value in zip(old, fresh(estimates), strict=True)]
     refresh = pt.eq(count % update_interval, 0)
     chosen = ifelse(refresh, new, list(old))
     return list(chosen) if isinstance(chosen, list | tuple) else [chosen]
 
 
-def _check_interval(update_interval):
+def _check_interval(update_interval: Any) -> None:
     integer = isinstance(update_interval, numbers.Integral) and not isinstance(update_interval, bool)
     if not integer or update_interval < 1:
         raise ValueError(f"update_interval must be an integer >= 1, got {update_interval!r}")
 
 
-def _spatial_average(estimate):
+def _spatial_average(estimate: Any) -> Any:
     """AdaHessian's block average of a 4-D (convolution kernel) estimate: the mean of ``|d|`` over the
     kernel's spatial axes 2 and 3, broadcast back; other shapes unchanged."""
     if estimate.ndim != 4:
@@ -135,10 +146,19 @@ def _spatial_average(estimate):
 ADAHESSIAN_DOMAINS = {"beta1": UNIT_INTERVAL, "beta2": UNIT_INTERVAL, "epsilon": NONNEGATIVE}
 
 
-@transform(hessian_power=NONNEGATIVE, **ADAHESSIAN_DOMAINS)
+@transform(
+    beta1=UNIT_INTERVAL, beta2=UNIT_INTERVAL, epsilon=NONNEGATIVE, hessian_power=NONNEGATIVE, needs_loss=True
+)
 def scale_by_adahessian(
-    beta1=0.9, beta2=0.999, epsilon=1e-4, hessian_power=1.0, update_interval=1, seed=0, *, name="adahessian"
-):
+    beta1: Hyper = 0.9,
+    beta2: Hyper = 0.999,
+    epsilon: Hyper = 1e-4,
+    hessian_power: Hyper = 1.0,
+    update_interval: int = 1,
+    seed: int = 0,
+    *,
+    name: str = "adahessian",
+) -> Build:
     """AdaHessian's scaling: Adam with the squared gradient replaced by a squared Hessian-diagonal estimate.
 
     With ``t`` the step (1, 2, ...), every ``update_interval`` steps (``t = 1, 1 + k, ...``) a new estimate
@@ -171,13 +191,13 @@ def scale_by_adahessian(
     _check_interval(update_interval)
     _check_seed(seed)
 
-    def build(steps, builder):
+    def build(steps: Any, builder: Builder) -> list[Any]:
+        hyper = [builder.resolve(x) for x in (beta1, beta2, epsilon, hessian_power)]
         count, t = builder.counter(name)
         params = builder.params
         diagonals = [builder.slot(i, name, "hessian") for i in range(len(params))]
         diagonals_new = _estimate_every(
             builder,
-            "adahessian",
             count,
             update_interval,
             seed,
@@ -185,15 +205,16 @@ def scale_by_adahessian(
             diagonals,
         )
         out = []
-        for i, (g, p, d, d_new) in enumerate(zip(steps, params, diagonals, diagonals_new)):
+        for i, (g, p, d, d_new) in enumerate(zip(steps, params, diagonals, diagonals_new, strict=True)):
             dt = p.dtype
-            b1, b2, one, tf = typed(beta1, dt), typed(beta2, dt), typed(1, dt), pt.cast(t, dt)
+            b1, b2, eps, power = (typed(x, dt) for x in hyper)
+            one, tf = typed(1, dt), pt.cast(t, dt)
             m, v = builder.slot(i, name, "m"), builder.slot(i, name, "v")
             m_new = b1 * m + (one - b1) * g
             v_new = b2 * v + (one - b2) * d_new**2
             for var, value in ((d, d_new), (m, m_new), (v, v_new)):
                 builder.set(var, value)
-            denominator = (v_new / (one - b2**tf)) ** (typed(hessian_power, dt) / 2) + typed(epsilon, dt)
+            denominator = (v_new / (one - b2**tf)) ** (power / 2) + eps
             out.append(m_new / (one - b1**tf) / denominator)
         return out
 
@@ -202,17 +223,17 @@ def scale_by_adahessian(
 
 @rule(learning_rate=NONNEGATIVE, weight_decay=NONNEGATIVE, hessian_power=NONNEGATIVE, **ADAHESSIAN_DOMAINS)
 def adahessian(
-    loss_or_grads=None,
-    params=None,
-    learning_rate=0.15,
-    beta1=0.9,
-    beta2=0.999,
-    epsilon=1e-4,
-    weight_decay=0.0,
-    hessian_power=1.0,
-    update_interval=1,
-    seed=0,
-):
+    loss_or_grads: Any = None,
+    params: Any = None,
+    learning_rate: Hyper = 0.15,
+    beta1: Hyper = 0.9,
+    beta2: Hyper = 0.999,
+    epsilon: Hyper = 1e-4,
+    weight_decay: Hyper = 0.0,
+    hessian_power: Hyper = 1.0,
+    update_interval: int = 1,
+    seed: int = 0,
+) -> Updates | Transform:
     """AdaHessian (Yao et al. 2021): Adam whose second moment is that of a Hessian-diagonal estimate.
 
     ``D = z * (H z)`` (Rademacher ``z``, exact Hessian-vector product; for 4-D params averaged over the
@@ -223,7 +244,11 @@ def adahessian(
 
     Parameters
     ----------
-    {rule_parameters}
+    loss_or_grads : scalar TensorVariable or list of TensorVariable, optional
+        A scalar loss, or one gradient expression per param.
+    params : list of SharedVariable, optional
+        The parameters to update. Omit both this and ``loss_or_grads`` to get the rule as a ``Transform``
+        taking ``(loss_or_grads, params)``.
         It must be the loss: the Hessian-vector products differentiate it twice.
     learning_rate : float, symbolic scalar or Schedule
     beta1, beta2 : float or symbolic scalar
@@ -293,18 +318,25 @@ SOPHIA_DOMAINS = {
 }
 
 
-@transform(**SOPHIA_DOMAINS)
+@transform(
+    beta1=UNIT_INTERVAL,
+    beta2=UNIT_INTERVAL,
+    epsilon=NONNEGATIVE,
+    gamma=POSITIVE,
+    clip_threshold=POSITIVE,
+    needs_loss=True,
+)
 def scale_by_sophia(
-    beta1=0.965,
-    beta2=0.99,
-    epsilon=1e-8,
-    gamma=0.01,
-    clip_threshold=1.0,
-    update_interval=10,
-    seed=0,
+    beta1: Hyper = 0.965,
+    beta2: Hyper = 0.99,
+    epsilon: Hyper = 1e-8,
+    gamma: Hyper = 0.01,
+    clip_threshold: Hyper = 1.0,
+    update_interval: int = 10,
+    seed: int = 0,
     *,
-    name="sophia",
-):
+    name: str = "sophia",
+) -> Build:
     """Sophia-H's scaling: clipped momentum over a running Hessian-diagonal estimate.
 
     With ``t`` the step (1, 2, ...) and ``h`` the state before this step:
@@ -334,37 +366,43 @@ def scale_by_sophia(
     Examples
     --------
     >>> import symupdates as su
-    >>> su.scale_by_sophia()
-    scale_by_sophia(beta1=0.965, beta2=0.99, epsilon=1e-08, gamma=0.01, clip_threshold=1.0, update_interval=10, seed=0)
+    >>> su.scale_by_sophia()  # doctest: +NORMALIZE_WHITESPACE
+    scale_by_sophia(beta1=0.965, beta2=0.99, epsilon=1e-08, gamma=0.01, clip_threshold=1.0,
+    update_interval=10, seed=0)
     """
     _check_interval(update_interval)
     _check_seed(seed)
 
-    def build(steps, builder):
+    def build(steps: Any, builder: Builder) -> list[Any]:
+        beta1_now, beta2_now, epsilon_now, gamma_now, clip_threshold_now = (
+            builder.resolve(x) for x in (beta1, beta2, epsilon, gamma, clip_threshold)
+        )
         count, t = builder.counter(name)
         params = builder.params
         hessians = [builder.slot(i, name, "h") for i in range(len(params))]
 
-        def moving_average(estimates):
+        def moving_average(estimates: Any) -> Any:
             return [
-                typed(beta2, h.dtype) * h + (1 - typed(beta2, h.dtype)) * e
-                for h, e in zip(hessians, estimates)
+                typed(beta2_now, h.dtype) * h + (1 - typed(beta2_now, h.dtype)) * e
+                for h, e in zip(hessians, estimates, strict=True)
             ]
 
-        hessians_new = _estimate_every(
-            builder, "sophia", count, update_interval, seed, moving_average, hessians
-        )
+        hessians_new = _estimate_every(builder, count, update_interval, seed, moving_average, hessians)
         out = []
-        for i, (g, p, h, h_new) in enumerate(zip(steps, params, hessians, hessians_new)):
+        for i, (g, p, h, h_new) in enumerate(zip(steps, params, hessians, hessians_new, strict=True)):
             dt = p.dtype
-            b1, one = typed(beta1, dt), typed(1, dt)
+            b1, one = typed(beta1_now, dt), typed(1, dt)
             m = builder.slot(i, name, "m")
             m_new = b1 * m + (one - b1) * g
             builder.set(m, m_new)
             builder.set(h, h_new)
-            step = m_new / (one - b1 ** pt.cast(t, dt)) / pt.maximum(typed(gamma, dt) * h, typed(epsilon, dt))
-            if clip_threshold is not None:
-                step = pt.clip(step, -typed(clip_threshold, dt), typed(clip_threshold, dt))
+            step = (
+                m_new
+                / (one - b1 ** pt.cast(t, dt))
+                / pt.maximum(typed(gamma_now, dt) * h, typed(epsilon_now, dt))
+            )
+            if clip_threshold_now is not None:
+                step = pt.clip(step, -typed(clip_threshold_now, dt), typed(clip_threshold_now, dt))
             out.append(step)
         return out
 
@@ -373,18 +411,18 @@ def scale_by_sophia(
 
 @rule(learning_rate=NONNEGATIVE, weight_decay=NONNEGATIVE, **SOPHIA_DOMAINS)
 def sophia(
-    loss_or_grads=None,
-    params=None,
-    learning_rate=1e-3,
-    beta1=0.965,
-    beta2=0.99,
-    epsilon=1e-8,
-    weight_decay=1e-4,
-    gamma=0.01,
-    clip_threshold=1.0,
-    update_interval=10,
-    seed=0,
-):
+    loss_or_grads: Any = None,
+    params: Any = None,
+    learning_rate: Hyper = 1e-3,
+    beta1: Hyper = 0.965,
+    beta2: Hyper = 0.99,
+    epsilon: Hyper = 1e-8,
+    weight_decay: Hyper = 1e-4,
+    gamma: Hyper = 0.01,
+    clip_threshold: Hyper = 1.0,
+    update_interval: int = 10,
+    seed: int = 0,
+) -> Updates | Transform:
     """Sophia-H (Liu et al. 2023): clipped momentum divided by a Hutchinson estimate of the Hessian diagonal.
 
     ``m' = beta1 * m + (1 - beta1) * g``;
@@ -395,7 +433,11 @@ def sophia(
 
     Parameters
     ----------
-    {rule_parameters}
+    loss_or_grads : scalar TensorVariable or list of TensorVariable, optional
+        A scalar loss, or one gradient expression per param.
+    params : list of SharedVariable, optional
+        The parameters to update. Omit both this and ``loss_or_grads`` to get the rule as a ``Transform``
+        taking ``(loss_or_grads, params)``.
         It must be the loss: the Hessian-vector products differentiate it twice.
     learning_rate : float, symbolic scalar or Schedule
         optax requires it; 1e-3 here, as the other rules' default.

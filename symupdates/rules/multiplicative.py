@@ -10,6 +10,8 @@ and, for NMF's losses and the usual split, never increases the loss. Autodiff ha
 """
 
 import functools
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 import pytensor.scalar as ps
@@ -24,11 +26,12 @@ from pytensor.tensor.exceptions import NotScalarConstantError
 from pytensor.tensor.math import Dot
 from pytensor.tensor.shape import Reshape, Shape, Shape_i, SpecifyShape
 
-from ..core.compat import INC_SUBTENSOR_OPS, SUBTENSOR_OPS
 from ..core.builder import UpdateBuilder
+from ..core.compat import INC_SUBTENSOR_OPS, SUBTENSOR_OPS
 from ..core.gradients import check_params, get_or_compute_grads, param_label
 from ..core.hyperparams import NONNEGATIVE, typed
-from ..core.transform import rule
+from ..core.transform import Hyper, rule
+from ..core.updates import Updates
 
 __all__ = ["SplitError", "split_gradient", "multiplicative"]
 
@@ -42,7 +45,7 @@ _NONNEGATIVE_OUTPUT = (ps.Sqr, ps.Exp, ps.Exp2, ps.Abs, ps.Sqrt, ps.Cosh, psm.So
 # Elementwise ops that keep the sign of non-negative inputs (all of them must be >= 0).
 _SIGN_PRESERVING = (ps.Add, ps.Mul, ps.TrueDiv, ps.Minimum, ps.Sign, ps.Cast, ps.Identity)
 # Non-elementwise ops that are linear in the listed inputs (the others are shapes or indices).
-_LINEAR = {
+_LINEAR: dict[type, tuple[int, ...]] = {
     DimShuffle: (0,),
     Reshape: (0,),
     SpecifyShape: (0,),
@@ -52,19 +55,19 @@ _LINEAR = {
 }
 
 
-def _scalar_op(node):
+def _scalar_op(node: Any) -> Any:
     return node.op.scalar_op if isinstance(node.op, Elemwise) else None
 
 
-def _is_sum(op):
+def _is_sum(op: Any) -> Any:
     return isinstance(op, CAReduce) and isinstance(op.scalar_op, ps.Add)
 
 
-def _is_matmul(op):
+def _is_matmul(op: Any) -> Any:
     return isinstance(op, Dot) or (isinstance(op, Blockwise) and isinstance(op.core_op, Dot))
 
 
-def _linear_inputs(node):
+def _linear_inputs(node: Any) -> Any:
     """Positions of the inputs ``node``'s output is (jointly) linear in, or None."""
     op = node.op
     if _is_sum(op):
@@ -84,7 +87,7 @@ def _linear_inputs(node):
     return None
 
 
-def _exponent(node):
+def _exponent(node: Any) -> Any:
     """The constant exponent of a ``pow`` node, or None."""
     try:
         return float(get_underlying_scalar_constant_value(node.inputs[1]))
@@ -95,18 +98,18 @@ def _exponent(node):
 class _Splitter:
     """Sign analysis and splitting of one gradient graph; both are memoized per variable."""
 
-    def __init__(self, nonnegative):
+    def __init__(self, nonnegative: Any) -> None:
         self.declared = set(nonnegative)
-        self.signs = {}
-        self.parts = {}
+        self.signs: dict[Any, Any] = {}
+        self.parts: dict[Any, Any] = {}
 
-    def nonnegative(self, v):
+    def nonnegative(self, v: Any) -> Any:
         """True when ``v >= 0`` elementwise follows from the declarations (False means "unknown")."""
         if v not in self.signs:
             self.signs[v] = self._nonnegative(v)
         return self.signs[v]
 
-    def _nonnegative(self, v):
+    def _nonnegative(self, v: Any) -> Any:
         if v in self.declared or np.dtype(v.dtype).kind in "bu":  # e.g. comparisons in max's gradient
             return True
         if isinstance(v, Constant):
@@ -129,18 +132,19 @@ class _Splitter:
         linear = _linear_inputs(node)
         return linear is not None and all(self.nonnegative(node.inputs[i]) for i in linear)
 
-    def split(self, v):
+    def split(self, v: Any) -> Any:
         """``(P, N)`` with ``v == P - N`` and ``P, N >= 0``; ``None`` stands for an exact zero."""
         if v not in self.parts:
             self.parts[v] = self._split(v)
         return self.parts[v]
 
-    def _split(self, v):
+    def _split(self, v: Any) -> Any:
         if self.nonnegative(v):
             return (None, None) if _is_zero(v) else (v, None)
         if isinstance(v, Constant):
             data = np.asarray(v.data)
-            return _constant(np.maximum(data, 0), v.dtype), _constant(np.maximum(-data, 0), v.dtype)
+            dtype = v.type.dtype
+            return _constant(np.maximum(data, 0), dtype), _constant(np.maximum(-data, 0), dtype)
         node = v.owner
         if node is None:
             raise SplitError(
@@ -153,7 +157,7 @@ class _Splitter:
             return negative, positive
         if isinstance(scalar, ps.Add):
             parts = [self.split(x) for x in node.inputs]
-            return tuple(functools.reduce(_add, side) for side in zip(*parts))
+            return tuple(functools.reduce(_add, side) for side in zip(*parts, strict=True))
         if isinstance(scalar, ps.Sub):
             (p0, n0), (p1, n1) = self.split(node.inputs[0]), self.split(node.inputs[1])
             return _add(p0, n1), _add(n0, p1)
@@ -180,7 +184,7 @@ class _Splitter:
             "non-negative parts; declare non-negative inputs in `nonnegative` or pass (P, N) pairs"
         )
 
-    def _product(self, multiply, factors, like=None):
+    def _product(self, multiply: Any, factors: Any, like: Any = None) -> Any:
         """Split a product (elementwise or matrix) of factors: (P1 - N1)(P2 - N2) = (P1P2 + N1N2) - ..."""
         total = None
         for i, factor in enumerate(factors):
@@ -197,12 +201,12 @@ class _Splitter:
             )
         return total
 
-    def _linear(self, node, v, positions):
+    def _linear(self, node: Any, v: Any, positions: Any) -> Any:
         """Apply a linear op to the positive and to the negative parts of its linear inputs."""
         index = node.outputs.index(v)
         split = {i: self.split(node.inputs[i]) for i in positions}
 
-        def rebuild(part):
+        def rebuild(part: Any) -> Any:
             if all(split[i][part] is None for i in positions):
                 return None
             inputs = list(node.inputs)
@@ -214,28 +218,28 @@ class _Splitter:
         return rebuild(0), rebuild(1)
 
 
-def _is_zero(v):
+def _is_zero(v: Any) -> Any:
     return isinstance(v, Constant) and not np.any(np.asarray(v.data))
 
 
-def _constant(data, dtype):
+def _constant(data: Any, dtype: str) -> Any:
     data = np.asarray(data, dtype=dtype)
     return None if not data.any() else pt.constant(data)
 
 
-def _add(a, b):
+def _add(a: Any, b: Any) -> Any:
     return b if a is None else a if b is None else a + b
 
 
-def _apply(multiply, a, b):
+def _apply(multiply: Any, a: Any, b: Any) -> Any:
     return None if a is None or b is None else multiply(a, b)
 
 
-def _div(a, b):
+def _div(a: Any, b: Any) -> Any:
     return None if a is None else a / b
 
 
-def _like(x, ref):
+def _like(x: Any, ref: Any) -> Any:
     """``x`` with ``ref``'s dtype and broadcast pattern, for ops (sum, dot, dimshuffle) that need them."""
     if x is None:
         return None
@@ -246,7 +250,7 @@ def _like(x, ref):
     return x
 
 
-def _check_nonnegative(nonnegative):
+def _check_nonnegative(nonnegative: Any) -> Any:
     if isinstance(nonnegative, Variable) or not isinstance(nonnegative, list | tuple | set | frozenset):
         raise TypeError(
             f"nonnegative must be a list of variables, got {type(nonnegative).__name__}; wrap a single "
@@ -259,7 +263,7 @@ def _check_nonnegative(nonnegative):
     return nonnegative
 
 
-def split_gradient(expr, nonnegative=()):
+def split_gradient(expr: Any, nonnegative: Any = ()) -> Any:
     """Split a gradient expression into non-negative parts: ``expr == P - N`` with ``P, N >= 0``.
 
     The split is pushed through the graph bottom-up: a sub-expression that is provably ``>= 0`` (a declared
@@ -332,8 +336,13 @@ def split_gradient(expr, nonnegative=()):
 
 @rule(power=NONNEGATIVE, epsilon=NONNEGATIVE)
 def multiplicative(
-    loss_or_grads=None, params=None, nonnegative=(), power=1.0, epsilon=1e-12, alternating=False
-):
+    loss_or_grads: Any = None,
+    params: Any = None,
+    nonnegative: Any = (),
+    power: Hyper = 1.0,
+    epsilon: Hyper = 1e-12,
+    alternating: bool = False,
+) -> Updates | Callable[[Any, Any], Updates]:
     """Multiplicative updates for non-negative parameters (Lee and Seung's NMF rules, for any loss).
 
     With each gradient split as ``g = P - N`` (``P, N >= 0``, see ``split_gradient``):
@@ -426,13 +435,13 @@ def multiplicative(
     )
 
 
-def _is_pairs(loss_or_grads):
+def _is_pairs(loss_or_grads: Any) -> Any:
     return isinstance(loss_or_grads, list | tuple) and all(
         isinstance(pair, list | tuple) for pair in loss_or_grads
     )
 
 
-def _parts(loss_or_grads, params, nonnegative):
+def _parts(loss_or_grads: Any, params: Any, nonnegative: Any) -> Any:
     """One ``(P, N)`` pair per param, each of its param's dtype."""
     if _is_pairs(loss_or_grads):
         for i, pair in enumerate(loss_or_grads):
@@ -440,7 +449,7 @@ def _parts(loss_or_grads, params, nonnegative):
                 raise ValueError(f"loss_or_grads[{i}] must be a (P, N) pair, got {len(pair)} items")
         positives = get_or_compute_grads([P for P, _ in loss_or_grads], params)
         negatives = get_or_compute_grads([N for _, N in loss_or_grads], params)
-        pairs = list(zip(positives, negatives))
+        pairs = list(zip(positives, negatives, strict=True))
     else:
         grads = get_or_compute_grads(loss_or_grads, params)
         declared = list(params) + nonnegative
@@ -450,10 +459,14 @@ def _parts(loss_or_grads, params, nonnegative):
                 pairs.append(split_gradient(g, declared))
             except SplitError as err:
                 raise SplitError(f"cannot split the gradient of {param_label(params, i)}: {err}") from None
-    return [tuple(_like(pt.as_tensor_variable(x), p) for x in pair) for pair, p in zip(pairs, params)]
+    return [
+        tuple(_like(pt.as_tensor_variable(x), p) for x in pair) for pair, p in zip(pairs, params, strict=True)
+    ]
 
 
-def _multiplicative_rule(loss_or_grads, params, nonnegative, power, epsilon, alternating):
+def _multiplicative_rule(
+    loss_or_grads: Any, params: Any, nonnegative: Any, power: Any, epsilon: Any, alternating: Any
+) -> Any:
     params = check_params(params)
     pairs = _parts(loss_or_grads, params, nonnegative)
     for i, p in enumerate(params):
@@ -462,15 +475,18 @@ def _multiplicative_rule(loss_or_grads, params, nonnegative, power, epsilon, alt
                 f"{param_label(params, i)} has negative entries; multiplicative updates keep the sign of "
                 "each entry, so parameters must start >= 0"
             )
-    new_values = []
-    for p, (positive, negative) in zip(params, pairs):
+    new_values: list[Any] = []
+    for p, (positive, negative) in zip(params, pairs, strict=True):
         if alternating and new_values:
-            positive, negative = clone_replace([positive, negative], replace=dict(zip(params, new_values)))
+            positive, negative = clone_replace(
+                [positive, negative],
+                replace=dict(zip(params, new_values, strict=False)),  # the params updated so far
+            )
         eps = typed(epsilon, p.dtype)
         ratio = (negative + eps) / (positive + eps)
         new_values.append(p * (ratio if _is_one(power) else ratio ** typed(power, p.dtype)))
     return UpdateBuilder(params).finish(new_values)
 
 
-def _is_one(value):
+def _is_one(value: Any) -> Any:
     return not isinstance(value, Variable) and value == 1

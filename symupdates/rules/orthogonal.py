@@ -6,11 +6,23 @@ e.g. with ``multi_transform`` (see ``muon``'s docstring).
 """
 
 import math
+from typing import Any
 
 import pytensor.tensor as pt
 
+from ..core.builder import Builder
 from ..core.hyperparams import NONNEGATIVE, UNIT_INTERVAL, check_hyper, typed
-from ..core.transform import add_decayed_weights, chain, rule, scale_by_learning_rate, transform
+from ..core.transform import (
+    Build,
+    Hyper,
+    Transform,
+    add_decayed_weights,
+    chain,
+    rule,
+    scale_by_learning_rate,
+    transform,
+)
+from ..core.updates import Updates
 
 __all__ = ["newton_schulz", "scale_by_muon", "muon"]
 
@@ -21,7 +33,14 @@ ADJUST_LR_FNS = {
 }
 
 
-def newton_schulz(matrix, coefficients=MUON_COEFFICIENTS, steps=5, epsilon=1e-7, *, transpose=None):
+def newton_schulz(
+    matrix: Any,
+    coefficients: Any = MUON_COEFFICIENTS,
+    steps: int = 5,
+    epsilon: Any = 1e-7,
+    *,
+    transpose: Any = None,
+) -> Any:
     """The quintic Newton-Schulz iteration of Muon: an approximate ``U V^T`` of ``matrix = U S V^T``.
 
     ``X_0 = M / max(||M||_F, epsilon)`` (``M`` transposed first if it has more rows than columns); then
@@ -61,7 +80,7 @@ def newton_schulz(matrix, coefficients=MUON_COEFFICIENTS, steps=5, epsilon=1e-7,
     return x.T if transpose else x
 
 
-def _check_muon(nesterov, ns_coefficients, ns_steps, adjust_lr_fn):
+def _check_muon(nesterov: Any, ns_coefficients: Any, ns_steps: Any, adjust_lr_fn: Any) -> Any:
     """The checks of muon's arguments that are not numeric hyper-parameters."""
     if not isinstance(nesterov, bool):
         raise TypeError(f"nesterov must be a bool, got {nesterov!r}")
@@ -78,17 +97,17 @@ def _check_muon(nesterov, ns_coefficients, ns_steps, adjust_lr_fn):
 MUON_DOMAINS = {"momentum": UNIT_INTERVAL, "epsilon": NONNEGATIVE}
 
 
-@transform(**MUON_DOMAINS)
+@transform(momentum=UNIT_INTERVAL, epsilon=NONNEGATIVE)
 def scale_by_muon(
-    momentum=0.95,
-    nesterov=True,
-    ns_coefficients=MUON_COEFFICIENTS,
-    epsilon=1e-7,
-    ns_steps=5,
-    adjust_lr_fn=None,
+    momentum: Hyper = 0.95,
+    nesterov: bool = True,
+    ns_coefficients: Any = MUON_COEFFICIENTS,
+    epsilon: Hyper = 1e-7,
+    ns_steps: int = 5,
+    adjust_lr_fn: str | None = None,
     *,
-    name="muon",
-):
+    name: str = "muon",
+) -> Build:
     """Muon's scaling: momentum, then orthogonalization by Newton-Schulz, then a shape-dependent factor.
 
     ``B' = momentum * B + (1 - momentum) * g``; ``U = (1 - momentum) * g + momentum * B'`` with Nesterov,
@@ -126,27 +145,29 @@ def scale_by_muon(
     Examples
     --------
     >>> import symupdates as su
-    >>> su.scale_by_muon()
-    scale_by_muon(momentum=0.95, nesterov=True, ns_coefficients=(3.4445, -4.775, 2.0315), epsilon=1e-07, ns_steps=5, adjust_lr_fn=None)
+    >>> su.scale_by_muon()  # doctest: +NORMALIZE_WHITESPACE
+    scale_by_muon(momentum=0.95, nesterov=True, ns_coefficients=(3.4445, -4.775, 2.0315), epsilon=1e-07,
+    ns_steps=5, adjust_lr_fn=None)
     """
     _check_muon(nesterov, ns_coefficients, ns_steps, adjust_lr_fn)
     adjust = ADJUST_LR_FNS[adjust_lr_fn or "original"]
 
-    def build(steps, builder):
+    def build(steps: Any, builder: Builder) -> list[Any]:
+        momentum_now, epsilon_now = (builder.resolve(x) for x in (momentum, epsilon))
         out = []
-        for i, (g, p) in enumerate(zip(steps, builder.params)):
+        for i, (g, p) in enumerate(zip(steps, builder.params, strict=True)):
             if p.ndim != 2:
                 raise ValueError(
                     f"muon only updates 2-D params, got params[{i}] ({builder.keys[i]}) of ndim {p.ndim}; "
                     "route the others to another rule with multi_transform"
                 )
             rows, cols = p.get_value(borrow=True).shape
-            mu, one = typed(momentum, p.dtype), typed(1, p.dtype)
+            mu, one = typed(momentum_now, p.dtype), typed(1, p.dtype)
             buffer = builder.slot(i, name, "momentum")
             buffer_new = mu * buffer + (one - mu) * g
             builder.set(buffer, buffer_new)
             direction = (one - mu) * g + mu * buffer_new if nesterov else buffer_new
-            ortho = newton_schulz(direction, ns_coefficients, ns_steps, epsilon, transpose=rows > cols)
+            ortho = newton_schulz(direction, ns_coefficients, ns_steps, epsilon_now, transpose=rows > cols)
             out.append(typed(adjust(rows, cols), p.dtype) * ortho)
         return out
 
@@ -155,17 +176,17 @@ def scale_by_muon(
 
 @rule(learning_rate=NONNEGATIVE, weight_decay=NONNEGATIVE, **MUON_DOMAINS)
 def muon(
-    loss_or_grads=None,
-    params=None,
-    learning_rate=1e-3,
-    weight_decay=0.1,
-    momentum=0.95,
-    nesterov=True,
-    ns_coefficients=MUON_COEFFICIENTS,
-    epsilon=1e-7,
-    ns_steps=5,
-    adjust_lr_fn=None,
-):
+    loss_or_grads: Any = None,
+    params: Any = None,
+    learning_rate: Hyper = 1e-3,
+    weight_decay: Hyper = 0.1,
+    momentum: Hyper = 0.95,
+    nesterov: bool = True,
+    ns_coefficients: Any = MUON_COEFFICIENTS,
+    epsilon: Hyper = 1e-7,
+    ns_steps: int = 5,
+    adjust_lr_fn: str | None = None,
+) -> Updates | Transform:
     """Muon: momentum orthogonalized by Newton-Schulz, for 2-D weights (torch.optim.Muon's algorithm).
 
     ``B' = momentum * B + (1 - momentum) * g``; ``U = (1 - momentum) * g + momentum * B'`` (Nesterov) or
@@ -175,7 +196,11 @@ def muon(
 
     Parameters
     ----------
-    {rule_parameters}
+    loss_or_grads : scalar TensorVariable or list of TensorVariable, optional
+        A scalar loss, or one gradient expression per param.
+    params : list of SharedVariable, optional
+        The parameters to update. Omit both this and ``loss_or_grads`` to get the rule as a ``Transform``
+        taking ``(loss_or_grads, params)``.
         Every param must be 2-D.
     learning_rate : float or symbolic scalar
     weight_decay : float or symbolic scalar
@@ -225,10 +250,11 @@ def muon(
     >>> [v.name for v in su.muon((W ** 2).sum(), [W], learning_rate=0.02)]
     ['W.muon.momentum', 'W']
     >>> b = pytensor.shared(np.zeros(2), name="b")
-    >>> su.muon((b ** 2).sum(), [b])
+    >>> su.muon((b ** 2).sum(), [b])  # doctest: +NORMALIZE_WHITESPACE
     Traceback (most recent call last):
     ...
-    ValueError: muon only updates 2-D params, got params[0] (b) of ndim 1; route the others to another rule with multi_transform
+    ValueError: muon only updates 2-D params, got params[0] (b) of ndim 1; route the others to another rule
+    with multi_transform
     """
     return chain(
         scale_by_muon(momentum, nesterov, ns_coefficients, epsilon, ns_steps, adjust_lr_fn),

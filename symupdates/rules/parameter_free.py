@@ -5,26 +5,30 @@ Their estimate ``d`` is one number for all params: inner products and L1 norms a
 so each step has a reduction between the moment updates and the param updates.
 """
 
+from typing import Any
+
 import pytensor.tensor as pt
 
+from ..core.builder import Builder
 from ..core.hyperparams import NONNEGATIVE, POSITIVE, UNIT_INTERVAL, typed
-from ..core.transform import chain, rule, scale, transform
+from ..core.transform import Build, Hyper, Transform, chain, rule, scale, transform
+from ..core.updates import Updates
 
 __all__ = ["scale_by_prodigy", "prodigy", "scale_by_dadapt_adamw", "dadapt_adamw"]
 
 F64 = "float64"
 
 
-def _f64(value):
+def _f64(value: Any) -> Any:
     return typed(value, F64)
 
 
-def _total(terms):
+def _total(terms: Any) -> Any:
     """The float64 sum of one scalar per param."""
     return sum((pt.cast(t, F64) for t in terms), pt.constant(0.0, dtype=F64))
 
 
-def _bias_correction(t, beta1, beta2):
+def _bias_correction(t: Any, beta1: Any, beta2: Any) -> Any:
     tf = pt.cast(t, F64)
     return pt.sqrt(1 - _f64(beta2) ** tf) / (1 - _f64(beta1) ** tf)
 
@@ -40,20 +44,28 @@ DOMAINS = {
 }
 
 
-@transform(beta3=UNIT_INTERVAL, **DOMAINS)
+@transform(
+    learning_rate=NONNEGATIVE,
+    beta1=UNIT_INTERVAL,
+    beta2=UNIT_INTERVAL,
+    beta3=UNIT_INTERVAL,
+    epsilon=NONNEGATIVE,
+    estim_lr0=POSITIVE.numbers_only(),
+    weight_decay=NONNEGATIVE,
+)
 def scale_by_prodigy(
-    learning_rate=1.0,
-    beta1=0.9,
-    beta2=0.999,
-    beta3=None,
-    epsilon=1e-8,
-    estim_lr0=1e-6,
-    estim_lr_coef=1.0,
-    weight_decay=0.0,
-    safeguard_warmup=False,
+    learning_rate: Hyper = 1.0,
+    beta1: Hyper = 0.9,
+    beta2: Hyper = 0.999,
+    beta3: Hyper | None = None,
+    epsilon: Hyper = 1e-8,
+    estim_lr0: Hyper = 1e-6,
+    estim_lr_coef: Hyper = 1.0,
+    weight_decay: Hyper = 0.0,
+    safeguard_warmup: bool = False,
     *,
-    name="prodigy",
-):
+    name: str = "prodigy",
+) -> Build:
     """Prodigy's scaling (the step before its sign flip, learning rate and distance estimate included).
 
     With ``d`` the current estimate, ``t`` the step (1, 2, ...), ``x0`` the initial params:
@@ -87,26 +99,39 @@ def scale_by_prodigy(
     Examples
     --------
     >>> import symupdates as su
-    >>> su.scale_by_prodigy()
-    scale_by_prodigy(learning_rate=1.0, beta1=0.9, beta2=0.999, beta3=None, epsilon=1e-08, estim_lr0=1e-06, estim_lr_coef=1.0, weight_decay=0.0, safeguard_warmup=False)
+    >>> su.scale_by_prodigy()  # doctest: +NORMALIZE_WHITESPACE
+    scale_by_prodigy(learning_rate=1.0, beta1=0.9, beta2=0.999, beta3=None, epsilon=1e-08, estim_lr0=1e-06,
+    estim_lr_coef=1.0, weight_decay=0.0, safeguard_warmup=False)
     """
     if not isinstance(safeguard_warmup, bool):
         raise TypeError(f"safeguard_warmup must be a bool, got {safeguard_warmup!r}")
 
-    def build(steps, builder):
+    def build(steps: Any, builder: Builder) -> list[Any]:
+        (
+            learning_rate_now,
+            beta1_now,
+            beta2_now,
+            beta3_now,
+            epsilon_now,
+            estim_lr_coef_now,
+            weight_decay_now,
+        ) = (
+            builder.resolve(x)
+            for x in (learning_rate, beta1, beta2, beta3, epsilon, estim_lr_coef, weight_decay)
+        )
         _, t = builder.counter(name)
         d = builder.scalar(f"{name}.d", estim_lr0, F64)
         numerator = builder.scalar(f"{name}.numerator", 0.0, F64)
-        b3 = pt.sqrt(_f64(beta2)) if beta3 is None else _f64(beta3)
-        lam = d * _f64(learning_rate) * _bias_correction(t, beta1, beta2)
+        b3 = pt.sqrt(_f64(beta2_now)) if beta3_now is None else _f64(beta3_now)
+        lam = d * _f64(learning_rate_now) * _bias_correction(t, beta1_now, beta2_now)
         params = builder.params
         x0 = [builder.slot(i, name, "x0", value=p.get_value()) for i, p in enumerate(params)]
-        progress = _total(pt.sum(g * (x - p)) for g, x, p in zip(steps, x0, params))
+        progress = _total(pt.sum(g * (x - p)) for g, x, p in zip(steps, x0, params, strict=True))
         numerator_new = b3 * numerator + d / _f64(estim_lr0) * lam * progress
         sums, moments = [], []
-        for i, (g, p) in enumerate(zip(steps, params)):
+        for i, (g, p) in enumerate(zip(steps, params, strict=True)):
             dt = p.dtype
-            b1, b2, one = typed(beta1, dt), typed(beta2, dt), typed(1, dt)
+            b1, b2, one = typed(beta1_now, dt), typed(beta2_now, dt), typed(1, dt)
             d_g = pt.cast(d, dt) * g
             m, v, s = (builder.slot(i, name, k) for k in ("m", "v", "s"))
             m_new = b1 * m + (one - b1) * d_g
@@ -118,14 +143,14 @@ def scale_by_prodigy(
                 builder.set(var, value)
             sums.append(s_new)
             moments.append((m_new, v_new))
-        d_new = pt.maximum(d, _f64(estim_lr_coef) * numerator_new / _total(pt.sum(abs(s)) for s in sums))
+        d_new = pt.maximum(d, _f64(estim_lr_coef_now) * numerator_new / _total(pt.sum(abs(s)) for s in sums))
         builder.set(numerator, numerator_new)
         builder.set(d, d_new)
         out = []
-        for (m_new, v_new), p in zip(moments, params):
+        for (m_new, v_new), p in zip(moments, params, strict=True):
             dt = p.dtype
-            step = m_new / (pt.sqrt(v_new) + pt.cast(d_new, dt) * typed(epsilon, dt))
-            out.append(pt.cast(lam, dt) * (step + typed(weight_decay, dt) * p))
+            step = m_new / (pt.sqrt(v_new) + pt.cast(d_new, dt) * typed(epsilon_now, dt))
+            out.append(pt.cast(lam, dt) * (step + typed(weight_decay_now, dt) * p))
         return out
 
     return build
@@ -133,18 +158,18 @@ def scale_by_prodigy(
 
 @rule(beta3=UNIT_INTERVAL, **DOMAINS)
 def prodigy(
-    loss_or_grads=None,
-    params=None,
-    learning_rate=1.0,
-    beta1=0.9,
-    beta2=0.999,
-    beta3=None,
-    epsilon=1e-8,
-    estim_lr0=1e-6,
-    estim_lr_coef=1.0,
-    weight_decay=0.0,
-    safeguard_warmup=False,
-):
+    loss_or_grads: Any = None,
+    params: Any = None,
+    learning_rate: Hyper = 1.0,
+    beta1: Hyper = 0.9,
+    beta2: Hyper = 0.999,
+    beta3: Hyper | None = None,
+    epsilon: Hyper = 1e-8,
+    estim_lr0: Hyper = 1e-6,
+    estim_lr_coef: Hyper = 1.0,
+    weight_decay: Hyper = 0.0,
+    safeguard_warmup: bool = False,
+) -> Updates | Transform:
     """Prodigy: Adam whose step size is a running estimate ``d`` of the distance to the solution.
 
     ``p' = p - lam * (m' / (sqrt(v') + d' * epsilon) + weight_decay * p)`` with the moments of ``d * g``,
@@ -153,7 +178,11 @@ def prodigy(
 
     Parameters
     ----------
-    {rule_parameters}
+    loss_or_grads : scalar TensorVariable or list of TensorVariable, optional
+        A scalar loss, or one gradient expression per param.
+    params : list of SharedVariable, optional
+        The parameters to update. Omit both this and ``loss_or_grads`` to get the rule as a ``Transform``
+        taking ``(loss_or_grads, params)``.
     learning_rate : float or symbolic scalar
         A multiplier of the estimated step size (1 is the method's point; a schedule's shape goes here).
     beta1, beta2 : float or symbolic scalar
@@ -200,17 +229,24 @@ def prodigy(
     return chain(scaling, scale(-1))
 
 
-@transform(**DOMAINS)
+@transform(
+    learning_rate=NONNEGATIVE,
+    beta1=UNIT_INTERVAL,
+    beta2=UNIT_INTERVAL,
+    epsilon=NONNEGATIVE,
+    estim_lr0=POSITIVE.numbers_only(),
+    weight_decay=NONNEGATIVE,
+)
 def scale_by_dadapt_adamw(
-    learning_rate=1.0,
-    beta1=0.9,
-    beta2=0.999,
-    epsilon=1e-8,
-    estim_lr0=1e-6,
-    weight_decay=0.0,
+    learning_rate: Hyper = 1.0,
+    beta1: Hyper = 0.9,
+    beta2: Hyper = 0.999,
+    epsilon: Hyper = 1e-8,
+    estim_lr0: Hyper = 1e-6,
+    weight_decay: Hyper = 0.0,
     *,
-    name="dadapt_adamw",
-):
+    name: str = "dadapt_adamw",
+) -> Build:
     """D-Adaptation AdamW's scaling (the step before its sign flip, learning rate and estimate included).
 
     With ``d`` the current estimate and ``t`` the step (1, 2, ...):
@@ -239,29 +275,33 @@ def scale_by_dadapt_adamw(
     Examples
     --------
     >>> import symupdates as su
-    >>> su.scale_by_dadapt_adamw()
-    scale_by_dadapt_adamw(learning_rate=1.0, beta1=0.9, beta2=0.999, epsilon=1e-08, estim_lr0=1e-06, weight_decay=0.0)
+    >>> su.scale_by_dadapt_adamw()  # doctest: +NORMALIZE_WHITESPACE
+    scale_by_dadapt_adamw(learning_rate=1.0, beta1=0.9, beta2=0.999, epsilon=1e-08, estim_lr0=1e-06,
+    weight_decay=0.0)
     """
 
-    def build(steps, builder):
+    def build(steps: Any, builder: Builder) -> list[Any]:
+        learning_rate_now, beta1_now, beta2_now, epsilon_now, weight_decay_now = (
+            builder.resolve(x) for x in (learning_rate, beta1, beta2, epsilon, weight_decay)
+        )
         _, t = builder.counter(name)
         d = builder.scalar(f"{name}.d", estim_lr0, F64)
         numerator = builder.scalar(f"{name}.numerator", 0.0, F64)
-        sb2 = pt.sqrt(_f64(beta2))
-        lam = d * _f64(learning_rate) * _bias_correction(t, beta1, beta2)
+        sb2 = pt.sqrt(_f64(beta2_now))
+        lam = d * _f64(learning_rate_now) * _bias_correction(t, beta1_now, beta2_now)
         params = builder.params
         slots = [[builder.slot(i, name, k) for k in ("m", "v", "s")] for i in range(len(params))]
         progress = _total(
-            pt.sum(g * s / (pt.sqrt(v) + typed(epsilon, p.dtype)))
-            for g, (_, v, s), p in zip(steps, slots, params)
+            pt.sum(g * s / (pt.sqrt(v) + typed(epsilon_now, p.dtype)))
+            for g, (_, v, s), p in zip(steps, slots, params, strict=True)
         )
         numerator_new = sb2 * numerator + (1 - sb2) * lam * progress
         sums, moments = [], []
-        for g, (m, v, s), p in zip(steps, slots, params):
+        for g, (m, v, s), p in zip(steps, slots, params, strict=True):
             dt = p.dtype
             b1, b2, one, sb2_, lam_ = (
-                typed(beta1, dt),
-                typed(beta2, dt),
+                typed(beta1_now, dt),
+                typed(beta2_now, dt),
                 typed(1, dt),
                 pt.cast(sb2, dt),
                 pt.cast(lam, dt),
@@ -277,9 +317,9 @@ def scale_by_dadapt_adamw(
         builder.set(numerator, numerator_new)
         builder.set(d, d_new)
         return [
-            m_new / (pt.sqrt(v_new) + typed(epsilon, p.dtype))
-            + pt.cast(lam, p.dtype) * typed(weight_decay, p.dtype) * p
-            for (m_new, v_new), p in zip(moments, params)
+            m_new / (pt.sqrt(v_new) + typed(epsilon_now, p.dtype))
+            + pt.cast(lam, p.dtype) * typed(weight_decay_now, p.dtype) * p
+            for (m_new, v_new), p in zip(moments, params, strict=True)
         ]
 
     return build
@@ -287,15 +327,15 @@ def scale_by_dadapt_adamw(
 
 @rule(**DOMAINS)
 def dadapt_adamw(
-    loss_or_grads=None,
-    params=None,
-    learning_rate=1.0,
-    beta1=0.9,
-    beta2=0.999,
-    epsilon=1e-8,
-    estim_lr0=1e-6,
-    weight_decay=0.0,
-):
+    loss_or_grads: Any = None,
+    params: Any = None,
+    learning_rate: Hyper = 1.0,
+    beta1: Hyper = 0.9,
+    beta2: Hyper = 0.999,
+    epsilon: Hyper = 1e-8,
+    estim_lr0: Hyper = 1e-6,
+    weight_decay: Hyper = 0.0,
+) -> Updates | Transform:
     """D-Adaptation AdamW: Adam on ``lam * g`` with ``lam`` set by a running lower bound ``d`` of the
     distance to the solution.
 
@@ -305,7 +345,11 @@ def dadapt_adamw(
 
     Parameters
     ----------
-    {rule_parameters}
+    loss_or_grads : scalar TensorVariable or list of TensorVariable, optional
+        A scalar loss, or one gradient expression per param.
+    params : list of SharedVariable, optional
+        The parameters to update. Omit both this and ``loss_or_grads`` to get the rule as a ``Transform``
+        taking ``(loss_or_grads, params)``.
     learning_rate : float or symbolic scalar
         A multiplier of the estimated step size.
     beta1, beta2 : float or symbolic scalar
@@ -334,8 +378,9 @@ def dadapt_adamw(
     --------
     >>> import numpy as np, pytensor, symupdates as su
     >>> w = pytensor.shared(np.ones(2), name="w")
-    >>> [v.name for v in su.dadapt_adamw((w ** 2).sum(), [w])]
-    ['w.dadapt_adamw.m', 'w.dadapt_adamw.v', 'w.dadapt_adamw.s', 'w', 'dadapt_adamw.t', 'dadapt_adamw.numerator', 'dadapt_adamw.d']
+    >>> [v.name for v in su.dadapt_adamw((w ** 2).sum(), [w])]  # doctest: +NORMALIZE_WHITESPACE
+    ['w.dadapt_adamw.m', 'w.dadapt_adamw.v', 'w.dadapt_adamw.s', 'w', 'dadapt_adamw.t',
+    'dadapt_adamw.numerator', 'dadapt_adamw.d']
     """
     return chain(
         scale_by_dadapt_adamw(learning_rate, beta1, beta2, epsilon, estim_lr0, weight_decay), scale(-1)

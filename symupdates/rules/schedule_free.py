@@ -6,10 +6,15 @@ model should be evaluated) and ``y = beta1 * x + (1 - beta1) * z`` (where gradie
 the params hold ``y``; ``schedule_free_eval_parameters`` gives ``x`` for evaluation.
 """
 
+from typing import Any
+
 import pytensor.tensor as pt
 
+from ..core.builder import Builder
 from ..core.hyperparams import NONNEGATIVE, POSITIVE, UNIT_INTERVAL, typed
 from ..core.transform import (
+    Build,
+    Hyper,
     Transform,
     add_decayed_weights,
     chain,
@@ -18,12 +23,15 @@ from ..core.transform import (
     scale_by_learning_rate,
     transform,
 )
+from ..core.updates import Updates
 
 __all__ = ["schedule_free", "schedule_free_adamw", "schedule_free_sgd", "schedule_free_eval_parameters"]
 
 
 @transform(learning_rate=NONNEGATIVE, beta1=POSITIVE)
-def schedule_free(inner, learning_rate, beta1=0.9, weight_lr_power=2.0):
+def schedule_free(
+    inner: Transform, learning_rate: Hyper, beta1: Hyper = 0.9, weight_lr_power: Hyper = 2.0
+) -> Build:
     """Make ``inner`` schedule-free: its steps move ``z``, and the params follow an average of ``z``.
 
     With ``u`` the step of ``inner`` at the params ``y`` (it includes ``-learning_rate``),
@@ -68,12 +76,15 @@ def schedule_free(inner, learning_rate, beta1=0.9, weight_lr_power=2.0):
     if not isinstance(inner, Transform):
         raise TypeError(f"inner must be a Transform, got {type(inner).__name__}")
 
-    def build(steps, builder):
+    def build(steps: Any, builder: Builder) -> list[Any]:
+        learning_rate_now, beta1_now, weight_lr_power_now = (
+            builder.resolve(x) for x in (learning_rate, beta1, weight_lr_power)
+        )
         f64 = "float64"
         max_lr = builder.scalar("schedule_free.max_lr", 0.0, f64)
         weight_sum = builder.scalar("schedule_free.weight_sum", 0.0, f64)
-        max_lr_new = pt.maximum(max_lr, typed(learning_rate, f64))
-        weight = max_lr_new ** typed(weight_lr_power, f64)
+        max_lr_new = pt.maximum(max_lr, typed(learning_rate_now, f64))
+        weight = max_lr_new ** typed(weight_lr_power_now, f64)
         weight_sum_new = weight_sum + weight
         average_weight = pt.switch(
             weight_sum_new > 0, weight / pt.switch(weight_sum_new > 0, weight_sum_new, 1), 0
@@ -82,10 +93,10 @@ def schedule_free(inner, learning_rate, beta1=0.9, weight_lr_power=2.0):
         builder.set(weight_sum, weight_sum_new)
         inner_steps = inner.build(steps, builder)
         out = []
-        for i, (u, y) in enumerate(zip(inner_steps, builder.params)):
-            b1, one, c = typed(beta1, y.dtype), typed(1, y.dtype), pt.cast(average_weight, y.dtype)
+        for i, (u, y) in enumerate(zip(inner_steps, builder.params, strict=True)):
+            b1, one, c = typed(beta1_now, y.dtype), typed(1, y.dtype), pt.cast(average_weight, y.dtype)
             z = builder.slot(i, "schedule_free", "z", value=y.get_value())
-            z.tag.schedule_free_of, z.tag.schedule_free_beta1 = y, beta1
+            z.tag.schedule_free_of, z.tag.schedule_free_beta1 = y, beta1_now
             z_new = z + u
             x = (y - (one - b1) * z) / b1
             x_new = (one - c) * x + c * z_new
@@ -96,7 +107,7 @@ def schedule_free(inner, learning_rate, beta1=0.9, weight_lr_power=2.0):
     return build
 
 
-def schedule_free_eval_parameters(updates):
+def schedule_free_eval_parameters(updates: Any) -> Any:
     """``{param: x}``: the averaged params ``x = (y - (1 - beta1) * z) / beta1`` a schedule-free rule in
     ``updates`` evaluates at, as expressions of the params ``y`` and the state ``z``.
 
@@ -146,20 +157,23 @@ def schedule_free_eval_parameters(updates):
 
 
 @transform(beta2=UNIT_INTERVAL, epsilon=NONNEGATIVE)
-def scale_by_bias_corrected_rms(beta2=0.999, epsilon=1e-8, *, name="schedule_free_adamw"):
+def scale_by_bias_corrected_rms(
+    beta2: Hyper = 0.999, epsilon: Hyper = 1e-8, *, name: str = "schedule_free_adamw"
+) -> Build:
     """``v' = beta2 * v + (1 - beta2) * g^2``; ``s' = g / (sqrt(v' / (1 - beta2^t)) + epsilon)``: Adam
     without its first moment, as optax's ``scale_by_rms(eps_in_sqrt=False, bias_correction=True)``."""
 
-    def build(steps, builder):
+    def build(steps: Any, builder: Builder) -> list[Any]:
+        beta2_now, epsilon_now = (builder.resolve(x) for x in (beta2, epsilon))
         _, t = builder.counter(name)
         out = []
-        for i, (g, p) in enumerate(zip(steps, builder.params)):
-            b2, one = typed(beta2, p.dtype), typed(1, p.dtype)
+        for i, (g, p) in enumerate(zip(steps, builder.params, strict=True)):
+            b2, one = typed(beta2_now, p.dtype), typed(1, p.dtype)
             v = builder.slot(i, name, "v")
             v_new = b2 * v + (one - b2) * g**2
             builder.set(v, v_new)
             correction = one - b2 ** pt.cast(t, p.dtype)
-            out.append(g / (pt.sqrt(v_new / correction) + typed(epsilon, p.dtype)))
+            out.append(g / (pt.sqrt(v_new / correction) + typed(epsilon_now, p.dtype)))
         return out
 
     return build
@@ -170,15 +184,15 @@ SCHEDULE_FREE_DOMAINS = {"learning_rate": NONNEGATIVE, "beta1": POSITIVE, "weigh
 
 @rule(beta2=UNIT_INTERVAL, epsilon=NONNEGATIVE, **SCHEDULE_FREE_DOMAINS)
 def schedule_free_adamw(
-    loss_or_grads=None,
-    params=None,
-    learning_rate=0.0025,
-    beta1=0.9,
-    beta2=0.999,
-    epsilon=1e-8,
-    weight_decay=0.0,
-    weight_lr_power=2.0,
-):
+    loss_or_grads: Any = None,
+    params: Any = None,
+    learning_rate: Hyper = 0.0025,
+    beta1: Hyper = 0.9,
+    beta2: Hyper = 0.999,
+    epsilon: Hyper = 1e-8,
+    weight_decay: Hyper = 0.0,
+    weight_lr_power: Hyper = 2.0,
+) -> Updates | Transform:
     """Schedule-free AdamW: ``schedule_free`` around Adam without momentum and decoupled weight decay.
 
     ``v' = beta2 * v + (1 - beta2) * g^2``; ``u = -learning_rate * (g / (sqrt(v' / (1 - beta2^t)) +
@@ -186,7 +200,11 @@ def schedule_free_adamw(
 
     Parameters
     ----------
-    {rule_parameters}
+    loss_or_grads : scalar TensorVariable or list of TensorVariable, optional
+        A scalar loss, or one gradient expression per param.
+    params : list of SharedVariable, optional
+        The parameters to update. Omit both this and ``loss_or_grads`` to get the rule as a ``Transform``
+        taking ``(loss_or_grads, params)``.
     learning_rate : float, symbolic scalar or Schedule
         Constant after a warmup: no decay is needed.
     beta1 : float or symbolic scalar, > 0
@@ -217,8 +235,9 @@ def schedule_free_adamw(
     --------
     >>> import numpy as np, pytensor, symupdates as su
     >>> w = pytensor.shared(np.ones(2), name="w")
-    >>> [v.name for v in su.schedule_free_adamw((w ** 2).sum(), [w])]
-    ['w.schedule_free_adamw.v', 'w.schedule_free.z', 'w', 'schedule_free.max_lr', 'schedule_free.weight_sum', 'schedule_free_adamw.t']
+    >>> [v.name for v in su.schedule_free_adamw((w ** 2).sum(), [w])]  # doctest: +NORMALIZE_WHITESPACE
+    ['w.schedule_free_adamw.v', 'w.schedule_free.z', 'w', 'schedule_free.max_lr',
+    'schedule_free.weight_sum', 'schedule_free_adamw.t']
     """
     decay = [] if is_zero(weight_decay) else [add_decayed_weights(weight_decay)]
     inner = chain(scale_by_bias_corrected_rms(beta2, epsilon), *decay, scale_by_learning_rate(learning_rate))
@@ -227,8 +246,13 @@ def schedule_free_adamw(
 
 @rule(**SCHEDULE_FREE_DOMAINS)
 def schedule_free_sgd(
-    loss_or_grads=None, params=None, learning_rate=1.0, beta1=0.9, weight_decay=0.0, weight_lr_power=2.0
-):
+    loss_or_grads: Any = None,
+    params: Any = None,
+    learning_rate: Hyper = 1.0,
+    beta1: Hyper = 0.9,
+    weight_decay: Hyper = 0.0,
+    weight_lr_power: Hyper = 2.0,
+) -> Updates | Transform:
     """Schedule-free SGD: ``schedule_free`` around plain SGD with coupled weight decay.
 
     ``u = -learning_rate * (g + weight_decay * y)``; ``z' = z + u``, then ``x`` and the params ``y`` move
@@ -236,7 +260,11 @@ def schedule_free_sgd(
 
     Parameters
     ----------
-    {rule_parameters}
+    loss_or_grads : scalar TensorVariable or list of TensorVariable, optional
+        A scalar loss, or one gradient expression per param.
+    params : list of SharedVariable, optional
+        The parameters to update. Omit both this and ``loss_or_grads`` to get the rule as a ``Transform``
+        taking ``(loss_or_grads, params)``.
     learning_rate : float, symbolic scalar or Schedule
     beta1 : float or symbolic scalar, > 0
     weight_decay : float or symbolic scalar

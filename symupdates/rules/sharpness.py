@@ -1,18 +1,21 @@
 """Sharpness-aware minimization: the gradient is taken again at the worst point of a small ball around the
 params, within the same compiled step (the loss graph is cloned at the perturbed params)."""
 
+from typing import Any, cast
+
 import pytensor.tensor as pt
 from pytensor.gradient import disconnected_grad
 from pytensor.graph.replace import clone_replace
 
+from ..core.builder import Builder
 from ..core.hyperparams import NONNEGATIVE, typed
-from ..core.transform import Transform, transform
+from ..core.transform import Build, Hyper, Transform, transform
 
 __all__ = ["sam"]
 
 
-@transform(rho=NONNEGATIVE, epsilon=NONNEGATIVE.numbers_only())
-def sam(inner, rho=0.05, adaptive=False, *, epsilon=1e-12):
+@transform(rho=NONNEGATIVE, epsilon=NONNEGATIVE.numbers_only(), needs_loss=True)
+def sam(inner: Transform, rho: Hyper = 0.05, adaptive: bool = False, *, epsilon: Hyper = 1e-12) -> Build:
     """Sharpness-aware minimization (SAM), or adaptive SAM (ASAM) with ``adaptive=True``, around ``inner``.
 
     With ``g`` the gradient at the params ``p`` (``T = |p|`` for ASAM, ``T = 1`` for SAM):
@@ -69,24 +72,24 @@ def sam(inner, rho=0.05, adaptive=False, *, epsilon=1e-12):
     if not isinstance(adaptive, bool):
         raise TypeError(f"adaptive must be a bool, got {adaptive!r}")
 
-    def build(steps, builder):
-        if builder.loss is None:
-            raise ValueError(
-                "sam needs the loss to take the gradient at the perturbed params: apply it to the loss, "
-                "not to a list of gradients"
-            )
+    def build(steps: Any, builder: Builder) -> list[Any]:
+        rho_now = builder.resolve(rho)
         params = builder.params
         scales = [abs(p) if adaptive else None for p in params]
-        scaled = [g if t is None else t * g for g, t in zip(steps, scales)]
+        scaled = [g if t is None else t * g for g, t in zip(steps, scales, strict=True)]
         norm = pt.sqrt(sum(pt.sum(pt.cast(s, "float64") ** 2) for s in scaled))
-        factor = typed(rho, "float64") / (norm + epsilon)
+        factor = typed(rho_now, "float64") / (norm + epsilon)
         perturbations = [
-            pt.cast(factor, p.dtype) * (s if t is None else t * s) for s, t, p in zip(scaled, scales, params)
+            pt.cast(factor, p.dtype) * (s if t is None else t * s)
+            for s, t, p in zip(scaled, scales, params, strict=True)
         ]
         perturbed_loss = clone_replace(
-            builder.loss, {p: p + disconnected_grad(e) for p, e in zip(params, perturbations)}
+            builder.loss, {p: p + disconnected_grad(e) for p, e in zip(params, perturbations, strict=True)}
         )
-        sharp_grads = [pt.cast(g, p.dtype) for g, p in zip(pt.grad(perturbed_loss, params), params)]
+        sharp_grads = [
+            pt.cast(g, p.dtype)
+            for g, p in zip(cast(list[Any], pt.grad(perturbed_loss, params)), params, strict=True)
+        ]
         return inner.build(sharp_grads, builder)
 
     return build

@@ -16,7 +16,7 @@ from pytensor.tensor.variable import TensorVariable
 
 from ..core.hyperparams import UNIT_INTERVAL, check_count, typed
 from ..core.transform import Transform, check_transform, transform
-from ..core.types import Build, Builder, Scalar, Steps
+from ..core.types import Build, Builder, Hyper, Scalar, Steps
 from ..core.updates import Updates
 
 # ``hook(builder, values) -> values``: what a wrapper does to the params' next values.
@@ -25,8 +25,9 @@ Hook = Callable[[Builder, list[TensorVariable]], list[TensorVariable]]
 __all__ = ["lookahead", "parameter_ema", "averaged_parameters", "swap_parameters", "copy_parameters"]
 
 
-def _with_final_values(inner: Transform, hook: Hook) -> Build:
-    """A wrapper running ``inner`` and then ``hook(builder, values) -> values`` on the params' next values.
+def _with_final_values(inner: Transform, hook: Callable[..., list[TensorVariable]], *hyper: Hyper) -> Build:
+    """A wrapper running ``inner`` and then ``hook(builder, values, *hyper) -> values`` on the params' next
+    values, each hyper-parameter resolved (``builder.resolve``) when the wrapper is built.
 
     The hook creates its state when the updates are laid out, after every inner gate was registered, so
     skipped steps do not touch it either.
@@ -34,8 +35,9 @@ def _with_final_values(inner: Transform, hook: Hook) -> Build:
     check_transform(inner, "inner")
 
     def build(steps: Steps, builder: Builder) -> Steps:
+        resolved = [builder.resolve(x) for x in hyper]  # before inner's state, as every transform does
         out = inner.build(steps, builder)
-        builder.map_params(lambda values: hook(builder, values))
+        builder.map_params(lambda values: hook(builder, values, *resolved))
         return out
 
     return build
@@ -80,18 +82,20 @@ def lookahead(inner: Transform, sync_period: int = 5, slow_step_size: Scalar = 0
     """
     sync_period = check_count(sync_period, "sync_period")
 
-    def hook(builder: Builder, values: list[TensorVariable]) -> list[TensorVariable]:
+    def hook(
+        builder: Builder, values: list[TensorVariable], slow_step_size_now: Scalar
+    ) -> list[TensorVariable]:
         _, t = builder.counter("lookahead")
         sync = pt.eq(t % sync_period, 0)
         out = []
         for i, (v, p) in enumerate(zip(values, builder.params, strict=True)):
             slow = builder.slot(i, "lookahead", "slow", value=p.get_value())
-            slow_new = pt.switch(sync, slow + typed(slow_step_size, p.dtype) * (v - slow), slow)
+            slow_new = pt.switch(sync, slow + typed(slow_step_size_now, p.dtype) * (v - slow), slow)
             builder.set(slow, slow_new)
             out.append(pt.switch(sync, slow_new, v))
         return out
 
-    return _with_final_values(inner, hook)
+    return _with_final_values(inner, hook, slow_step_size)
 
 
 @transform(decay=UNIT_INTERVAL)
@@ -131,15 +135,15 @@ def parameter_ema(inner: Transform, decay: Scalar = 0.999) -> Build:
     (['w', 'w.ema.shadow'], [w.ema.shadow])
     """
 
-    def hook(builder: Builder, values: list[TensorVariable]) -> list[TensorVariable]:
+    def hook(builder: Builder, values: list[TensorVariable], decay_now: Scalar) -> list[TensorVariable]:
         for i, (v, p) in enumerate(zip(values, builder.params, strict=True)):
             shadow = builder.slot(i, "ema", "shadow", value=p.get_value())
             shadow.tag.average_of = p
-            d = typed(decay, p.dtype)
+            d = typed(decay_now, p.dtype)
             builder.set(shadow, d * shadow + (typed(1, p.dtype) - d) * v, after_param=True)
         return values
 
-    return _with_final_values(inner, hook)
+    return _with_final_values(inner, hook, decay)
 
 
 def averaged_parameters(updates: Updates) -> dict[SharedVariable, SharedVariable]:

@@ -49,8 +49,9 @@ def clip_by_value(min_value: Scalar, max_value: Scalar) -> Build:
         raise ValueError(f"min_value must be <= max_value, got {min_value!r} > {max_value!r}")
 
     def build(steps: Steps, builder: Builder) -> Steps:
+        min_value_now, max_value_now = (builder.resolve(x) for x in (min_value, max_value))
         return [
-            pt.clip(s, typed(min_value, p.dtype), typed(max_value, p.dtype))
+            pt.clip(s, typed(min_value_now, p.dtype), typed(max_value_now, p.dtype))
             for s, p in zip(steps, builder.params, strict=True)
         ]
 
@@ -99,15 +100,16 @@ def clip_by_norm(max_norm: Scalar) -> Build:
     """
 
     def build(steps: Steps, builder: Builder) -> Steps:
+        max_norm_now = builder.resolve(max_norm)
         return [
-            s * _shrink(pt.cast(pt.sqrt(_sum_squares(s)), p.dtype), max_norm, p.dtype)
+            s * _shrink(pt.cast(pt.sqrt(_sum_squares(s)), p.dtype), max_norm_now, p.dtype)
             for s, p in zip(steps, builder.params, strict=True)
         ]
 
     return build
 
 
-@transform(max_norm=NONNEGATIVE)
+@transform(max_norm=NONNEGATIVE, rowwise="exact")
 def clip_by_global_norm(max_norm: Scalar) -> Build:
     """Scale all steps together so that their global L2 norm is at most ``max_norm``.
 
@@ -140,10 +142,11 @@ def clip_by_global_norm(max_norm: Scalar) -> Build:
     """
 
     def build(steps: Steps, builder: Builder) -> Steps:
+        max_norm_now = builder.resolve(max_norm)
         norm = pt.sqrt(functools.reduce(operator.add, [_sum_squares(s) for s in steps]))
         builder.monitor("global_norm", norm)
         return [
-            s * _shrink(pt.cast(norm, p.dtype), max_norm, p.dtype)
+            s * _shrink(pt.cast(norm, p.dtype), max_norm_now, p.dtype)
             for s, p in zip(steps, builder.params, strict=True)
         ]
 

@@ -1,6 +1,6 @@
 """One flat vector per dtype (``flatten``): a rule applied to all params joined, as one tensor."""
 
-from ..core.builder import _FlatBuilder
+from ..core.builder import FlatBuilder
 from ..core.transform import Transform, check_transform, transform
 from ..core.types import Build, Builder, Steps
 
@@ -79,7 +79,7 @@ def flatten(inner: Transform) -> Build:
             groups.setdefault(p.dtype, []).append(i)
         out, counters = list(steps), dict[str, int]()
         for indices in groups.values():
-            flat = _FlatBuilder(builder, indices, inner.name, counters)
+            flat = FlatBuilder(builder, indices, inner.name, counters)
             (step,) = inner.build([flat.join([steps[i] for i in indices])], flat)
             for i, s in zip(indices, flat.split(step), strict=True):
                 out[i] = s

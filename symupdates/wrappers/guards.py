@@ -18,7 +18,7 @@ from ..core.types import Build, Builder, Steps
 __all__ = ["apply_if_finite"]
 
 
-@transform
+@transform(rowwise="exact")
 def apply_if_finite(inner: Transform) -> Build:
     """Skip the whole step when a gradient is not finite, counting the skipped steps.
 

@@ -17,13 +17,17 @@ with a ``SparseFallbackWarning`` naming them.
 """
 
 import warnings
+from collections.abc import Sequence
+from typing import Any
 
+import numpy as np
 import pytensor.tensor as pt
 from pytensor.scalar import Add, Cast
 from pytensor.tensor.basic import Alloc, get_underlying_scalar_constant_value
 from pytensor.tensor.elemwise import Elemwise
 from pytensor.tensor.exceptions import NotScalarConstantError
 
+from ..core.builder import Builder, ParamHook, SubsetBuilder
 from ..core.compat import is_row_scatter
 from ..core.transform import Transform
 
@@ -37,48 +41,26 @@ class SparseFallbackWarning(UserWarning):
     """
 
 
-# Transforms under which a row whose gradient is zero keeps its value and its state: on the touched rows
-# they compute exactly what the dense rule computes, and elsewhere the dense rule changes nothing.
-EXACT = {
-    "scale_by_rss",
-    "scale_by_learning_rate",
-    "scale",
-    "scale_by_inverse_time",
-    "clip_by_global_norm",
-    "scale_by_sign",
-}
-# Transforms whose state decays every step: on rows only, they are the lazy rule (the state of untouched
-# rows is frozen), which sparse() runs when asked with lazy=True.
-LAZY = {"scale_by_adam", "scale_by_rms", "trace"}
-# Transforms holding a whole rule: what matters is what they hold.
-CONTAINERS = {"apply_if_finite": "inner"}
+def _check_rule(transform: Transform, lazy: bool) -> None:
+    """Raise unless ``transform`` and all its parts are declared row-wise (``Transform.rowwise``): "exact"
+    ones compute on the touched rows what the dense rule computes there and leave other rows unchanged;
+    "lazy" ones (state that decays every step) only with ``lazy=True``."""
+    if transform.rowwise is None:
+        raise ValueError(
+            f"sparse cannot run {transform!r}: it is not declared row-wise (its step of a row depends on "
+            "other rows, or on the whole tensor)"
+        )
+    if transform.rowwise == "lazy" and not lazy:
+        raise ValueError(
+            f"sparse cannot run {transform!r} exactly: its state decays at every step, also on rows the "
+            "batch does not touch. Pass lazy=True for the lazy rule (torch SparseAdam / TensorFlow LazyAdam: "
+            "untouched rows keep their state), or use the dense rule"
+        )
+    for part in transform.parts:
+        _check_rule(part, lazy)
 
 
-def _leaves(transform):
-    parts = getattr(transform, "parts", None)
-    if parts is not None:
-        return [leaf for part in parts for leaf in _leaves(part)]
-    if transform.name in CONTAINERS:
-        return _leaves(transform.config[CONTAINERS[transform.name]])
-    return [transform]
-
-
-def _check_rule(transform, lazy):
-    for leaf in _leaves(transform):
-        if leaf.name in LAZY and not lazy:
-            raise ValueError(
-                f"sparse cannot run {leaf!r} exactly: its state decays at every step, also on rows the batch "
-                "does not touch. Pass lazy=True for the lazy rule (torch SparseAdam / TensorFlow LazyAdam: "
-                "untouched rows keep their state), or use the dense rule"
-            )
-        if leaf.name not in EXACT | LAZY:
-            raise ValueError(
-                f"sparse cannot run {leaf!r}: it is not one of the row-wise transforms "
-                f"({', '.join(sorted(EXACT | LAZY))}) or apply_if_finite"
-            )
-
-
-def _is_zeros_of(var, param):
+def _is_zeros_of(var: Any, param: Any) -> bool:
     """True when ``var`` is zeros of ``param``'s shape as ``pytensor.grad`` builds them."""
     node = var.owner
     if node is None:
@@ -96,14 +78,14 @@ def _is_zeros_of(var, param):
     return False
 
 
-def _is_zero_constant(var):
+def _is_zero_constant(var: Any) -> bool:
     try:
         return get_underlying_scalar_constant_value(var) == 0
     except NotScalarConstantError:
         return False
 
 
-def _row_scatters(grad, param):
+def _row_scatters(grad: Any, param: Any) -> list[tuple[Any, Any, Any]] | None:
     """The scatters ``(node, rows, idx)`` into zeros of ``param`` that ``grad`` sums, or None if ``grad`` is
     anything else (only sums, casts and axis-0 scatters of integer indices are recognised)."""
     node = grad.owner
@@ -111,8 +93,13 @@ def _row_scatters(grad, param):
         return None
     op = node.op
     if isinstance(op, Elemwise) and isinstance(op.scalar_op, Add | Cast):
-        found = [_row_scatters(x, param) for x in node.inputs]
-        return None if any(f is None for f in found) else [s for f in found for s in f]
+        scatters = []
+        for x in node.inputs:
+            found = _row_scatters(x, param)
+            if found is None:
+                return None
+            scatters.extend(found)
+        return scatters
     if is_row_scatter(node) and not op.set_instead_of_inc and _is_zeros_of(node.inputs[0], param):
         zeros, rows, idx = node.inputs
         if getattr(idx.type, "dtype", "").startswith(("int", "uint")):
@@ -120,7 +107,7 @@ def _row_scatters(grad, param):
     return None
 
 
-def _distinct_rows(indices, n_rows):
+def _distinct_rows(indices: list[Any], n_rows: Any) -> tuple[Any, list[Any]]:
     """``(u, positions)``: the distinct rows among all ``indices`` (sorted; negative indices counted from
     the end, as the dense scatter does) and, for each index array, where each of its entries is in ``u``.
 
@@ -141,18 +128,18 @@ def _distinct_rows(indices, n_rows):
     return distinct, positions
 
 
-def _gathered_gradient(grad, param, scatters):
+def _gathered_gradient(grad: Any, param: Any, scatters: list[tuple[Any, Any, Any]]) -> tuple[Any, Any]:
     """``(u, g_u)``: the touched rows and their gradient rows, each the sum of the same terms in the same
     order as in the dense gradient ``grad`` (the same scatter op, into zeros of ``len(u)`` rows)."""
     # One position array per index variable, so that lookups sharing an index are rewritten (merged) as
     # PyTensor rewrites them in the dense gradient.
     indices = list(dict.fromkeys(idx for _, _, idx in scatters))
     distinct, positions = _distinct_rows(indices, param.shape[0])
-    position_of = dict(zip(indices, positions))
+    position_of = dict(zip(indices, positions, strict=True))
     zeros = pt.zeros((distinct.shape[0], *[param.shape[d] for d in range(1, param.ndim)]), dtype=param.dtype)
     replaced = {node.outputs[0]: node.op(zeros, rows, position_of[idx]) for node, rows, idx in scatters}
 
-    def rebuild(var):
+    def rebuild(var: Any) -> Any:
         if var in replaced:
             return replaced[var]
         return var.owner.op(*[rebuild(x) for x in var.owner.inputs])
@@ -161,10 +148,11 @@ def _gathered_gradient(grad, param, scatters):
 
 
 class _RowBuilder:
-    """``UpdateBuilder`` seen through the touched rows of some params: their ``params`` entry, their state
-    slots and the state updates registered for them are rows ``u`` of the real variables."""
+    """A builder seen through the touched rows of some params: their ``params`` entry, their state slots and
+    the state updates registered for them are rows ``u`` of the real variables; the rest goes to
+    ``parent``."""
 
-    def __init__(self, parent, rows):
+    def __init__(self, parent: Builder, rows: dict[int, Any]) -> None:
         self._parent = parent
         self._rows = rows  # param index -> distinct touched rows
         # Rows are read through clipped indices (equal to the rows, which are in range): so that PyTensor
@@ -172,27 +160,74 @@ class _RowBuilder:
         # are computed by the same fused loop as the dense step's, with the same rounding.
         self._reads = {i: pt.clip(u, 0, parent.params[i].shape[0] - 1) for i, u in rows.items()}
         self.params = [p[self._reads[i]] if i in rows else p for i, p in enumerate(parent.params)]
-        self._full = {}  # gathered state rows -> (state variable, rows)
+        self.keys = parent.keys
+        self._full: dict[Any, tuple[Any, Any]] = {}  # gathered state rows -> (state variable, rows)
 
-    def __getattr__(self, name):
-        return getattr(self._parent, name)
+    @property
+    def loss(self) -> Any:
+        return self._parent.loss
 
-    def slot(self, index, tag, slot, **kwargs):
-        var = self._parent.slot(index, tag, slot, **kwargs)
+    def new_state(self, name: str, initial: np.ndarray, shape: tuple[Any, ...], owner: int | None) -> Any:
+        return self._parent.new_state(name, initial, shape, owner)
+
+    def slot(
+        self,
+        index: int,
+        tag: str,
+        slot: str,
+        *,
+        value: float = 0.0,
+        extra_shape: tuple[int, ...] = (),
+        reduced_axis: int | None = None,
+        at_end: bool = False,
+    ) -> Any:
+        var = self._parent.slot(
+            index, tag, slot, value=value, extra_shape=extra_shape, reduced_axis=reduced_axis, at_end=at_end
+        )
         if index not in self._rows:
             return var
         gathered = var[self._reads[index]]
         self._full[gathered] = (var, self._rows[index])
         return gathered
 
-    def set(self, var, expr, *, after_param=False):
+    def scalar(self, name: str, value: Any, dtype: str, *, owner: int | None = None) -> Any:
+        return self._parent.scalar(name, value, dtype, owner=owner)
+
+    def counter(self, tag: str) -> tuple[Any, Any]:
+        return self._parent.counter(tag)
+
+    def set(self, var: Any, expr: Any, *, after_param: bool = False) -> None:
         if var in self._full:
             var, rows = self._full[var]
             expr = pt.set_subtensor(var[rows], expr)
         self._parent.set(var, expr, after_param=after_param)
 
+    def monitor(self, name: str, expr: Any) -> None:
+        self._parent.monitor(name, expr)
 
-def sparse(inner, *, lazy=False):
+    def hyperparam(self, name: str, var: Any) -> None:
+        self._parent.hyperparam(name, var)
+
+    def resolve(self, value: Any) -> Any:
+        return self._parent.resolve(value)
+
+    def schedule_count(self) -> Any:
+        return self._parent.schedule_count()
+
+    def mark(self) -> int:
+        return self._parent.mark()
+
+    def gate(self, condition: Any, start: int) -> None:
+        self._parent.gate(condition, start)
+
+    def map_params(self, hook: ParamHook) -> None:
+        self._parent.map_params(hook)
+
+    def subset(self, indices: Sequence[int]) -> Builder:
+        return SubsetBuilder(self, indices)
+
+
+def sparse(inner: Transform, *, lazy: bool = False) -> Transform:
     """Run ``inner`` on the rows of each embedding table that the batch looks up, in place.
 
     For a param ``E`` whose gradient is a scatter of row gradients into zeros (``pytensor.grad`` of
@@ -265,9 +300,9 @@ def sparse(inner, *, lazy=False):
         raise TypeError(f"lazy must be a bool, got {lazy!r}")
     _check_rule(inner, lazy)
 
-    def build(steps, builder):
+    def build(steps: list[Any], builder: Builder) -> list[Any]:
         rows, row_steps = {}, list(steps)
-        for i, (step, param) in enumerate(zip(steps, builder.params)):
+        for i, (step, param) in enumerate(zip(steps, builder.params, strict=True)):
             scatters = _row_scatters(step, param) if param.ndim >= 1 else None
             if not scatters:
                 warnings.warn(
@@ -282,7 +317,7 @@ def sparse(inner, *, lazy=False):
         out = inner.build(row_steps, row_builder)
         markers = {i: pt.zeros_like(builder.params[i]) for i in rows}
 
-        def write_rows(values):
+        def write_rows(values: list[Any]) -> list[Any]:
             values = list(values)
             for i, marker in markers.items():
                 param, value = builder.params[i], values[i]
@@ -294,4 +329,4 @@ def sparse(inner, *, lazy=False):
         builder.map_params(write_rows)
         return [markers.get(i, s) for i, s in enumerate(out)]
 
-    return Transform(build, "sparse", {"inner": inner, "lazy": lazy})
+    return Transform(build, "sparse", {"inner": inner, "lazy": lazy}, parts=(inner,))
