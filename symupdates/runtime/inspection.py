@@ -501,8 +501,9 @@ def _node_bytes(node: Apply, shape_of: Callable[[Variable], Any]) -> tuple[int |
 
 
 def _total(sizes: Iterable[int | None]) -> int | None:
-    known = [size for size in sizes if size is not None]
-    return None if len(known) < len(sizes := list(sizes)) else sum(known)
+    listed = list(sizes)
+    known = [size for size in listed if size is not None]
+    return None if len(known) < len(listed) else sum(known)
 
 
 def _evaluate_shapes(
