@@ -4,9 +4,8 @@ Each adapter is a module of its own, imported only when the other library's obje
 symupdates depends on none of them. ``adapter_for`` is the one hook the core calls.
 """
 
-from types import ModuleType
-
 import sys
+from types import ModuleType
 
 __all__ = ["adapter_for", "stage_adapter_for"]
 

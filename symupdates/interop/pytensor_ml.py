@@ -27,6 +27,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
+import pytensor.tensor as pt
 from pytensor.compile.sharedvalue import SharedVariable
 from pytensor.graph.basic import Variable
 from pytensor.graph.replace import graph_replace
@@ -59,12 +60,17 @@ def difference(value: Variable, param: SharedVariable) -> Variable:
     composed chain the graph of the rule used alone, whatever rewrites the compiling mode runs.
     """
     node = value.owner
-    if node is not None and isinstance(node.op, Elemwise) and len(node.inputs) == 2 and node.inputs[0] is param:
+    if (
+        node is not None
+        and isinstance(node.op, Elemwise)
+        and len(node.inputs) == 2
+        and node.inputs[0] is param
+    ):
         if isinstance(node.op.scalar_op, Add):
             return node.inputs[1]
         if isinstance(node.op.scalar_op, Sub):
-            return -node.inputs[1]
-    return value - param
+            return pt.neg(node.inputs[1])
+    return pt.sub(value, param)
 
 
 def _is_sum(value: Variable, param: SharedVariable, step: Variable) -> bool:
@@ -130,7 +136,7 @@ def descends(transform: Transform) -> bool:
 
 
 def apply(transform: Transform, incoming: dict, params: Sequence[SharedVariable]) -> PytensorMLUpdates:
-    """Run a symupdates ``transform`` on a pytensor-ml updates dict, as a stage of ``pytensor_ml.optim.chain``.
+    """Run a symupdates ``transform`` on a pytensor-ml updates dict: a stage of ``pytensor_ml.optim.chain``.
 
     With ``d`` the incoming dict, ``transform`` is built on the differences ``d[p] - p`` (gradients in a
     ``Gradients`` dict, steps in a ``Steps`` dict), exactly as on gradients given directly, and each param's
@@ -174,7 +180,7 @@ def apply(transform: Transform, incoming: dict, params: Sequence[SharedVariable]
     >>> w = trainable(np.ones(2), name="w")
     >>> updates = chain(clip_by_global_norm(1.0), su.adam(learning_rate=0.1))((w ** 2).sum(), [w])
     >>> type(updates).__name__, [v.name for v in updates]
-    ('Steps', ['w', 'adam.t', 'w.adam.m', 'w.adam.v'])
+    ('Steps', ['w', 'w.adam.m', 'w.adam.v', 'adam.t'])
     """
     params = check_params(params)
     going_down = descends(transform)
@@ -186,7 +192,9 @@ def apply(transform: Transform, incoming: dict, params: Sequence[SharedVariable]
         )
     missing = [p.name or str(p) for p in params if p not in incoming]
     if missing:
-        raise ValueError(f"the pytensor-ml updates given to {transform.name} have no entry for params {missing}")
+        raise ValueError(
+            f"the pytensor-ml updates given to {transform.name} have no entry for params {missing}"
+        )
     if not isinstance(incoming, PytensorMLUpdates):  # an earlier symupdates stage's Updates: unplaced
         incoming = PytensorMLUpdates(incoming)
     ours = apply_transform(transform, [difference(incoming[p], p) for p in params], params)
@@ -210,14 +218,16 @@ def _qualified_name(function: Callable) -> str:
     return getattr(function, "__qualname__", type(function).__name__).partition(".")[0]
 
 
-def _state_name(var: SharedVariable, params: Sequence[SharedVariable], keys: Sequence[str], claimed: dict) -> tuple:
+def _state_name(
+    var: SharedVariable, params: Sequence[SharedVariable], keys: Sequence[str], claimed: dict
+) -> tuple:
     """``(symupdates name, index of the param it belongs to or None)`` for a state variable pytensor-ml made.
 
     pytensor-ml names per-param state ``"<param name>/<slot>"`` and allocates it param by param, so the
     n-th variable of one slot under a name shared by several params belongs to the n-th such param.
     """
     name = var.name or "state"
-    for index, param in enumerate(params):
+    for param in params:
         prefix = f"{param.name}/"
         if param.name and name.startswith(prefix):
             slot = name[len(prefix) :]
@@ -230,7 +240,7 @@ def _state_name(var: SharedVariable, params: Sequence[SharedVariable], keys: Seq
 
 
 def from_pytensor_ml(transform: Callable, *, reads: str = "gradients") -> Transform:
-    """A pytensor-ml transform as a symupdates ``Transform``, for ``chain``, ``apply_if_finite``, ``multi_transform``.
+    """A pytensor-ml transform as a symupdates ``Transform`` (in ``chain``, ``apply_if_finite``, ...).
 
     Each param's step ``s`` is handed to ``transform`` as the pytensor-ml dict ``{p: p + s}`` of class
     ``Gradients`` (``reads="gradients"``) or ``Steps`` (``reads="steps"``), and its step becomes
@@ -273,10 +283,12 @@ def from_pytensor_ml(transform: Callable, *, reads: str = "gradients") -> Transf
     >>> rule = su.apply_if_finite(su.chain(su.clip_by_global_norm(1.0), from_pytensor_ml(ptml.adam(0.1))))
     >>> updates = rule((w ** 2).sum(), [w])
     >>> [var.name for var in updates.state]
-    ['apply_if_finite.skipped', 'w.adam.first_moment', 'w.adam.second_moment', 'adam.step_count']
+    ['apply_if_finite.skipped', 'adam.step_count', 'w.adam.first_moment', 'w.adam.second_moment']
     """
     if not callable(transform):
-        raise TypeError(f"transform must be a pytensor-ml transform (a callable), got {type(transform).__name__}")
+        raise TypeError(
+            f"transform must be a pytensor-ml transform (a callable), got {type(transform).__name__}"
+        )
     if reads not in SPACES:
         raise ValueError(f"reads must be one of {', '.join(map(repr, SPACES))}, got {reads!r}")
     space = SPACES[reads]
@@ -287,7 +299,9 @@ def from_pytensor_ml(transform: Callable, *, reads: str = "gradients") -> Transf
         incoming = space({p: p + s for p, s in zip(params, steps, strict=True)})
         result = transform(incoming, params)
         if not isinstance(result, dict):
-            raise TypeError(f"the pytensor-ml transform {name} returned a {type(result).__name__}, not an updates dict")
+            raise TypeError(
+                f"the pytensor-ml transform {name} returned a {type(result).__name__}, not an updates dict"
+            )
         missing = [p.name or str(p) for p in params if p not in result]
         if missing:
             raise ValueError(f"the pytensor-ml transform {name} returned no update for params {missing}")
@@ -352,4 +366,3 @@ def as_updates(foreign: dict) -> Updates:
     params = [var for var in foreign if isinstance(var, TrainableParameter)]
     state = [var for var in foreign if not isinstance(var, TrainableParameter)]
     return Updates(foreign, params=params, state=state, rule=dict(PYTENSOR_ML_RULE))
-

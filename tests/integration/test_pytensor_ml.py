@@ -27,12 +27,13 @@ if os.environ.get("SYMUPDATES_REQUIRE_PYTENSOR_ML") or __name__ == "__main__":
     import pytensor_ml
 else:
     pytensor_ml = pytest.importorskip(
-        "pytensor_ml", reason="pytensor-ml is not installed (Python >= 3.12; CI's pytensor-ml leg requires it)"
+        "pytensor_ml",
+        reason="pytensor-ml is not installed (Python >= 3.12; CI's pytensor-ml leg requires it)",
     )
 
 import pytensor_ml.optim as ptml  # noqa: E402
-from pytensor_ml.layers import Input, Linear, Sequential  # noqa: E402
 from pytensor_ml.activations import ReLU  # noqa: E402
+from pytensor_ml.layers import Input, Linear, Sequential  # noqa: E402
 from pytensor_ml.loss import CrossEntropy, supervised_loss  # noqa: E402
 from pytensor_ml.model import Model  # noqa: E402
 from pytensor_ml.params import trainable  # noqa: E402
@@ -96,7 +97,9 @@ def test_our_rule_as_a_stage_of_a_pytensor_ml_chain_follows_the_rule_alone(rule)
 
 def test_our_rule_after_a_pytensor_ml_clip_and_before_its_weight_decay():
     """The same mixed chain built from either side: pytensor-ml's chain holding ours, ours holding its."""
-    theirs = ptml.chain(ptml.clip_by_global_norm(0.3), su.adam(learning_rate=0.05), ptml.add_weight_decay(0.1))
+    theirs = ptml.chain(
+        ptml.clip_by_global_norm(0.3), su.adam(learning_rate=0.05), ptml.add_weight_decay(0.1)
+    )
     ours = su.chain(
         from_pytensor_ml(ptml.clip_by_global_norm(0.3)),
         su.adam(learning_rate=0.05),
@@ -111,8 +114,12 @@ def test_our_clip_between_stages_keeps_the_space_it_reads():
     after = ptml.chain(ptml.adam(0.05), su.clip_by_global_norm(0.01))(loss, [W, b])
     assert type(before) is ptml.Gradients and type(after) is ptml.Steps
     # The state of the stage before (pytensor-ml's adam) travels on with ours.
-    assert {v.name for v in after} == {"W", "b", "adam/step_count", *(f"{p}/adam/{m}" for p in "Wb" for m in (
-        "first_moment", "second_moment"))}
+    assert {v.name for v in after} == {
+        "W",
+        "b",
+        "adam/step_count",
+        *(f"{p}/adam/{m}" for p in "Wb" for m in ("first_moment", "second_moment")),
+    }
     assert_same_path(
         ptml.chain(su.clip_by_global_norm(0.3), ptml.adam(0.05)),
         su.chain(su.clip_by_global_norm(0.3), from_pytensor_ml(ptml.adam(0.05))),
@@ -124,7 +131,8 @@ def test_model_compile_train_with_our_rule_in_its_chain_trains():
     model = Model(Sequential(Linear("fc1", n_in=3, n_out=8), ReLU(), Linear("fc2", n_in=8, n_out=2))(X))
     model.initialize(seed=0)
     step = model.compile_train(
-        ptml.chain(ptml.clip_by_global_norm(1.0), su.adam(learning_rate=0.05)), CrossEntropy(expect_logits=True)
+        ptml.chain(ptml.clip_by_global_norm(1.0), su.adam(learning_rate=0.05)),
+        CrossEntropy(expect_logits=True),
     )
     labels = (FEATURES[:, 0] > 0).astype("int64")
     losses = [float(step(FEATURES, labels)) for _ in range(30)]
@@ -136,14 +144,20 @@ def test_two_of_our_stateful_stages_in_one_pytensor_ml_chain_get_distinct_state_
     updates = ptml.chain(su.scale_by_adam(), su.adam(learning_rate=0.05))(loss, [W, b])
     names = sorted(v.name for v in updates if v not in (W, b))
     assert names == ["W.adam.m", "W.adam.m#2", "W.adam.v", "W.adam.v#2", "adam.t", "adam.t#2"] + [
-        "b.adam.m", "b.adam.m#2", "b.adam.v", "b.adam.v#2"]
+        "b.adam.m",
+        "b.adam.m#2",
+        "b.adam.v",
+        "b.adam.v#2",
+    ]
     pytensor.function([], loss, updates=updates, mode=MODE)()
 
 
 def test_a_descending_rule_refuses_pytensor_ml_steps():
     W, b, loss = regression()
     steps = ptml.adam(0.05)(loss, [W, b])
-    with pytest.raises(ValueError, match="adam descends along what it reads, but it was given pytensor-ml Steps"):
+    with pytest.raises(
+        ValueError, match="adam descends along what it reads, but it was given pytensor-ml Steps"
+    ):
         su.adam(learning_rate=0.05)(steps, [W, b])
     with pytest.raises(ValueError, match=r"have no entry for params \['b'\]"):
         su.clip_by_global_norm(1.0)(ptml.Gradients({W: W + 1.0}), [W, b])
@@ -160,7 +174,12 @@ def test_a_descending_rule_refuses_pytensor_ml_steps():
         ("sgd", lambda: ptml.sgd(0.05, momentum=0.9, nesterov=True)),
         ("rprop", lambda: ptml.rprop(0.01)),
         ("scheduled", lambda: ptml.adam(ptml.cosine_schedule(0.05, total_steps=20))),
-        ("chain", lambda: ptml.chain(ptml.clip_by_value(-0.5, 0.5), ptml.adamw(0.05), ptml.clip_by_global_norm(1.0))),
+        (
+            "chain",
+            lambda: ptml.chain(
+                ptml.clip_by_value(-0.5, 0.5), ptml.adamw(0.05), ptml.clip_by_global_norm(1.0)
+            ),
+        ),
         ("apply_if_finite", lambda: ptml.apply_if_finite(ptml.rmsprop(0.01))),
     ],
 )
@@ -256,14 +275,19 @@ def pytensor_ml_run(kind):
         rule = ptml.chain(
             ptml.clip_by_global_norm(1.0),
             su.multi_transform(
-                {"matrices": su.muon(learning_rate=0.02), "vectors": su.schedule_free_adamw(learning_rate=0.02)},
+                {
+                    "matrices": su.muon(learning_rate=0.02),
+                    "vectors": su.schedule_free_adamw(learning_rate=0.02),
+                },
                 lambda p: "matrices" if p.ndim == 2 else "vectors",
             ),
             ptml.scale_by_schedule(ptml.linear_schedule(1.0, total_steps=20, final_learning_rate=0.5)),
         )
     else:  # pytensor-ml's rule in symupdates' chain and guard
         rule = su.apply_if_finite(
-            su.chain(su.clip_by_global_norm(1.0), from_pytensor_ml(ptml.nadam(ptml.cosine_schedule(0.02, 20))))
+            su.chain(
+                su.clip_by_global_norm(1.0), from_pytensor_ml(ptml.nadam(ptml.cosine_schedule(0.02, 20)))
+            )
         )
     updates = rule(loss, model.weights)
     step = model.compile_train(updates, loss=loss, inputs=[X, target])
@@ -286,7 +310,10 @@ def run_stage(stage, directory):
         for file_format in ("symupdates", "pytensor_ml"):
             model, step, updates = pytensor_ml_run(kind)
             path = directory / f"{kind}.{file_format}"
-            everything = [*collect_shared_variables(model.y), *collect_optimizer_state(updates, model.weights)]
+            everything = [
+                *collect_shared_variables(model.y),
+                *collect_optimizer_state(updates, model.weights),
+            ]
             if stage == "uninterrupted":
                 for _ in range(CHECKPOINT_STEPS):
                     step(features, labels)
@@ -325,8 +352,13 @@ def test_checkpoint_holds_the_state_of_both_libraries_and_refusals_name_it(tmp_p
     model, step, updates = pytensor_ml_run("pytensor_ml_chain")
     # symupdates' state named as symupdates names it, pytensor-ml's as pytensor-ml does, in one dict.
     assert [entry.name for entry in su.state_of(updates)] == [
-        *(f"{p}.{slot}" for p in ("fc2_b", "fc2_W", "fc1_b", "fc1_W") for slot in (
-            ("muon.momentum",) if p.endswith("W") else ("schedule_free_adamw.v", "schedule_free.z"))),
+        *(
+            f"{p}.{slot}"
+            for p in ("fc2_b", "fc2_W", "fc1_b", "fc1_W")
+            for slot in (
+                ("muon.momentum",) if p.endswith("W") else ("schedule_free_adamw.v", "schedule_free.z")
+            )
+        ),
         "schedule_free.max_lr",
         "schedule_free.weight_sum",
         "schedule_free_adamw.t",
@@ -335,14 +367,21 @@ def test_checkpoint_holds_the_state_of_both_libraries_and_refusals_name_it(tmp_p
     path = tmp_path / "run.npz"
     su.save_state(updates, path, include_params=True)
     other_model, _, other = pytensor_ml_run("symupdates_chain")
-    with pytest.raises(su.CheckpointError, match=r"was written by another optimizer: pytensor_ml\(\); these updates come from apply_if_finite"):
+    with pytest.raises(
+        su.CheckpointError,
+        match=r"was written by another optimizer: pytensor_ml\(\); these updates come from apply_if_finite",
+    ):
         su.load_state(other, path)
     from pytensor_ml import load_state, save_state
 
-    save_state([*collect_shared_variables(model.y), *collect_optimizer_state(updates, model.weights)], tmp_path / "a")
+    save_state(
+        [*collect_shared_variables(model.y), *collect_optimizer_state(updates, model.weights)], tmp_path / "a"
+    )
     with pytest.raises(ValueError, match="Archive keys do not match the targets"):
-        load_state([*collect_shared_variables(other_model.y), *collect_optimizer_state(other, other_model.weights)],
-                   tmp_path / "a")
+        load_state(
+            [*collect_shared_variables(other_model.y), *collect_optimizer_state(other, other_model.weights)],
+            tmp_path / "a",
+        )
 
 
 if __name__ == "__main__":
