@@ -14,6 +14,7 @@ Run as a script, ``python test_pytensor_ml.py STAGE DIR``, it is a fresh process
 """
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -382,6 +383,28 @@ def test_checkpoint_holds_the_state_of_both_libraries_and_refusals_name_it(tmp_p
             [*collect_shared_variables(other_model.y), *collect_optimizer_state(other, other_model.weights)],
             tmp_path / "a",
         )
+
+
+def test_the_convnet_example_trains_three_nets_and_draws_them(tmp_path):
+    root = Path(__file__).resolve().parents[2]
+    result = subprocess.run(
+        [
+            sys.executable,
+            str(root / "examples" / "pytensor_ml_convnet.py"),
+            "--epochs",
+            "1",
+            "--out",
+            str(tmp_path),
+        ],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(root)},
+    )
+    assert result.returncode == 0, result.stderr
+    accuracies = re.findall(r"^(.+): held-out accuracy per epoch ([0-9.]+)$", result.stdout, flags=re.M)
+    assert [name.split(" ")[0] for name, _ in accuracies] == ["pytensor-ml", "Muon", "schedule-free"]
+    assert all(0.5 < float(accuracy) <= 1 for _, accuracy in accuracies)  # ten classes: 0.1 by chance
+    assert (tmp_path / "pytensor_ml_convnet.png").stat().st_size > 10_000
 
 
 if __name__ == "__main__":
