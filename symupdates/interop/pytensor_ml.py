@@ -46,6 +46,19 @@ from ..core.updates import Updates, free_name
 __all__ = ["apply", "as_updates", "descends", "from_pytensor_ml"]
 
 SPACES = {"gradients": Gradients, "steps": Steps}
+# pytensor-ml's rules (pytensor_ml.optim.alias): from_pytensor_ml of one descends.
+PYTENSOR_ML_RULES = {
+    "adadelta",
+    "adagrad",
+    "adam",
+    "adamax",
+    "adamw",
+    "lbfgs",
+    "nadam",
+    "rmsprop",
+    "rprop",
+    "sgd",
+}
 
 # What a checkpoint of a pytensor-ml updates dict records as its rule: pytensor-ml's chains are closures
 # that describe nothing, so the state names (checked entry by entry) are what tell two runs apart.
@@ -110,7 +123,8 @@ def descends(transform: Transform) -> bool:
 
     A symupdates rule does (it is declared with ``params``), and so does any transform taking a
     ``learning_rate`` (``scale_by_learning_rate``, the sign flip; ``schedule_free``) or holding one that
-    does (a ``chain`` ending in ``scale_by_learning_rate``, ``apply_if_finite(adam(...))``). Clips,
+    does (a ``chain`` ending in ``scale_by_learning_rate``, ``apply_if_finite(adam(...))``), and so does
+    ``from_pytensor_ml`` of one of pytensor-ml's rules (``from_pytensor_ml(ptml.adam(1e-3))``). Clips,
     ``scale_by_adam`` and the other scalings do not: they keep the space they read.
 
     Parameters
@@ -132,6 +146,9 @@ def descends(transform: Transform) -> bool:
     arguments = _declared_parameters(transform.name)
     if "params" in arguments or "learning_rate" in arguments:
         return True
+    origin, _, wrapped = transform.name.partition(".")
+    if origin == "pytensor_ml" and wrapped in PYTENSOR_ML_RULES:
+        return True  # from_pytensor_ml(adam(...)): pytensor-ml's rule
     return any(descends(part) for part in _parts(transform.config))
 
 

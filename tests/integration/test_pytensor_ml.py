@@ -189,6 +189,13 @@ def test_their_rule_inside_our_chain_and_guard_follows_the_rule_alone(name, thei
     assert_same_path(su.apply_if_finite(from_pytensor_ml(theirs())), theirs())
 
 
+def test_their_rule_wrapped_by_us_is_a_rule_in_their_chain_again():
+    wrapped = su.chain(su.clip_by_global_norm(100.0), from_pytensor_ml(ptml.adam(0.05)))
+    W, b, loss = regression()
+    assert type(ptml.chain(ptml.to_updates, wrapped)(loss, [W, b])) is ptml.Steps
+    assert_same_path(lambda loss, params: ptml.chain(ptml.to_updates, wrapped)(loss, params), wrapped)
+
+
 def test_their_rule_inside_multi_transform_follows_each_rule_alone():
     def alone(loss, params):
         W, b = params
