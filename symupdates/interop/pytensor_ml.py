@@ -330,6 +330,8 @@ def from_pytensor_ml(transform: Callable, *, reads: str = "gradients") -> Transf
         for var in written:
             state_name, owner = _state_name(var, params, builder.keys, claimed)
             value = np.array(var.get_value(borrow=True), dtype=var.dtype)
+            # _share is where every builder (a multi_transform group's, flatten's) makes and places state;
+            # slot and scalar go through it with shapes of their own, this takes pytensor-ml's.
             replacements[var] = builder._share(value, state_name, var.type.shape, owner)
         new_values = [result[p] for p in params] + list(written.values())
         if replacements:

@@ -238,7 +238,7 @@ def test_their_state_is_named_like_ours_and_their_clock_advances():
     step(), step()
     clocks = {v.name: int(v.get_value()) for v in updates.state if v.name.endswith("step_count")}
     assert clocks == {"adam.step_count": 2, "scale_by_schedule.step_count": 2}
-    # The first moment of the first param is its own: (1 - 0.9) g, then 0.9 of that plus (1 - 0.9) g.
+    # The n-th variable of a slot under the shared name went to the n-th param of that name.
     assert updates.state[1].get_value().shape == (3, 2) and updates.state[3].get_value().shape == (2,)
 
 
