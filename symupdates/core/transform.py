@@ -68,6 +68,7 @@ import numpy as np
 import pytensor
 import pytensor.tensor as pt
 
+from ..interop import stage_adapter_for
 from .builder import Builder, UpdateBuilder
 from .gradients import check_params, get_or_compute_grads
 from .hyperparams import NONNEGATIVE, REAL, Domain, check_hyper, typed
@@ -196,6 +197,9 @@ def apply(transform: Transform, loss_or_grads: Any, params: Any) -> Updates:
     """
     if not isinstance(transform, Transform):
         raise TypeError(f"transform must be a Transform, got {type(transform).__name__}")
+    adapter = stage_adapter_for(loss_or_grads)
+    if adapter is not None:  # another library's updates dict, e.g. a stage of pytensor_ml.optim.chain
+        return adapter.apply(transform, loss_or_grads, params)
     params = check_params(params)
     grads = get_or_compute_grads(loss_or_grads, params)
     loss = None if isinstance(loss_or_grads, list | tuple) else loss_or_grads

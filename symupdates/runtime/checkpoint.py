@@ -24,6 +24,7 @@ from pytensor.tensor.sharedvar import TensorSharedVariable
 
 from ..core.builder import param_keys
 from ..core.updates import Updates
+from ..interop import adapter_for
 
 try:
     import fcntl
@@ -80,6 +81,7 @@ def state_of(updates: Updates) -> list[StateEntry]:
     w.adam.m (2, 3) float32
     w.adam.v (2, 3) float32
     """
+    updates = _own_updates(updates)
     return [StateEntry(name, value.shape, value.dtype) for name, value in _values(_state_variables(updates))]
 
 
@@ -106,6 +108,7 @@ def reset_state(updates: Updates) -> None:
     >>> symupdates.reset_state(updates); updates.state[0].get_value()
     array([0., 0.])
     """
+    updates = _own_updates(updates)
     for var in _state_variables(updates):
         initial = getattr(var.tag, "initial_value", None)
         value = var.get_value(borrow=True)
@@ -160,6 +163,7 @@ def save_state(updates: Updates, path: str | os.PathLike[str], include_params: b
     >>> sorted(np.load(path, allow_pickle=False).files)
     ['params/w', 'state/adam.t', 'state/w.adam.m', 'state/w.adam.v', 'symupdates.json']
     """
+    updates = _own_updates(updates)
     arrays = {
         key: np.asarray(var.get_value(borrow=True), dtype=var.dtype)
         for key, var in _entries(updates, include_params).items()
@@ -234,6 +238,7 @@ def load_state(
     >>> symupdates.load_state(updates32, path, cast=True)["rule"]["name"]
     'adam'
     """
+    updates = _own_updates(updates)
     path = os.fspath(path)
     metadata, arrays = _read(path)
     _check_rule(path, metadata.get("rule"), getattr(updates, "rule", None))
@@ -248,6 +253,12 @@ def load_state(
     for key, var in targets.items():
         var.set_value(values[key])
     return metadata
+
+
+def _own_updates(updates: Any) -> Any:
+    """``updates``, or another library's updates dict (pytensor-ml's) read as symupdates ``Updates``."""
+    adapter = adapter_for(updates)
+    return updates if adapter is None else adapter.as_updates(updates)
 
 
 def _state_variables(updates: Any) -> list[TensorSharedVariable]:
