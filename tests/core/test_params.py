@@ -58,7 +58,8 @@ ENTRY_POINTS = {
     "lookahead": su.lookahead(su.adam(learning_rate=0.1), sync_period=1),
     "parameter_ema": su.parameter_ema(su.adam(learning_rate=0.1)),
     "flatten": su.flatten(su.adam(learning_rate=0.1)),
-    **{name: lambda loss, params, rule=getattr(su, name): rule(sgd_of(loss), params) for name in APPLIERS},
+    # The default argument binds each name's rule as the dict is built.
+    **{name: lambda loss, params, rule=getattr(su, name): rule(sgd_of(loss), params) for name in APPLIERS},  # noqa: B008
 }
 
 
@@ -67,7 +68,7 @@ def first_step(*updates):
     values = pytensor.function([], [v for u in updates for v in u.values()], mode=EQUATIONS)()
     result, start = [], 0
     for u in updates:
-        result.append(dict(zip([k.name for k in u], values[start : start + len(u)])))
+        result.append(dict(zip([k.name for k in u], values[start : start + len(u)], strict=True)))
         start += len(u)
     return result
 
@@ -117,7 +118,7 @@ def test_get_or_compute_grads_reads_a_generator_once_and_refuses_empty_params():
     grads = su.get_or_compute_grads(loss, generator(params))
     expected = su.get_or_compute_grads(loss, params)
     assert len(grads) == 2
-    for g, e in zip(grads, expected):
+    for g, e in zip(grads, expected, strict=True):
         np.testing.assert_array_equal(g.eval(mode=EQUATIONS), e.eval(mode=EQUATIONS))
     with pytest.raises(ValueError, match="params is empty"):
         su.get_or_compute_grads(loss, generator([]))

@@ -99,7 +99,7 @@ def test_learning_rates_over_50_steps_equal_the_closed_forms_and_shared_values_c
     for t in range(STEPS):
         if t == 30:
             init.set_value(2.0)  # the same compiled function takes the new value from the next step on
-        got = dict(zip(cases, fn()))
+        got = dict(zip(cases, fn(), strict=True))
         for name, (_, closed_form) in cases.items():
             want = closed_form(t) if closed_form else (0.5 if t < 30 else 2.0) * 0.5 ** (t / 10)
             np.testing.assert_allclose(got[name], want, rtol=1e-12, atol=1e-15, err_msg=f"{name} at step {t}")
@@ -177,7 +177,7 @@ def test_reduce_on_plateau_matches_numpy_reference_and_ignores_non_finite_losses
         for k, want in enumerate(wants):
             np.testing.assert_allclose(got[k], want[t], rtol=1e-12, err_msg=f"case {k} step {t}")
         if not np.isfinite(value):
-            for v, old in zip(state, before):
+            for v, old in zip(state, before, strict=True):
                 assert np.array_equal(v.get_value(), old), v.name
     for want in wants:
         assert want[-1] < want[0], "the sequence must exercise at least one reduction"

@@ -9,9 +9,9 @@ import pytest
 from pytensor.compile.mode import Mode
 
 import symupdates as su
-from symupdates.rules.optimizers import __all__ as OPTIMIZERS
 from support.params import gradient_sequence, make_params
 from support.reference import ref_adam, ref_momentum, ref_sgd
+from symupdates.rules.optimizers import __all__ as OPTIMIZERS
 
 
 def run(updates, params, grads):
@@ -141,7 +141,7 @@ def test_adam_reference_for_two_dtypes_in_one_dict():
     starts = [a.get_value(), b.get_value()]
     grads = gradient_sequence([a, b], 7)
     got = run(su.adam(learning_rate=0.01), [a, b], grads)
-    for k, (value, start) in enumerate(zip(got, starts)):
+    for k, (value, start) in enumerate(zip(got, starts, strict=True)):
         want = ref_adam(start, [g[k] for g in grads], 0.01, 0.9, 0.999, 1e-8)[-1]
         assert value.dtype == start.dtype
         np.testing.assert_allclose(value, want, rtol=2e-5 if k == 0 else 1e-12)
@@ -168,7 +168,7 @@ def test_momentum_rules_are_transforms_with_lasagnes_numbers_and_key_order(rule,
     by_chain, by_dict = make_params("float32"), make_params("float32")
     got = run(su.chain(su.scale(1.0), made), by_chain, grads)
     want = run(lambda g, p: apply_rule(su.sgd(g, p, 0.1), p, momentum=0.5), by_dict, grads)
-    for a, b in zip(got, want):
+    for a, b in zip(got, want, strict=True):
         assert a.tobytes() == b.tobytes()
     updates = made([pt.ones_like(p) for p in by_chain], by_chain)
     tag = rule.__name__
@@ -208,7 +208,7 @@ ALL_RULES = [n for n in OPTIMIZERS if not n.startswith("apply_")]
 @pytest.mark.parametrize(
     "names,mode",
     [
-        # Every rule, in the graph PyTensor's rewrites make (run by the Python linker: no compiler in between).
+        # Every rule, in the graph PyTensor's rewrites make (run by the Python linker: no compiler between).
         (ALL_RULES, Mode(linker="py", optimizer="fast_run")),
         # The compiled NUMBA step (default mode): LLVM's fast-math may reassociate around a runtime scalar
         # differently than around a literal; for these rules it does not (see inject_hyperparams' Notes).

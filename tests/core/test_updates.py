@@ -170,7 +170,7 @@ def test_foreign_entries_are_stepped_but_refused_by_checkpoints(tmp_path):
 def test_a_checkpoint_of_merged_rules_loads_only_into_the_same_merge(tmp_path):
     def build(rules=(su.adam, su.adam)):
         (W1, W2, _), loss = layers()
-        return su.merge(*(rule(loss, [p]) for rule, p in zip(rules, (W1, W2))))
+        return su.merge(*(rule(loss, [p]) for rule, p in zip(rules, (W1, W2), strict=True)))
 
     su.save_state(build(), tmp_path / "ckpt.npz", include_params=True)
     su.load_state(build(), tmp_path / "ckpt.npz")

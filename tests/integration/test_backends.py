@@ -47,8 +47,8 @@ def test_backends_agree_with_numba(rule, mode):
     names, expected = _trajectories[rule, "NUMBA"]
     got_names, got = trajectory(rule, mode)
     assert got_names == names
-    for step, (want_values, got_values) in enumerate(zip(expected, got)):
-        for name, want, value in zip(names, want_values, got_values):
+    for step, (want_values, got_values) in enumerate(zip(expected, got, strict=True)):
+        for name, want, value in zip(names, want_values, got_values, strict=True):
             assert value.dtype == want.dtype
             np.testing.assert_allclose(value, want, rtol=1e-12, atol=1e-300, err_msg=f"{name} at step {step}")
 

@@ -17,8 +17,8 @@ from support.reference import OTHER
 from support.reference_more import OTHER_MORE
 from symupdates.core.compat import elemwise_of
 
-# Rules with per-tensor reductions (norms, row/column means, muon's matrix products) cannot be one loop: tests/test_backends.py
-# checks what holds for them.
+# Rules with per-tensor reductions (norms, row/column means, muon's matrix products) cannot be one loop:
+# tests/integration/test_backends.py checks what holds for them.
 REDUCING = {"lamb", "lars", "adafactor", "novograd", "prodigy", "dadapt_adamw", "muon"}
 HYPER = {**OTHER, **{rule: hyper for rule, hyper in OTHER_MORE.items() if rule not in REDUCING}}
 # Hyper-parameters that fill state when it is created must be numbers.
@@ -31,7 +31,7 @@ def all_rules_in_one_function(mode):
     """One compiled function updating two float32 params per rule, every float hyper-parameter a float64
     shared scalar; returns (fn, {rule: (params, updates)})."""
     grads, updates, built = [], {}, {}
-    for r, rule in enumerate(RULES):
+    for rule in RULES:
         hyper = {
             k: pytensor.shared(np.float64(v), name=f"{rule}.{k}")
             if isinstance(v, float) and (rule, k) not in NUMBERS_ONLY

@@ -269,7 +269,7 @@ def test_optimizer_paths_equal_numpy_textbook_paths(tmp_path):
     for data_set, (X, Y, batch_size) in data_sets.items():
         for name, (step, hyper) in optimizers.items():
 
-            def gradient(k, p, name=name):
+            def gradient(k, p, name=name, X=X, Y=Y, batch_size=batch_size):
                 if name == "minibatch gd":
                     i = (k * batch_size) % len(X)
                     x, y = X[i : i + batch_size], Y[i : i + batch_size]

@@ -5,7 +5,6 @@ optax (float64, 20 steps, one shared problem); this test needs neither. Every ca
 parity table in docs/optimizers.md. All cases are compiled into ONE function, fed the same gradients.
 """
 
-
 import numpy as np
 import pytensor
 import pytensor.tensor as pt
@@ -103,7 +102,8 @@ PARITY = {
         learning_rate=0.02, nesterov=False, adjust_lr_fn="match_rms_adamw"
     ),
 }
-# bfloat16 rounds to 2^-8 relative; over 20 steps of size 0.02 the params drift from the exact ones by a few 1e-3.
+# bfloat16 rounds to 2^-8 relative; over 20 steps of size 0.02 the params drift from the exact ones by a few
+# 1e-3.
 BFLOAT16_TOLERANCE = {"torch_Muon": dict(rtol=0, atol=1e-2)}
 
 # The rules whose defaults are NOT the framework's: the parity options must change their numbers.
@@ -143,8 +143,9 @@ def run_problem(problem, cases):
             pairs = su.schedule_free_eval_parameters(rule_updates)
             evaluated[name] = [pairs[p] for p in params[name]]
         updates.update(rule_updates)
-    # The equations, not a backend, are under test here (tests/test_backends.py compares the backends):
-    # the Python linker runs NumPy and compiles nothing, where Numba or C would take minutes on 40 cases.
+    # The equations, not a backend, are under test here (tests/integration/test_backends.py compares the
+    # backends): the Python linker runs NumPy and compiles nothing, where Numba or C would take minutes on 40
+    # cases.
     names = list(evaluated)
     step = pytensor.function(grads, [], updates=updates, mode=EQUATIONS)
     evaluate = pytensor.function([], [x for n in names for x in evaluated[n]], mode=EQUATIONS)
@@ -167,7 +168,7 @@ def run_problem(problem, cases):
 
 @pytest.fixture(scope="module")
 def results():
-    """Every case of PARITY and DIFFERENT_BY_DEFAULT run on its fixture's problem, one function per problem."""
+    """Every case of PARITY and DIFFERENT_BY_DEFAULT run on its fixture's problem, one function a problem."""
     fixtures = {name: load(name) for name in PARITY}
     cases = [(name, rule) for name, rule in PARITY.items()] + [
         ("default " + name, rule) for name, rule in DIFFERENT_BY_DEFAULT.items()
@@ -181,7 +182,7 @@ def results():
         problem = fixtures[group[0][0].removeprefix("default ")]
         for name, _ in group:
             f = fixtures[name.removeprefix("default ")]
-            for a, b in zip(f["initial"] + f["grads"], problem["initial"] + problem["grads"]):
+            for a, b in zip(f["initial"] + f["grads"], problem["initial"] + problem["grads"], strict=True):
                 np.testing.assert_array_equal(a, b, err_msg=f"{name} was recorded on another problem")
         trajectories, evaluated = run_problem(problem, group)
         ours.update(trajectories)
@@ -212,7 +213,7 @@ def test_muon_in_float64_is_closer_to_torch_than_bfloat16_allows():
     """Our float64 Muon is torch's algorithm to rounding, and torch's bfloat16 run differs from it by more
     than that: the bfloat16 tolerance above is needed, and not hiding a wrong float64 rule."""
     exact, rounded = load("torch_Muon_float64")["trajectory"], load("torch_Muon")["trajectory"]
-    gap = max(np.abs(a - b).max() for a, b in zip(exact, rounded))
+    gap = max(np.abs(a - b).max() for a, b in zip(exact, rounded, strict=True))
     assert 1e-5 < gap < BFLOAT16_TOLERANCE["torch_Muon"]["atol"]
 
 
@@ -221,5 +222,5 @@ def test_parity_options_are_needed(results, name):
     fixtures, ours, _ = results
     assert not all(
         np.allclose(got, want, rtol=1e-6, atol=1e-12)
-        for got, want in zip(ours["default " + name], fixtures[name]["trajectory"])
+        for got, want in zip(ours["default " + name], fixtures[name]["trajectory"], strict=True)
     )

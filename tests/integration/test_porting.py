@@ -104,6 +104,7 @@ def test_the_tables_spellings_compute_what_theano_computed():
             pytensor.function([z, labels, targets, images, filters], list(spelled.values()), mode=EQUATIONS)(
                 z_value, labels_value, targets_value, images_value, filters_value
             ),
+            strict=True,
         )
     )
 

@@ -5,9 +5,9 @@ PyMC calls ``obj_optimizer(grads, params)`` with its ELBO gradients and the appr
 where PyMC is not installed, except with ``SYMUPDATES_REQUIRE_PYMC=1`` (CI's PyMC legs), where a missing
 PyMC fails instead of passing silently.
 
-Each fit is tiny (a two-dimensional model, ten steps) and compiled with ``FAST_COMPILE``: what is compared
-is the update graph PyMC's rule builds with ours, not PyTensor's backends (tests/test_backends.py checks
-those); one adam fit per test run uses the default mode to cover the path PyMC users take.
+Each fit is tiny (a two-dimensional model, ten steps) and compiled with ``FAST_COMPILE``: what is compared is
+the update graph PyMC's rule builds with ours, not PyTensor's backends (tests/integration/test_backends.py
+checks those); one adam fit per test run uses the default mode to cover the path PyMC users take.
 """
 
 import functools
@@ -80,7 +80,7 @@ def unmoved():
 
 
 def assert_same_fit(ours, theirs):
-    for a, b in zip(ours, theirs):
+    for a, b in zip(ours, theirs, strict=True):
         assert a.dtype == b.dtype == np.float64
         np.testing.assert_allclose(a, b, rtol=0, atol=1e-12)
 
@@ -127,7 +127,7 @@ def test_chain_with_clipping_and_warmup_cosine_schedule_under_pm_fit():
         lr.set_value(schedule[i - 1])
 
     theirs = fit(pm.sgd(learning_rate=lr), total_grad_norm_constraint=1.0, callbacks=[next_rate])
-    for a, b in zip(ours, theirs):
+    for a, b in zip(ours, theirs, strict=True):
         np.testing.assert_allclose(a, b, rtol=1e-6)
     assert not np.allclose(ours[0], fit(pm.sgd(learning_rate=0.2), total_grad_norm_constraint=1.0)[0])
 
@@ -205,7 +205,7 @@ def test_apply_if_finite_skips_a_nan_step_where_pymc_raises():
     approx = run(optimizer, trace)
     skipped = {v.name: v.get_value() for v in built["updates"].state}["apply_if_finite.skipped"]
     assert skipped == 1
-    for before, after in zip(trace[2], trace[3]):  # trace[k] is after step k + 1
+    for before, after in zip(trace[2], trace[3], strict=True):  # trace[k] is after step k + 1
         np.testing.assert_array_equal(before, after)
     assert all(np.all(np.isfinite(p.get_value())) for p in approx.params)
     assert not np.array_equal(trace[3][0], trace[4][0])  # the steps after it are taken
@@ -260,5 +260,5 @@ def test_a_second_pm_fit_resumes_the_optimizer_state_from_a_checkpoint(tmp_path)
 
     reference = two_fits(carried_in_memory)
     assert_same_fit(two_fits(from_checkpoint), reference)
-    for exact, restarted in zip(reference, two_fits(lambda first: rule)):
+    for exact, restarted in zip(reference, two_fits(lambda first: rule), strict=True):
         assert not np.allclose(exact, restarted)  # without the state the second fit differs

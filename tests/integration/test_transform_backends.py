@@ -72,7 +72,7 @@ def trajectory(mode):
     unguarded = gradient_sequence(params_b, 10, seed=15)
     losses = [3.0, 2.0, 2.5, 2.4, np.nan, 2.6, 2.7, 1.0, 1.5, 1.4]
     history = []
-    for step, other, value in zip(sequence, unguarded, losses):
+    for step, other, value in zip(sequence, unguarded, losses, strict=True):
         fn(*step, *other, value)
         history.append([v.get_value().copy() for v in updates])
     return [v.name for v in updates], history
@@ -86,7 +86,7 @@ def test_transforms_wrappers_and_schedules_agree_with_numba(mode):
     names, expected = _trajectories["NUMBA"]
     got_names, got = trajectory(mode)
     assert got_names == names
-    for step, (want_values, got_values) in enumerate(zip(expected, got)):
-        for name, want, value in zip(names, want_values, got_values):
+    for step, (want_values, got_values) in enumerate(zip(expected, got, strict=True)):
+        for name, want, value in zip(names, want_values, got_values, strict=True):
             assert value.dtype == want.dtype, name
             np.testing.assert_allclose(value, want, rtol=1e-12, atol=1e-300, err_msg=f"{name} at step {step}")

@@ -91,7 +91,7 @@ def reference_adahessian(initial, vectors, lr, beta1, beta2, eps, wd, power):
     for t in range(1, STEPS + 1):
         grads, hvps = loss_and_hvp(*params, *vectors(t - 1))
         if (t - 1) % INTERVAL == 0:
-            d = [z * hz for z, hz in zip(vectors(t - 1), hvps)]
+            d = [z * hz for z, hz in zip(vectors(t - 1), hvps, strict=True)]
             d[1] = np.broadcast_to(np.abs(d[1]).mean(axis=(2, 3), keepdims=True), d[1].shape)
         for i, g in enumerate(grads):
             m[i] = beta1 * m[i] + (1 - beta1) * g
@@ -117,7 +117,7 @@ def reference_sophia(initial, vectors, lr, beta1, beta2, eps, wd, gamma, clip):
             clipped.append(np.abs(u) > clip)
             new.append(params[i] - lr * (np.clip(u, -clip, clip) + wd * params[i]))
         if count % INTERVAL == 0:
-            nu = [beta2 * n + (1 - beta2) * z * hz for n, z, hz in zip(nu, vectors(count), hvps)]
+            nu = [beta2 * n + (1 - beta2) * z * hz for n, z, hz in zip(nu, vectors(count), hvps, strict=True)]
         params = new
         history.append(params)
     return history, np.concatenate([c.ravel() for c in clipped])
@@ -152,7 +152,7 @@ def test_adahessian_and_sophia_match_numpy_transcriptions_with_the_same_random_v
     want["sophia"], clipped = reference_sophia(initial["sophia"], vectors, *SOPHIA.values())
     assert clipped.any() and not clipped.all()  # both branches of the clip are tested
     for name in cases:
-        for t, (g, w) in enumerate(zip(got[name], want[name])):
+        for t, (g, w) in enumerate(zip(got[name], want[name], strict=True)):
             for k in range(2):
                 np.testing.assert_allclose(g[k], w[k], rtol=1e-12, err_msg=f"{name} step {t + 1} param {k}")
 
@@ -186,11 +186,11 @@ def test_backends_agree_with_the_c_backend(mode):
         _runs["CVM"] = backend_run("CVM")
     (want_outputs, want_states, names), (outputs, states, got_names) = _runs["CVM"], backend_run(mode)
     assert got_names == names
-    for a, b in zip(want_outputs, outputs):
-        for x, y in zip(a, b):
+    for a, b in zip(want_outputs, outputs, strict=True):
+        for x, y in zip(a, b, strict=True):
             np.testing.assert_array_equal(y, x)
-    for step, (want, got) in enumerate(zip(want_states, states)):
-        for name, x, y in zip(names, want, got):
+    for step, (want, got) in enumerate(zip(want_states, states, strict=True)):
+        for name, x, y in zip(names, want, got, strict=True):
             np.testing.assert_allclose(y, x, rtol=1e-12, atol=1e-300, err_msg=f"{name} after call {step + 1}")
 
 

@@ -6,6 +6,8 @@ KL (one step per factor), one per backend for the 200-iteration runs, one for th
 algebra runs on NumPy kernels (no backend compilation), the backends only in the 200-iteration runs.
 """
 
+from itertools import pairwise
+
 import numpy as np
 import pytensor
 import pytensor.tensor as pt
@@ -133,7 +135,7 @@ def frobenius_runs():
 
 
 def check_alternating(X, history, w_step, h_step, what):
-    for k, ((W, H), (W1, H1)) in enumerate(zip(history, history[1:])):
+    for k, ((W, H), (W1, H1)) in enumerate(pairwise(history)):
         W_want = w_step(X, W, H)
         assert_close(W1, W_want, f"{what}: W at step {k}")
         assert_close(H1, h_step(X, W_want, H), f"{what}: H at step {k}")
@@ -153,7 +155,7 @@ def test_pairs_given_by_hand_are_used_as_they_are(frobenius_runs):
 
 def test_simultaneous_updates_move_both_factors_from_the_current_values(frobenius_runs):
     X, history = frobenius_runs["simultaneous"]
-    for k, ((W, H), (W1, H1)) in enumerate(zip(history, history[1:])):
+    for k, ((W, H), (W1, H1)) in enumerate(pairwise(history)):
         assert_close(W1, frobenius_w(X, W, H), f"W at step {k}")
         assert_close(H1, frobenius_h(X, W, H), f"H at step {k}")
     # Both factors correct the same residual, so W H overshoots and the loss oscillates, as documented.
@@ -206,7 +208,7 @@ def test_loss_never_increases_and_params_stay_nonnegative(mode):
             assert W1.dtype == H1.dtype == X.dtype
             assert (W1 >= 0).all() and (H1 >= 0).all(), what
             losses[what].append(reference(X, W1, H1))
-    for what, reference, X, W, H in problems:
+    for what, _, _, W, _ in problems:
         history = np.array(losses[what])
         increase = np.diff(history) / history[:-1]
         assert increase.max() <= MONOTONE_RTOL[W.dtype], f"{what}: loss rose by {increase.max():.3g} relative"
@@ -257,7 +259,8 @@ def test_split_parts_are_nonnegative_and_differ_by_the_gradient(gradient_and_par
     H = data.draw(nonnegative_matrices(3, n))
     values = gradient_and_parts(X, W, H)
     names = [f"{loss} d/d{p}" for loss in PROPERTY_LOSSES for p in "WH"]
-    for name, (g, P, N) in zip(names, zip(values[0::3], values[1::3], values[2::3])):
+    parts = zip(values[0::3], values[1::3], values[2::3], strict=True)
+    for name, (g, P, N) in zip(names, parts, strict=True):
         assert P.shape == N.shape == g.shape, name
         assert (P >= 0).all() and (N >= 0).all(), name
         # P and N may both be much larger than their difference: compare at their scale.

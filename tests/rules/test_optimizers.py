@@ -27,9 +27,9 @@ RULES = sorted(REFERENCES)
 
 def assert_matches_reference(rule, initial, params, grads, hyper, history):
     """``history[step][k]``, the value of ``params[k]`` after each step, equals the NumPy reference."""
-    for k, (p0, p) in enumerate(zip(initial, params)):
+    for k, (p0, p) in enumerate(zip(initial, params, strict=True)):
         expected = REFERENCES[rule](p0, [g[k] for g in grads], **hyper)
-        for step, (values, want) in enumerate(zip(history, expected)):
+        for step, (values, want) in enumerate(zip(history, expected, strict=True)):
             assert values[k].dtype == p0.dtype
             np.testing.assert_allclose(
                 values[k],
@@ -98,7 +98,7 @@ def test_symbolic_hyperparameters_match_reference(rule):
     symbols = [pt.scalar(k, dtype="float64") for k in names]
     extra = {k: v for k, v in DEFAULTS[rule].items() if k not in names}
     grads = [pt.tensor(f"g{i}", dtype=p.dtype, shape=p.type.shape) for i, p in enumerate(params)]
-    updates = getattr(symupdates, rule)(grads, params, **dict(zip(names, symbols)), **extra)
+    updates = getattr(symupdates, rule)(grads, params, **dict(zip(names, symbols, strict=True)), **extra)
     fn = pytensor.function(grads + symbols, [], updates=updates)
 
     @settings(max_examples=8, deadline=None, database=None)
@@ -106,7 +106,7 @@ def test_symbolic_hyperparameters_match_reference(rule):
     def check(hyper, seed):
         rng = np.random.default_rng(seed)
         initial = [rng.normal(size=p.get_value().shape).astype(p.dtype) for p in params]
-        for p, v in zip(params, initial):
+        for p, v in zip(params, initial, strict=True):
             p.set_value(v)
         for var in updates.state:
             var.set_value(np.zeros_like(var.get_value()))

@@ -1,9 +1,10 @@
 """The optimizers beyond Lasagne and the torch/optax options of the classic ones, against independent NumPy
-implementations (tests/reference_more.py): float32 and float64 params of four shapes in one function per
-rule, two hyper-parameter settings fed as symbolic inputs, several steps each.
+implementations (tests/support/reference_more.py): float32 and float64 params of four shapes in one function
+per rule, two hyper-parameter settings fed as symbolic inputs, several steps each.
 
 These tests check the equations, so they run the graphs with PyTensor's Python linker (NumPy, nothing to
-compile); tests/test_backends.py checks that NUMBA, CVM and JAX give the same numbers for every rule.
+compile); tests/integration/test_backends.py checks that NUMBA, CVM and JAX give the same numbers for every
+rule.
 """
 
 import numpy as np
@@ -32,7 +33,7 @@ NUMERIC = {"rprop": {"learning_rate"}, "yogi": {"initial_accumulator_value"}}
 def assert_trajectory(name, initial, grads, history, reference):
     for k, p0 in enumerate(initial):
         expected = reference(p0, [g[k] for g in grads])
-        for step, (values, want) in enumerate(zip(history, expected)):
+        for step, (values, want) in enumerate(zip(history, expected, strict=True)):
             assert values[k].dtype == p0.dtype
             np.testing.assert_allclose(
                 values[k],
@@ -50,7 +51,7 @@ def test_matches_numpy_reference_for_two_settings_in_one_compile(rule):
     fixed = {k: v for k, v in DEFAULTS_MORE[rule].items() if k not in names}
     symbols = [pt.scalar(k, dtype="float64") for k in names]
     grads_in = [pt.tensor(f"g{i}", dtype=p.dtype, shape=p.type.shape) for i, p in enumerate(params)]
-    updates = getattr(su, rule)(grads_in, params, **dict(zip(names, symbols)), **fixed)
+    updates = getattr(su, rule)(grads_in, params, **dict(zip(names, symbols, strict=True)), **fixed)
     for var, expr in updates.items():
         assert expr.type == var.type, var.name
     fn = pytensor.function(grads_in + symbols, [], updates=updates, mode=EQUATIONS)
@@ -58,14 +59,16 @@ def test_matches_numpy_reference_for_two_settings_in_one_compile(rule):
     for setting, seed in [(DEFAULTS_MORE[rule], 11), (OTHER_MORE[rule], 12)]:
         rng = np.random.default_rng(seed)
         initial = [rng.normal(size=p.get_value().shape).astype(p.dtype) for p in params]
-        for p, v in zip(params, initial):
+        for p, v in zip(params, initial, strict=True):
             p.set_value(v)
         for var, value in initial_state.items():
             var.set_value(value)
         grads = gradient_sequence(params, 8, seed=seed, shrink=0.9)
         history = run_steps(fn, params, grads, *[setting[k] for k in names])
         hyper = {**setting, **fixed} if setting is DEFAULTS_MORE[rule] else setting
-        assert_trajectory(rule, initial, grads, history, lambda p, g: REFERENCES_MORE[rule](p, g, **hyper))
+        assert_trajectory(
+            rule, initial, grads, history, lambda p, g, hyper=hyper: REFERENCES_MORE[rule](p, g, **hyper)
+        )
 
 
 # The keyword-only options of the classic rules, each against its NumPy reference; all in one compile.
@@ -214,7 +217,7 @@ def test_adafactor_keeps_factored_statistics_for_matrices():
 
 
 def test_radam_is_unadapted_momentum_for_its_first_steps():
-    """With beta2 = 0.999, rho_t <= 5 for t <= 5 (the paper): the step is lr * m_hat, the SGD-momentum form."""
+    """With beta2 = 0.999, rho_t <= 5 for t <= 5 (the paper): the step is lr * m_hat, SGD-momentum's form."""
     (p,) = make_params("float64", shapes=[(3,)])
     start = p.get_value()
     grads = gradient_sequence([p], 5)

@@ -1,5 +1,6 @@
-"""muon against a NumPy implementation of torch's algorithm in float32 (its numbers in float64 and against torch
-itself are in tests/test_parity.py); 2-D params only, and the documented routing of the others to adamw."""
+"""muon against a NumPy implementation of torch's algorithm in float32 (its numbers in float64 and against
+torch itself are in tests/integration/test_parity.py); 2-D params only, and the documented routing of the
+others to adamw."""
 
 import numpy as np
 import pytensor
@@ -67,8 +68,8 @@ def test_orthogonalized_step_has_singular_values_near_one():
 def test_other_params_go_to_adamw_through_multi_transform():
     rng = np.random.default_rng(2)
     values = [rng.normal(size=(3, 2)), rng.normal(size=3)]
-    routed = [pytensor.shared(v.copy(), name=n) for v, n in zip(values, ["W", "b"])]
-    alone = [pytensor.shared(v.copy(), name=n) for v, n in zip(values, ["W", "b"])]
+    routed = [pytensor.shared(v.copy(), name=n) for v, n in zip(values, ["W", "b"], strict=True)]
+    alone = [pytensor.shared(v.copy(), name=n) for v, n in zip(values, ["W", "b"], strict=True)]
     labels = ["muon" if p.ndim == 2 else "adamw" for p in routed]
     rule = su.multi_transform({"muon": su.muon(learning_rate=0.02), "adamw": su.adamw()}, labels)
     updates = {
@@ -79,7 +80,7 @@ def test_other_params_go_to_adamw_through_multi_transform():
     step = pytensor.function([], [], updates=updates, mode=EQUATIONS)
     for _ in range(3):
         step()
-    for a, b in zip(routed, alone):
+    for a, b in zip(routed, alone, strict=True):
         np.testing.assert_array_equal(a.get_value(), b.get_value())
         assert not np.array_equal(a.get_value(), values[routed.index(a)])
 

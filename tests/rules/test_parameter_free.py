@@ -1,5 +1,5 @@
-"""prodigy and dadapt_adamw (their numbers against optax.contrib are in tests/test_parity.py): the distance
-estimate grows from estim_lr0 and never shrinks, float32 params stay float32; bad arguments."""
+"""prodigy and dadapt_adamw (their numbers against optax.contrib are in tests/integration/test_parity.py): the
+distance estimate grows from estim_lr0 and never shrinks, float32 params stay float32; bad arguments."""
 
 import numpy as np
 import pytensor

@@ -1,5 +1,6 @@
-"""The evaluation params of schedule-free rules (their numbers against optax are in tests/test_parity.py):
-swapped in and out by swap_parameters, refused for updates without schedule-free state; bad arguments."""
+"""The evaluation params of schedule-free rules (their numbers against optax are in
+tests/integration/test_parity.py): swapped in and out by swap_parameters, refused for updates without
+schedule-free state; bad arguments."""
 
 import numpy as np
 import pytensor

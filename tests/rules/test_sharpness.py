@@ -1,5 +1,6 @@
-"""sam and ASAM against a NumPy implementation of Foret et al.'s (and Kwon et al.'s) algorithm on a non-quadratic
-loss, both in one function; the backends agree; a list of gradients is refused when the rule is built."""
+"""sam and ASAM against a NumPy implementation of Foret et al.'s (and Kwon et al.'s) algorithm on a
+non-quadratic loss, both in one function; the backends agree; a list of gradients is refused when the rule is
+built."""
 
 import numpy as np
 import pytensor
@@ -27,11 +28,13 @@ def reference_sam(initial, adaptive, rho=RHO):
     for _ in range(STEPS):
         _, grads = loss_and_grads(*params)
         scales = [np.abs(p) if adaptive else np.ones_like(p) for p in params]
-        norm = np.sqrt(sum(np.sum((t * g) ** 2) for t, g in zip(scales, grads)))
-        perturbed = [p + rho * t**2 * g / (norm + 1e-12) for p, t, g in zip(params, scales, grads)]
+        norm = np.sqrt(sum(np.sum((t * g) ** 2) for t, g in zip(scales, grads, strict=True)))
+        perturbed = [
+            p + rho * t**2 * g / (norm + 1e-12) for p, t, g in zip(params, scales, grads, strict=True)
+        ]
         _, sharp = loss_and_grads(*perturbed)
-        buffers = [MU * b + g for b, g in zip(buffers, sharp)]
-        params = [p - LR * b for p, b in zip(params, buffers)]
+        buffers = [MU * b + g for b, g in zip(buffers, sharp, strict=True)]
+        params = [p - LR * b for p, b in zip(params, buffers, strict=True)]
         history.append(params)
     return history
 
@@ -58,7 +61,7 @@ def test_sam_and_asam_match_the_papers_algorithm():
             got[a].append([p.get_value() for p in params])
     for adaptive in cases:
         want = reference_sam(initial[adaptive], adaptive)
-        for t, (g, w) in enumerate(zip(got[adaptive], want)):
+        for t, (g, w) in enumerate(zip(got[adaptive], want, strict=True)):
             for k in range(2):
                 np.testing.assert_allclose(
                     g[k], w[k], rtol=1e-12, err_msg=f"adaptive={adaptive} step {t} param {k}"
@@ -78,7 +81,7 @@ def test_backends_agree_with_numba(mode):
         for _ in range(3):
             step()
         results[m] = [p.get_value() for p in params]
-    for a, b in zip(results["NUMBA"], results[mode]):
+    for a, b in zip(results["NUMBA"], results[mode], strict=True):
         np.testing.assert_allclose(b, a, rtol=1e-12)
 
 

@@ -140,7 +140,7 @@ def test_reset_state_restores_each_rules_initial_values_and_leaves_params_alone(
         want = {"accu": 0.1, "n": 5}.get(var.name.rsplit(".", 1)[1], 0)
         assert value.dtype == var.dtype
         np.testing.assert_array_equal(value, np.full(value.shape, want, dtype=var.dtype), err_msg=var.name)
-    for p, want in zip(params, before):
+    for p, want in zip(params, before, strict=True):
         np.testing.assert_array_equal(p.get_value(), want)
 
 
@@ -150,7 +150,9 @@ def test_reset_state_restores_each_rules_initial_values_and_leaves_params_alone(
 def trained_adam(shapes=((2, 3), (3,)), names=("W", "b"), dtype="float64", seed=0, rule=su.adam):
     """Adam's updates whose params and state hold distinct random values, as after some training."""
     rng = np.random.default_rng(seed)
-    params = [pytensor.shared(rng.normal(size=s).astype(dtype), name=n) for s, n in zip(shapes, names)]
+    params = [
+        pytensor.shared(rng.normal(size=s).astype(dtype), name=n) for s, n in zip(shapes, names, strict=True)
+    ]
     updates = rule(sum((p**2).sum() for p in params), params)
     for var in updates.state:
         var.set_value((rng.integers(1, 100, size=var.get_value().shape)).astype(var.dtype))
@@ -196,9 +198,9 @@ def test_state_only_checkpoint_leaves_params_alone_and_is_plain_npz(tmp_path):
     live = trained_adam(seed=2)
     params_before = [p.get_value() for p in live.params]
     su.load_state(live, tmp_path / "ckpt.npz")
-    for var, want in zip(live.state, saved.state):
+    for var, want in zip(live.state, saved.state, strict=True):
         np.testing.assert_array_equal(var.get_value(), want.get_value())
-    for p, want in zip(live.params, params_before):
+    for p, want in zip(live.params, params_before, strict=True):
         np.testing.assert_array_equal(p.get_value(), want)
     with pytest.raises(su.CheckpointError, match="has no params"):
         su.load_state(live, tmp_path / "ckpt.npz", include_params=True)
@@ -410,7 +412,7 @@ def test_dtype_mismatch_is_refused_unless_cast_is_asked(tmp_path):
     assert "float64 in the file but float32 here" in message and "cast=True" in message
 
     su.load_state(live, tmp_path / "ckpt.npz", cast=True)
-    for var, want in zip([*live.params, *live.state], [*saved.params, *saved.state]):
+    for var, want in zip([*live.params, *live.state], [*saved.params, *saved.state], strict=True):
         assert var.get_value().dtype == var.dtype
         np.testing.assert_array_equal(var.get_value(), want.get_value().astype(var.dtype), err_msg=var.name)
 
@@ -419,7 +421,7 @@ def test_dtype_mismatch_is_refused_unless_cast_is_asked(tmp_path):
     again = trained_adam(dtype="float64", seed=3)
     refuse(again, tmp_path / "ckpt32.npz", "dtype mismatch")
     su.load_state(again, tmp_path / "ckpt32.npz", cast=True)
-    for var, want in zip(again.state, live.state):
+    for var, want in zip(again.state, live.state, strict=True):
         np.testing.assert_array_equal(var.get_value(), want.get_value().astype("float64"))
 
 
@@ -573,7 +575,7 @@ def test_a_step_in_jax_mode_saves_in_the_declared_dtypes(tmp_path):
     assert dtypes == {np.dtype("float32"), np.dtype("int64")}
     _, fresh = model()
     su.load_state(fresh, path)
-    for trained_var, fresh_var in zip(trained, fresh):
+    for trained_var, fresh_var in zip(trained, fresh, strict=True):
         np.testing.assert_allclose(fresh_var.get_value(), np.asarray(trained_var.get_value()), rtol=1e-6)
 
 
@@ -587,7 +589,7 @@ def test_injected_hyperparameters_are_saved_and_restored(tmp_path):
     live = trained_adam(seed=2, rule=lambda loss, params: injected(loss, params, learning_rate=0.01))
     su.load_state(live, tmp_path / "ckpt.npz")
     assert live.hyperparams["learning_rate"].get_value() == 0.002
-    for var, want in zip(live.state, saved.state):
+    for var, want in zip(live.state, saved.state, strict=True):
         np.testing.assert_array_equal(var.get_value(), want.get_value())
     # A file without them does not silently leave them at whatever they were.
     su.save_state(trained_adam(), tmp_path / "plain.npz")

@@ -40,9 +40,9 @@ def test_fast_path_is_bit_identical_to_the_ordinary_call(mode):
         want = ordinary(x, y)
         got = fast(x, y)
         assert isinstance(got, list) and len(got) == 2
-        for name, w, g in zip(["loss", "prediction"], want, got):
+        for name, w, g in zip(["loss", "prediction"], want, got, strict=True):
             np.testing.assert_array_equal(np.asarray(g), w, err_msg=f"{name} at step {k}")
-        for a, b in zip(ordinary_updates, fast_updates):
+        for a, b in zip(ordinary_updates, fast_updates, strict=True):
             assert b.name == a.name
             value = b.get_value()
             assert value.dtype == a.get_value().dtype
@@ -50,7 +50,7 @@ def test_fast_path_is_bit_identical_to_the_ordinary_call(mode):
     # The ordinary function behind the fast path shares its state: it continues where the fast one was.
     fast.function(x, y)
     ordinary(x, y)
-    for a, b in zip(ordinary_updates, fast_updates):
+    for a, b in zip(ordinary_updates, fast_updates, strict=True):
         np.testing.assert_array_equal(b.get_value(), a.get_value(), err_msg=a.name)
 
 
@@ -82,7 +82,7 @@ def test_jax_fast_path_keeps_every_shared_variable_in_its_declared_dtype():
         losses = {mode: np.asarray(step(batch)) for mode, (step, _) in runs.items()}
         assert losses["JAX"].dtype == np.float32
         np.testing.assert_allclose(losses["JAX"], losses["NUMBA"], rtol=1e-5, err_msg=f"loss at step {k}")
-        for numba_var, jax_var in zip(runs["NUMBA"][1], runs["JAX"][1]):
+        for numba_var, jax_var in zip(runs["NUMBA"][1], runs["JAX"][1], strict=True):
             value = np.asarray(jax_var.get_value(borrow=True))
             assert value.dtype == jax_var.dtype, f"{jax_var.name} became {value.dtype} at step {k}"
             np.testing.assert_allclose(value, numba_var.get_value(), rtol=1e-4, err_msg=jax_var.name)

@@ -1,6 +1,6 @@
 """inspect_step's verdicts against graphs built to have (or lack) each property: a lost in-place from a
-static-shape mismatch, a float64 loop in a float32 update, fusion switched off, bytes that follow the
-arrays' sizes, and JAX mode's float64 results. tests/test_compiled_graphs.py uses it on every rule."""
+static-shape mismatch, a float64 loop in a float32 update, fusion switched off, bytes that follow the arrays'
+sizes, and JAX mode's float64 results. tests/integration/test_compiled_graphs.py uses it on every rule."""
 
 import numpy as np
 import pytensor

@@ -1,6 +1,6 @@
 """Data-parallel steps equal single-device steps, on 4 CPU devices of one process and on 2 processes x 2
-devices (jax.distributed over 127.0.0.1 with gloo collectives). Each runs tests/support/parallel_cases.py in fresh
-processes, since the device count is fixed when jax starts; the rest of the suite keeps one device."""
+devices (jax.distributed over 127.0.0.1 with gloo collectives). Each runs tests/support/parallel_cases.py in
+fresh processes, since the device count is fixed when jax starts; the rest of the suite keeps one device."""
 
 import os
 import socket
@@ -75,7 +75,7 @@ def test_two_processes_of_two_devices_equal_the_single_device_step(tmp_path):
             if p.poll() is None:
                 p.kill()
                 p.wait()
-    for rank, (p, output) in enumerate(zip(processes, outputs)):
+    for rank, (p, output) in enumerate(zip(processes, outputs, strict=True)):
         assert p.returncode == 0, f"process {rank}:\n{output[-3000:]}"
         assert passed_cases(output) == EXPECTED, f"process {rank}"
     # Only process 0 wrote the checkpoints (replicated state), and both processes resumed from them.

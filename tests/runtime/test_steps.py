@@ -53,7 +53,7 @@ def run_both(mode, guarded):
     single, single_updates, graph = adam_step(mode, None, guarded)
     many, many_updates, _ = adam_step(mode, K, guarded)
     xs, ys = batches(K * CALLS, with_nan=guarded)
-    want = np.array([[np.asarray(v).copy() for v in single(x, y)] for x, y in zip(xs, ys)]).T
+    want = np.array([[np.asarray(v).copy() for v in single(x, y)] for x, y in zip(xs, ys, strict=True)]).T
     got = np.concatenate(
         [
             np.array([np.asarray(v).copy() for v in many(xs[c * K : (c + 1) * K], ys[c * K : (c + 1) * K])])
@@ -107,7 +107,7 @@ def assert_same_steps(mode, guarded):
         in_update_order = [single_updates[s.variable] for s in spec if s.update is not None]
         outputs_last = pytensor.function(inputs, in_update_order + outputs, mode=rewrite_only)
         assert fused_programs(outputs_last.maker.fgraph) == fused_programs(loop_body(many))
-    for a, b in zip(single_updates, many_updates):
+    for a, b in zip(single_updates, many_updates, strict=True):
         assert a.name == b.name and a.get_value().dtype == b.get_value().dtype
         if exact or a.get_value().dtype.kind != "f":
             np.testing.assert_array_equal(b.get_value(), a.get_value(), err_msg=a.name)
@@ -131,7 +131,7 @@ def test_loop_body_writes_every_carried_array_over_an_array_it_has():
     assert len(states) == len(updates)
     fresh = [
         f"{state.type} <- {value.type}"
-        for state, value in zip(states, next_values)
+        for state, value in zip(states, next_values, strict=True)
         if state.ndim and not value.owner.op.destroy_map.get(value.owner.outputs.index(value))
     ]
     assert fresh == []
@@ -161,9 +161,9 @@ def test_jax_mode_runs_the_same_steps_to_rounding():
     single, single_updates, _ = adam_step("NUMBA", None)
     many, many_updates, _ = adam_step("JAX", K)
     xs, ys = batches(K)
-    want = [float(single(x, y)[0]) for x, y in zip(xs, ys)]
+    want = [float(single(x, y)[0]) for x, y in zip(xs, ys, strict=True)]
     np.testing.assert_allclose(np.asarray(many(xs, ys)[0]), np.array(want, dtype="float64"), rtol=1e-6)
-    for a, b in zip(single_updates, many_updates):
+    for a, b in zip(single_updates, many_updates, strict=True):
         np.testing.assert_allclose(np.asarray(b.get_value()), a.get_value(), rtol=1e-5, err_msg=a.name)
 
 

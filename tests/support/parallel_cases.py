@@ -1,8 +1,8 @@
-"""Run by tests/test_parallel.py in fresh processes (they need several JAX CPU devices, which must be set up
-before jax is imported): ``python parallel_cases.py mesh DIR`` on 4 devices of one process, or
-``python parallel_cases.py process ID PORT DIR`` as one of 2 processes x 2 devices. Every rule family's
-sharded step is compared with the single-device JAX step; a checkpoint is resumed across NUMBA and the
-sharded step. Prints one ``ok <case>`` line per passed case and raises on the first mismatch."""
+"""Run by tests/runtime/test_parallel.py in fresh processes (they need several JAX CPU devices, which must be
+set up before jax is imported): ``python parallel_cases.py mesh DIR`` on 4 devices of one process, or ``python
+parallel_cases.py process ID PORT DIR`` as one of 2 processes x 2 devices. Every rule family's sharded step is
+compared with the single-device JAX step; a checkpoint is resumed across NUMBA and the sharded step. Prints
+one ``ok <case>`` line per passed case and raises on the first mismatch."""
 
 import sys
 
@@ -65,7 +65,7 @@ def assert_close(got, want, dtype, what):
     """Relative error of each array as a whole (an element near zero, e.g. a moment that is a sum of terms
     that cancel, has a larger relative error of its own when the sums are added in another order)."""
     rtol = 1e-6 if dtype == "float32" else 1e-12
-    for g, w in zip(got, want):
+    for g, w in zip(got, want, strict=True):
         g, w = np.asarray(g, dtype="float64"), np.asarray(w, dtype="float64")
         assert g.shape == w.shape, what
         error = np.linalg.norm((g - w).ravel()) / max(np.linalg.norm(w.ravel()), 1e-30)
@@ -101,7 +101,7 @@ def resume_across_backends(mesh, directory, writer):
     xs = np.nan_to_num(xs)
     inputs, outputs, updates = model("adam", "float64")
     reference = su.fast_function(inputs, outputs, updates=updates, mode="NUMBA")
-    want = [np.asarray(reference(x, y)[0]) for x, y in zip(xs, ys)]
+    want = [np.asarray(reference(x, y)[0]) for x, y in zip(xs, ys, strict=True)]
     s_inputs, s_outputs, s_updates = model("adam", "float64")
     sharded = su.sharded_function(s_inputs, s_outputs, updates=s_updates, mesh=mesh)
     n_inputs, n_outputs, n_updates = model("adam", "float64")

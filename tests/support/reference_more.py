@@ -95,7 +95,7 @@ def ref_radam(p, grads, learning_rate, beta1, beta2, epsilon, hat=True):
     lr, eps = _typed(p, lr=learning_rate, eps=epsilon).values()
     rho_inf = 2 / (1 - beta2) - 1
     out = []
-    for t, (m, v, c1, c2, g, _) in enumerate(_adam_loop(p, grads, beta1, beta2, lambda *a: a), start=1):
+    for t, (m, v, c1, c2, _, _) in enumerate(_adam_loop(p, grads, beta1, beta2, lambda *a: a), start=1):
         rho_t = rho_inf - 2 * t * beta2**t / (1 - beta2**t)
         m_hat = m / c1
         if rho_t > 5:
@@ -198,7 +198,7 @@ def _trust(p, u, coefficient=1.0, eps=0.0):
 def ref_lamb(p, grads, learning_rate, beta1, beta2, epsilon, weight_decay):
     lr, eps, wd = _typed(p, lr=learning_rate, eps=epsilon, wd=weight_decay).values()
     out = []
-    for m, v, c1, c2, g, _ in _adam_loop(p, grads, beta1, beta2, lambda *a: a):
+    for m, v, c1, c2, _, _ in _adam_loop(p, grads, beta1, beta2, lambda *a: a):
         u = (m / c1) / (np.sqrt(v / c2) + eps) + wd * p
         p = p - lr * _trust(p, u)
         out.append(p)
@@ -292,7 +292,8 @@ DEFAULTS_MORE = {
         learning_rate=1e-2, decay_rate=0.8, clipping_threshold=1.0, epsilon2=1e-3, weight_decay=0.0
     ),
     "novograd": dict(learning_rate=1e-3, beta1=0.9, beta2=0.25, epsilon=1e-6, weight_decay=0.0),
-    # Their numbers are checked against torch and optax in tests/test_parity.py; here for backends and fusion.
+    # Their numbers are checked against torch and optax in tests/integration/test_parity.py; here for backends
+    # and fusion.
     "muon": dict(learning_rate=1e-3, weight_decay=0.1, momentum=0.95),
     "schedule_free_adamw": dict(learning_rate=0.0025, beta1=0.9, beta2=0.999, epsilon=1e-8, weight_decay=0.0),
     "schedule_free_sgd": dict(learning_rate=1.0, beta1=0.9, weight_decay=0.0),

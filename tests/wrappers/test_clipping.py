@@ -68,9 +68,9 @@ def test_clipping_matches_numpy_over_several_steps_in_both_dtypes():
         np.testing.assert_allclose(norm, global_norm(step), rtol=1e-6)
         for name, (_, ref) in cases.items():
             steps = ref(step)
-            clipped[name] += any(not np.array_equal(s, g) for s, g in zip(steps, step))
-            values[name] = [v - v.dtype.type(LR) * s for v, s in zip(values[name], steps)]
-            for p, want in zip(params[name], values[name]):
+            clipped[name] += any(not np.array_equal(s, g) for s, g in zip(steps, step, strict=True))
+            values[name] = [v - v.dtype.type(LR) * s for v, s in zip(values[name], steps, strict=True)]
+            for p, want in zip(params[name], values[name], strict=True):
                 got = p.get_value()
                 assert got.dtype == want.dtype
                 np.testing.assert_allclose(

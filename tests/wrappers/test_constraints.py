@@ -51,7 +51,7 @@ def test_total_norm_constraint(return_norm):
     scaled, norm = result if return_norm else (result, None)
     total = np.sqrt(sum((x**2).sum() for x in xs))
     factor = min(total, 1.5) / (1e-7 + total)
-    for got, x in zip(scaled, xs):
+    for got, x in zip(scaled, xs, strict=True):
         np.testing.assert_allclose(got.eval(), x * factor, rtol=1e-12)
     if return_norm:
         np.testing.assert_allclose(norm.eval(), total, rtol=1e-12)

@@ -10,10 +10,9 @@ import pytensor.tensor as pt
 import pytest
 from pytensor.compile.mode import get_mode
 
+import support
 import symupdates as su
 from symupdates.core.compat import is_row_scatter
-
-import support
 
 N, D, BATCH = 12, 3, 6
 
@@ -42,7 +41,7 @@ def dense_and_sparse(rule, mode=None, lazy=False):
     # w's gradient does not read the lookups: a gradient that is the lookups' value is summed in the order
     # PyTensor 3.3's NUMBA fuser picks for the loop it shares with the table's scatter, and that order
     # differs between the dense and the sparse graph (by an ulp here), whatever sparse() does.
-    losses = [lookups(E, idx, pairs) + (w**2).sum() for E, w in zip(tables, ws)]
+    losses = [lookups(E, idx, pairs) + (w**2).sum() for E, w in zip(tables, ws, strict=True)]
     updates = dict(rule(losses[0], [tables[0], ws[0]]))
     with pytest.warns(su.SparseFallbackWarning, match=r"param 1 \('w_sparse'\)"):
         updates.update(su.sparse(rule, lazy=lazy)(losses[1], [tables[1], ws[1]]))
@@ -100,7 +99,7 @@ def test_torch_sparse_optimizers_trajectories():
         tables[name] = pytensor.shared(first["initial"].copy(), name=name)
         updates.update(rule((tables[name][idx] * rows).sum(), [tables[name]]))
     step = pytensor.function([idx, rows], [], updates=updates)
-    for k, (i, r) in enumerate(zip(first["indices"], first["rows"])):
+    for k, (i, r) in enumerate(zip(first["indices"], first["rows"], strict=True)):
         step(i, r)
         for name, data in fixtures.items():
             np.testing.assert_allclose(

@@ -153,7 +153,7 @@ def test_wrappers_match_numpy_over_several_steps_in_both_dtypes():
     for step in gradient_sequence(params["multi"], 9, seed=8):
         fn(*(step * len(CASES)))
         for name in CASES:
-            for p, ref, g in zip(params[name], refs[name], step):
+            for p, ref, g in zip(params[name], refs[name], step, strict=True):
                 want = ref(g)
                 assert p.get_value().dtype == want.dtype
                 np.testing.assert_allclose(
@@ -168,9 +168,9 @@ def test_wrappers_match_numpy_over_several_steps_in_both_dtypes():
     assert list(averages) == params["ema"]
     trained = [p.get_value() for p in params["ema"]]
     with su.swap_parameters(averages):
-        for p, ref in zip(params["ema"], refs["ema"]):
+        for p, ref in zip(params["ema"], refs["ema"], strict=True):
             np.testing.assert_allclose(p.get_value(), ref.average, rtol=TOLERANCE[p.dtype])
-    for p, value in zip(params["ema"], trained):
+    for p, value in zip(params["ema"], trained, strict=True):
         np.testing.assert_array_equal(p.get_value(), value)
 
 
@@ -246,13 +246,13 @@ def test_accumulating_k_micro_batches_equals_one_step_on_their_concatenation():
         for i in range(k):
             if i:  # params move only on the k-th call
                 for name, ps in accumulated.items():
-                    for p, s in zip(ps, start[name]):
+                    for p, s in zip(ps, start[name], strict=True):
                         np.testing.assert_array_equal(p.get_value(), s)
             rows = slice(batch.start + i * micro, batch.start + (i + 1) * micro)
             step_micro(X[rows], Y[rows])
         step_full(X[batch], Y[batch])
         for name in rules:
-            for a, b, before in zip(accumulated[name], full[name], start[name]):
+            for a, b, before in zip(accumulated[name], full[name], start[name], strict=True):
                 assert not np.array_equal(a.get_value(), before)
                 np.testing.assert_allclose(
                     a.get_value(), b.get_value(), rtol=1e-12, err_msg=f"{name} round {r}"
@@ -301,7 +301,7 @@ def interleaved_params(prefix, seed=12):
     """Each shape in float64 and in float32, the dtypes alternating: two groups whose params interleave."""
     doubles = make_params("float64", seed=seed, shapes=FLAT_SHAPES, prefix=prefix + "d")
     singles = make_params("float32", seed=seed, shapes=FLAT_SHAPES, prefix=prefix + "s")
-    return [p for pair in zip(doubles, singles) for p in pair]
+    return [p for pair in zip(doubles, singles, strict=True) for p in pair]
 
 
 def assert_adam_reference(initial, grads, history):
@@ -331,7 +331,7 @@ def test_flatten_equals_the_rule_itself():
         fn(*step)
         history.append([p.get_value() for p in flat_params["adam"]])
         for name in FLAT_RULES:
-            for flat, plain in zip(flat_params[name], plain_params[name]):
+            for flat, plain in zip(flat_params[name], plain_params[name], strict=True):
                 assert flat.get_value().dtype == flat.dtype
                 np.testing.assert_allclose(
                     flat.get_value(),
@@ -346,9 +346,9 @@ def test_flatten_equals_the_rule_itself():
     assert [v.name for v in flat_averages.values()] == ["flat.float64.ema.shadow", "flat.float32.ema.shadow"]
     trained = [p.get_value() for p in flat_params["ema"]]
     with su.swap_parameters(flat_averages), su.swap_parameters(plain_averages):
-        for flat, plain in zip(flat_params["ema"], plain_params["ema"]):
+        for flat, plain in zip(flat_params["ema"], plain_params["ema"], strict=True):
             np.testing.assert_allclose(flat.get_value(), plain.get_value(), **FLAT_TOLERANCE[flat.dtype])
-    for p, value in zip(flat_params["ema"], trained):
+    for p, value in zip(flat_params["ema"], trained, strict=True):
         np.testing.assert_array_equal(p.get_value(), value)
 
 
@@ -436,7 +436,7 @@ def test_flatten_inside_apply_if_finite_with_lookahead_inside_skips_non_finite_s
                 if v.name != "apply_if_finite.skipped":
                     assert v.get_value().tobytes() == old.tobytes(), f"{v.name} changed at the skipped step"
             continue
-        for p, ref, g in zip(params, refs, step):
+        for p, ref, g in zip(params, refs, step, strict=True):
             tol = TOLERANCE[p.dtype]
             np.testing.assert_allclose(p.get_value(), ref(g), rtol=tol, atol=tol, err_msg=f"{p.name} {k}")
     assert [v.get_value() for v in updates.state if v.name == "apply_if_finite.skipped"] == [1]
