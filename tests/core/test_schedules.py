@@ -10,6 +10,7 @@ import pytensor.tensor as pt
 import pytest
 
 import symupdates as su
+from symupdates.core.hyperparams import typed
 
 STEPS = 50
 
@@ -79,6 +80,7 @@ CASES = {
 }
 
 
+@pytest.mark.fast
 def test_learning_rates_over_50_steps_equal_the_closed_forms_and_shared_values_change_them():
     """One compiled function: an sgd per schedule, each fed a gradient of ones, so each param moves by
     exactly -lr(t) at step t; the monitors report the same lr. A shared init value is changed mid-run."""
@@ -155,6 +157,7 @@ PLATEAU_CASES = [
 ]
 
 
+@pytest.mark.fast
 def test_reduce_on_plateau_matches_numpy_reference_and_ignores_non_finite_losses():
     loss = pt.dscalar("loss")
     params, updates, rates = [], {}, []
@@ -185,7 +188,7 @@ def test_reduce_on_plateau_matches_numpy_reference_and_ignores_non_finite_losses
 
 def test_schedule_errors():
     with pytest.raises(ValueError, match="can only be used inside a transform"):
-        su.hyperparams.typed(su.constant_schedule(1.0), "float64")
+        typed(su.constant_schedule(1.0), "float64")
     with pytest.raises(ValueError, match="transition_steps must be an integer >= 1"):
         su.exponential_decay(1.0, 0, 0.5)
     with pytest.raises(ValueError, match="boundaries must be 1 increasing steps"):

@@ -22,6 +22,7 @@ def run(updates, params, grads):
     return [p.get_value() for p in params]
 
 
+@pytest.mark.fast
 def test_chain_of_transforms_is_adam():
     a, b = make_params("float64", shapes=[(4,)]), make_params("float64", shapes=[(4,)])
     grads = gradient_sequence(a, 8)
@@ -98,6 +99,7 @@ def test_apply_momentum_does_not_mutate_its_input(apply_rule):
     assert [v.name for v in result.state] == [f"p0.{apply_rule.__name__[6:]}.velocity"]
 
 
+@pytest.mark.fast
 def test_apply_momentum_to_a_plain_dict_matches_reference():
     (p,) = make_params("float64", shapes=[(3,)])
     start = p.get_value()
@@ -134,6 +136,7 @@ def test_apply_momentum_argument_errors():
         su.apply_nesterov_momentum({p: p * 0.5}, momentum="0.9")
 
 
+@pytest.mark.fast
 def test_adam_reference_for_two_dtypes_in_one_dict():
     """A float32 and a float64 param in one call share the counter; each is updated in its own dtype."""
     a = make_params("float32", shapes=[(3,)], prefix="a")[0]

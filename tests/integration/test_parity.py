@@ -190,6 +190,7 @@ def results():
     return fixtures, ours, ours_evaluated
 
 
+@pytest.mark.fast
 @pytest.mark.parametrize("name", sorted(PARITY))
 def test_trajectory_matches_recorded_framework(results, name):
     fixtures, ours, ours_evaluated = results

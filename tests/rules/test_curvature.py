@@ -129,6 +129,7 @@ SOPHIA = dict(
 )
 
 
+@pytest.mark.fast
 def test_adahessian_and_sophia_match_numpy_transcriptions_with_the_same_random_vectors():
     cases = {
         "adahessian": build(su.adahessian(**ADAHESSIAN, update_interval=INTERVAL, seed=5), "a."),

@@ -141,6 +141,7 @@ def check_alternating(X, history, w_step, h_step, what):
         assert_close(H1, h_step(X, W_want, H), f"{what}: H at step {k}")
 
 
+@pytest.mark.fast
 @pytest.mark.parametrize("case", sorted(FROBENIUS_CASES))
 def test_alternating_step_equals_closed_form_lee_seung_rule(frobenius_runs, case):
     _, _, w_step, h_step = FROBENIUS_CASES[case]
@@ -166,6 +167,7 @@ def test_simultaneous_updates_move_both_factors_from_the_current_values(frobeniu
 # -- KL divergence: one compiled step per factor -------------------------------------------------------
 
 
+@pytest.mark.fast
 def test_kl_steps_per_factor_equal_closed_form_rules():
     X, W, H = nmf_problem(20)
     loss = LOSSES["kl"](X, W, H)

@@ -48,6 +48,7 @@ def run_and_compare(rule, hyper, steps=12, shrink=1.0, seed=0):
     assert_matches_reference(rule, initial, params, grads, hyper, run_steps(fn, params, grads))
 
 
+@pytest.mark.fast
 @pytest.mark.parametrize("rule", RULES)
 def test_matches_numpy_reference_with_default_hyperparameters(rule):
     run_and_compare(rule, DEFAULTS[rule])

@@ -44,6 +44,7 @@ def assert_trajectory(name, initial, grads, history, reference):
             )
 
 
+@pytest.mark.fast
 @pytest.mark.parametrize("rule", RULES)
 def test_matches_numpy_reference_for_two_settings_in_one_compile(rule):
     params = mixed_params(seed=7)
@@ -110,6 +111,7 @@ VARIANTS = {
 }
 
 
+@pytest.mark.fast
 def test_keyword_options_of_classic_rules_match_numpy_references():
     cases = {name: mixed_params(seed=9) for name in VARIANTS}
     grads_in = [

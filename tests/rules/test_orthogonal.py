@@ -34,6 +34,7 @@ def reference_muon(p, grads, lr, wd, mu):
     return out
 
 
+@pytest.mark.fast
 def test_float32_muon_matches_torchs_algorithm_and_stays_float32():
     rng = np.random.default_rng(0)
     params = [

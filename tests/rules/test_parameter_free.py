@@ -9,6 +9,7 @@ import symupdates as su
 from support.modes import EQUATIONS
 
 
+@pytest.mark.fast
 @pytest.mark.parametrize("rule", [su.prodigy, su.dadapt_adamw])
 def test_distance_estimate_grows_monotonically_from_its_initial_value(rule):
     w = pytensor.shared(np.array([3.0, -2.0], dtype="float32"), name="w")

@@ -10,6 +10,7 @@ import symupdates as su
 from support.modes import EQUATIONS
 
 
+@pytest.mark.fast
 def test_swap_parameters_evaluates_at_the_average_and_restores_the_params():
     w = pytensor.shared(np.array([2.0, -1.0]), name="w")
     v = pytensor.shared(np.array([1.0]), name="v")

@@ -49,6 +49,7 @@ def build(adaptive, prefix):
     return [w, W], rule(loss, [w, W])
 
 
+@pytest.mark.fast
 def test_sam_and_asam_match_the_papers_algorithm():
     cases = {adaptive: build(adaptive, f"{adaptive}.") for adaptive in (False, True)}
     initial = {a: [p.get_value() for p in params] for a, (params, _) in cases.items()}

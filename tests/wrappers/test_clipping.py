@@ -42,6 +42,7 @@ def ref_clip_by_global_norm(grads, max_norm):
     return [g if norm <= max_norm else (g * (max_norm / norm)).astype(g.dtype) for g in grads]
 
 
+@pytest.mark.fast
 def test_clipping_matches_numpy_over_several_steps_in_both_dtypes():
     cases = {
         "value": (su.clip_by_value(-0.5, 0.8), lambda gs: ref_clip_by_value(gs, -0.5, 0.8)),

@@ -29,6 +29,7 @@ def test_default_axes(shape, axes, dtype):
     assert np.all(norms <= 2.0 + 1e-5)
 
 
+@pytest.mark.fast
 def test_explicit_axes_and_small_norms_untouched():
     x = np.array([[0.1, 0.2], [0.3, 5.0]])
     got = symupdates.norm_constraint(pt.as_tensor(x), 1.0, norm_axes=(1,)).eval()
@@ -43,6 +44,7 @@ def test_unsupported_dimensionality(ndim):
         symupdates.norm_constraint(x, 1.0)
 
 
+@pytest.mark.fast
 @pytest.mark.parametrize("return_norm", [False, True])
 def test_total_norm_constraint(return_norm):
     rng = np.random.default_rng(1)

@@ -139,6 +139,7 @@ CASES = {
 }
 
 
+@pytest.mark.fast
 def test_wrappers_match_numpy_over_several_steps_in_both_dtypes():
     params = {name: mixed_params(name) for name in CASES}
     grads = {name: [pt.tensor(dtype=p.dtype, shape=p.type.shape) for p in ps] for name, ps in params.items()}
