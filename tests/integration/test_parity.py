@@ -2,8 +2,11 @@
 
 The fixtures under tests/fixtures/parity were written by scripts/record_parity.py with torch==2.13.0 and
 optax (float64, 20 steps, one shared problem); this test needs neither. Every call below is a row of the
-parity table in docs/optimizers.md. All cases are compiled into ONE function, fed the same gradients.
+parity table in docs/optimizers.md. Each case runs on its own recorded problem (params and gradients), in
+its own function, so that a test process runs only the cases of its tests.
 """
+
+import functools
 
 import numpy as np
 import pytensor
@@ -166,47 +169,40 @@ def run_problem(problem, cases):
     return stacked, stacked_eval
 
 
-@pytest.fixture(scope="module")
-def results():
-    """Every case of PARITY and DIFFERENT_BY_DEFAULT run on its fixture's problem, one function a problem."""
-    fixtures = {name: load(name) for name in PARITY}
-    cases = [(name, rule) for name, rule in PARITY.items()] + [
-        ("default " + name, rule) for name, rule in DIFFERENT_BY_DEFAULT.items()
-    ]
-    by_shapes = {}
-    for name, rule in cases:
-        f = fixtures[name.removeprefix("default ")]
-        by_shapes.setdefault(tuple(p.shape for p in f["initial"]), []).append((name, rule))
-    ours, ours_evaluated = {}, {}
-    for group in by_shapes.values():
-        problem = fixtures[group[0][0].removeprefix("default ")]
-        for name, _ in group:
-            f = fixtures[name.removeprefix("default ")]
-            for a, b in zip(f["initial"] + f["grads"], problem["initial"] + problem["grads"], strict=True):
-                np.testing.assert_array_equal(a, b, err_msg=f"{name} was recorded on another problem")
-        trajectories, evaluated = run_problem(problem, group)
-        ours.update(trajectories)
-        ours_evaluated.update(evaluated)
-    return fixtures, ours, ours_evaluated
+# case -> our rule: PARITY's, and DIFFERENT_BY_DEFAULT's as "default <fixture name>".
+CASES = PARITY | {"default " + name: rule for name, rule in DIFFERENT_BY_DEFAULT.items()}
+
+
+@functools.cache
+def recorded(name):
+    return load(name.removeprefix("default "))
+
+
+@functools.cache
+def ours(name):
+    """Our params after each step, and our evaluation params (or None), for the case ``name``, run on its
+    recorded problem. Cached per case: a process runs only the cases of its tests."""
+    trajectories, evaluated = run_problem(recorded(name), [(name, CASES[name])])
+    return trajectories[name], evaluated.get(name)
 
 
 @pytest.mark.fast
 @pytest.mark.parametrize("name", sorted(PARITY))
-def test_trajectory_matches_recorded_framework(results, name):
-    fixtures, ours, ours_evaluated = results
+def test_trajectory_matches_recorded_framework(name):
+    framework, (trajectory, evaluated) = recorded(name), ours(name)
     tolerance = BFLOAT16_TOLERANCE.get(name, dict(rtol=1e-6, atol=1e-12))
-    pairs = [("params", fixtures[name]["trajectory"], ours[name])]
-    if fixtures[name]["evaluated"]:
-        pairs.append(("evaluation params", fixtures[name]["evaluated"], ours_evaluated[name]))
+    pairs = [("params", framework["trajectory"], trajectory)]
+    if framework["evaluated"]:
+        pairs.append(("evaluation params", framework["evaluated"], evaluated))
     for what, wanted, gotten in pairs:
         for k, (want, got) in enumerate(zip(wanted, gotten, strict=True)):
-            assert want.shape == got.shape == (20, *fixtures[name]["initial"][k].shape)
+            assert want.shape == got.shape == (20, *framework["initial"][k].shape)
             for t in range(want.shape[0]):
                 np.testing.assert_allclose(
                     got[t],
                     want[t],
                     **tolerance,
-                    err_msg=f"{fixtures[name]['source']}, {what} {k}, step {t + 1}",
+                    err_msg=f"{framework['source']}, {what} {k}, step {t + 1}",
                 )
 
 
@@ -219,9 +215,8 @@ def test_muon_in_float64_is_closer_to_torch_than_bfloat16_allows():
 
 
 @pytest.mark.parametrize("name", sorted(DIFFERENT_BY_DEFAULT))
-def test_parity_options_are_needed(results, name):
-    fixtures, ours, _ = results
+def test_parity_options_are_needed(name):
     assert not all(
         np.allclose(got, want, rtol=1e-6, atol=1e-12)
-        for got, want in zip(ours["default " + name], fixtures[name]["trajectory"], strict=True)
+        for got, want in zip(ours("default " + name)[0], recorded(name)["trajectory"], strict=True)
     )
