@@ -11,6 +11,7 @@ from pytensor.compile.mode import Mode
 import symupdates as su
 from support.params import gradient_sequence, make_params
 from support.reference import ref_adam, ref_momentum, ref_sgd
+from symupdates.core.transform import RULE_PARAMETERS
 from symupdates.rules.optimizers import __all__ as OPTIMIZERS
 
 
@@ -151,13 +152,13 @@ def test_adam_reference_for_two_dtypes_in_one_dict():
 
 
 def test_rules_are_declared_once_with_the_shared_parameters_block():
-    rules = [getattr(su, name) for name in su.optimizers.__all__ if not name.startswith("apply_")]
+    rules = [getattr(su, name) for name in OPTIMIZERS if not name.startswith("apply_")]
     rules.append(su.multiplicative)
     for rule in rules:
         assert hasattr(rule, "declaration"), rule.__name__
         assert "{rule_parameters}" not in rule.__doc__
     for rule in rules[:-1]:  # multiplicative documents its own (P, N) pairs
-        assert su.transforms.RULE_PARAMETERS.splitlines()[-1].strip() in rule.__doc__, rule.__name__
+        assert RULE_PARAMETERS.splitlines()[-1].strip() in rule.__doc__, rule.__name__
 
 
 @pytest.mark.parametrize(
