@@ -65,8 +65,9 @@ myst_substitutions = {
 # the build must not use the network, so no inventories are configured; external names stay plain text.
 
 # The gallery shows examples/*.py with the pictures examples/make_gallery.py made at the examples' defaults
-# (docs/images, the ones docs/examples.md shows). The examples are not re-run here: tests/test_examples.py
-# runs each, and their full runs take minutes, their few-step runs would show unfinished pictures.
+# (docs/images, the ones docs/examples.md shows). The examples are not re-run here:
+# tests/integration/test_examples.py runs each, and their full runs take minutes, their few-step runs would
+# show unfinished pictures.
 sphinx_gallery_conf = {
     "examples_dirs": "../examples",
     "gallery_dirs": "auto_examples",

@@ -1,7 +1,7 @@
 """Record reference trajectories of torch.optim and optax optimizers into tests/fixtures/parity/*.npz.
 
 Needs the ``parity`` extra (``pip install -e ".[parity]"``: torch==2.13.0, jax, optax); the tests that
-read the fixtures (tests/test_parity.py) need neither. Run from the repository root::
+read the fixtures (tests/integration/test_parity.py) need neither. Run from the repository root::
 
     python scripts/record_parity.py
 

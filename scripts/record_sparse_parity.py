@@ -1,7 +1,7 @@
 """Record torch's sparse optimizers on sparse embedding gradients into tests/fixtures/sparse_parity/*.npz.
 
-Needs torch==2.13.0 (the ``parity`` extra); tests/test_sparse.py reads the fixtures without it. Run from the
-repository root::
+Needs torch==2.13.0 (the ``parity`` extra); tests/wrappers/test_sparse.py reads the fixtures without it. Run
+from the repository root::
 
     python scripts/record_sparse_parity.py
 

@@ -479,7 +479,7 @@ def inject_hyperparams(declared: Callable[..., Any]) -> Callable[..., Any]:
 
     Bit-identity holds in the graph PyTensor's rewrites make, for every rule (the rules write each
     hyper-parameter first in sums, where the rewrites put a constant, so both graphs associate alike;
-    ``tests/test_transforms.py`` runs them with the Python linker), and in the compiled NUMBA step of the
+    ``tests/core/test_transforms.py`` runs them with the Python linker), and in the compiled NUMBA step of the
     rules tested there (sgd, momentum, adam). A compiler may still treat a literal and a runtime scalar
     differently: with PyTensor's default ``numba__fastmath=True`` rmsprop's float32 params differed in
     the last bit after a few steps (``python benchmarks/inject_bits.py NUMBA``), and the C backend

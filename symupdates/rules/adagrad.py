@@ -169,7 +169,7 @@ def adagrad(
     The defaults are Lasagne's. torch's ``Adagrad(lr, lr_decay, eps=1e-10, initial_accumulator_value)``
     is ``adagrad(..., lr, epsilon=1e-10, lr_decay=..., initial_accumulator_value=...,
     epsilon_placement="outside")``; optax's ``adagrad(lr)`` is ``adagrad(..., lr, epsilon=1e-7,
-    initial_accumulator_value=0.1)`` (see docs/optimizers.md, checked in tests/test_parity.py).
+    initial_accumulator_value=0.1)`` (see docs/optimizers.md, checked in tests/integration/test_parity.py).
 
     References
     ----------

@@ -133,11 +133,11 @@ def adam(
 
     .. math::
 
-        t' = t + 1, \quad a_t = \mathrm{learning\_rate} \frac{\sqrt{1 - \beta_2^{t'}}}{1 - \beta_1^{t'}}
-
-        m' = \beta_1 m + (1 - \beta_1) g, \quad v' = \beta_2 v + (1 - \beta_2) g^2
-
-        p' = p - a_t \frac{m'}{\sqrt{v'} + \epsilon}
+        t' &= t + 1 \\
+        a_t &= \mathrm{learning\_rate} \frac{\sqrt{1 - \beta_2^{t'}}}{1 - \beta_1^{t'}} \\
+        m' &= \beta_1 m + (1 - \beta_1) g \\
+        v' &= \beta_2 v + (1 - \beta_2) g^2 \\
+        p' &= p - a_t \frac{m'}{\sqrt{v'} + \epsilon}
 
     Parameters
     ----------
@@ -231,8 +231,8 @@ def adamw(
     Notes
     -----
     ``chain(scale_by_adam(...), add_decayed_weights(wd), scale_by_learning_rate(lr))``, exactly
-    ``torch.optim.AdamW`` and ``optax.adamw`` (tests/test_parity.py). The paper's schedule multiplier
-    ``eta_t`` is the learning rate here.
+    ``torch.optim.AdamW`` and ``optax.adamw`` (tests/integration/test_parity.py). The paper's schedule
+    multiplier ``eta_t`` is the learning rate here.
 
     References
     ----------
@@ -633,7 +633,7 @@ def nadam(
 
     Notes
     -----
-    Defaults and numbers of ``torch.optim.NAdam`` (tests/test_parity.py). optax's ``nadam`` is a
+    Defaults and numbers of ``torch.optim.NAdam`` (tests/integration/test_parity.py). optax's ``nadam`` is a
     different simplification (no schedule).
 
     References
@@ -921,7 +921,7 @@ def yogi(
 
     Notes
     -----
-    ``optax.yogi`` (tests/test_parity.py).
+    ``optax.yogi`` (tests/integration/test_parity.py).
 
     References
     ----------
@@ -1027,7 +1027,7 @@ def adabelief(
 
     Notes
     -----
-    ``optax.adabelief`` (tests/test_parity.py).
+    ``optax.adabelief`` (tests/integration/test_parity.py).
 
     References
     ----------

@@ -84,7 +84,7 @@ def hutchinson_diagonal(loss: Any, params: Any, draw: Any, seed: int = 0) -> Any
     ``z`` is a hash of ``(seed, draw, param index, element index)`` in int64 arithmetic (multiplications
     modulo ``2^31 - 1`` and xor-shifts), not a draw from a random generator: it needs no state besides
     ``draw``, which the rules take from their step counter. Its signs are balanced and uncorrelated to the
-    precision ``tests/test_curvature.py`` checks, which is all a Hutchinson estimate needs; it is no
+    precision ``tests/rules/test_curvature.py`` checks, which is all a Hutchinson estimate needs; it is no
     cryptographic or statistical-grade generator. optax draws ``z`` from JAX's generator and the reference
     implementations from torch's, so no rule here reproduces their random numbers.
 

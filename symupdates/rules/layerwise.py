@@ -129,8 +129,8 @@ def lamb(
     Notes
     -----
     ``optax.lamb``: ``chain(scale_by_adam(epsilon_placement="outside"), add_decayed_weights(wd),
-    scale_by_trust_ratio(), scale_by_learning_rate(lr))`` (tests/test_parity.py). The trust ratio needs
-    two norms per param, so the update is not a single elementwise loop.
+    scale_by_trust_ratio(), scale_by_learning_rate(lr))`` (tests/integration/test_parity.py). The trust ratio
+    needs two norms per param, so the update is not a single elementwise loop.
 
     References
     ----------
@@ -191,8 +191,8 @@ def lars(
 
     Notes
     -----
-    ``optax.lars`` (tests/test_parity.py) applies the momentum after the learning rate; for a constant
-    rate that is the same trajectory. It has masks to spare biases from decay and trust ratio; use
+    ``optax.lars`` (tests/integration/test_parity.py) applies the momentum after the learning rate; for a
+    constant rate that is the same trajectory. It has masks to spare biases from decay and trust ratio; use
     ``add_decayed_weights(mask=...)`` in your own chain for that. Not a single elementwise loop (norms).
 
     References
@@ -312,7 +312,7 @@ def novograd(
 
     Notes
     -----
-    ``optax.novograd`` (tests/test_parity.py): ``chain(scale_by_novograd(beta2, epsilon),
+    ``optax.novograd`` (tests/integration/test_parity.py): ``chain(scale_by_novograd(beta2, epsilon),
     add_decayed_weights(wd), trace(beta1), scale_by_learning_rate(lr))``. Per-tensor norms: not a
     single elementwise loop.
 
@@ -475,8 +475,8 @@ def adafactor(
 
     Notes
     -----
-    ``torch.optim.Adafactor`` (tests/test_parity.py). The memory saving is the paper's: a ``(n, m)``
-    matrix keeps ``n + m`` statistics. Needs per-tensor reductions (RMS, row and column means).
+    ``torch.optim.Adafactor`` (tests/integration/test_parity.py). The memory saving is the paper's: a ``(n,
+    m)`` matrix keeps ``n + m`` statistics. Needs per-tensor reductions (RMS, row and column means).
 
     References
     ----------

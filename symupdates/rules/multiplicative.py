@@ -397,7 +397,7 @@ def multiplicative(
     moves as if the others stayed where they were. Lee and Seung's auxiliary-function proof bounds the loss
     for one factor at a time, so it does not cover them: they still keep every param ``>= 0``, but for NMF
     both factors correct the same residual, ``W H`` overshoots, and the loss typically oscillates, rising
-    at every other step (``tests/test_multiplicative.py`` shows it). Use ``alternating=True`` for NMF.
+    at every other step (``tests/rules/test_multiplicative.py`` shows it). Use ``alternating=True`` for NMF.
 
     The rule only sees ``N / P``, so a positive scalar factor common to both parts leaves it unchanged (up
     to ``epsilon``): the 0.5 of ``0.5 * ||X - W H||^2``, or the ``1 / (2 ||X - W H||)`` the chain rule

@@ -227,8 +227,8 @@ def muon(
     Defaults and numbers of ``torch.optim.Muon`` (torch 2.13), except that torch computes Newton-Schulz in
     bfloat16 (about 3 significant digits) whatever the param's dtype, while this runs it in the param's
     dtype: float64 params agree with torch's algorithm run in float64 to rounding, and with torch itself
-    to bfloat16 precision (tests/test_parity.py). optax.contrib.muon is a different rule (Adam-like
-    scaling of the orthogonalized step, adam for non-2-D params).
+    to bfloat16 precision (tests/integration/test_parity.py). optax.contrib.muon is a different rule
+    (Adam-like scaling of the orthogonalized step, adam for non-2-D params).
 
     Other params (biases, gains, the output layer, embeddings) should use another rule; route them with
     ``multi_transform``::

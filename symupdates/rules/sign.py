@@ -215,7 +215,7 @@ def lion(
 
     Notes
     -----
-    As ``optax.lion`` (tests/test_parity.py). torch has no Lion.
+    As ``optax.lion`` (tests/integration/test_parity.py). torch has no Lion.
 
     References
     ----------
@@ -353,7 +353,7 @@ def rprop(
     Notes
     -----
     ``torch.optim.Rprop`` (defaults ``lr=1e-2, etas=(0.5, 1.2), step_sizes=(1e-6, 50)``; same numbers,
-    tests/test_parity.py). Meant for full-batch training.
+    tests/integration/test_parity.py). Meant for full-batch training.
 
     References
     ----------

@@ -78,7 +78,7 @@ def sharded_function(
     Notes
     -----
     The batch size must be divisible by the number of devices along ``batch_axis``. Results equal the
-    single-device step to rounding: ``tests/test_parallel.py`` checks 1e-6 relative in float32 and
+    single-device step to rounding: ``tests/runtime/test_parallel.py`` checks 1e-6 relative in float32 and
     1e-12 in float64 for adam, lamb, clip_by_global_norm, a schedule and apply_if_finite, on 4 CPU devices
     and on 2 processes x 2 devices.
 

@@ -155,7 +155,7 @@ def steps_function(
     -----
     In NUMBA and CVM mode ``k`` steps in one call give bit for bit the params, state and outputs of ``k``
     calls of the one-step function (``fast_function`` or ``pytensor.function`` of the same inputs, outputs
-    and updates; ``tests/test_steps.py`` checks adam, a schedule with its monitor, alone
+    and updates; ``tests/runtime/test_steps.py`` checks adam, a schedule with its monitor, alone
     and inside ``apply_if_finite`` skipping some inner steps); in JAX mode XLA compiles the loop body on its
     own, so agreement is to rounding. Bit for bit needs more than the same arithmetic: the loop body must
     fuse into the same elementwise programs as the one-step function, with their operands and results in
