@@ -100,6 +100,7 @@ from .rules.schedule_free import (
     schedule_free_sgd,
 )
 from .rules.sharpness import sam
+from .rules.lbfgs import lbfgs
 from .rules.curvature import adahessian, hutchinson_diagonal, scale_by_adahessian, scale_by_sophia, sophia
 from .core.schedules import (
     Schedule,

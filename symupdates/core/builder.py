@@ -7,7 +7,7 @@ params (per-group rules) and ``_FlatBuilder`` through params of one dtype joined
 (``flatten``).
 
 The API a transform uses: ``params`` and ``keys`` (names for state), ``slot`` (per-param state), ``scalar``,
-``counter``, ``set`` (next value of a state variable), ``monitor``, ``hyperparam``, ``schedule_value``,
+``array``, ``counter``, ``set`` (next value of a state variable), ``monitor``, ``hyperparam``, ``schedule_value``,
 ``map_params``, ``mark``/``gate`` (skipped steps), ``subset``.
 """
 
@@ -93,6 +93,13 @@ class UpdateBuilder:
     def scalar(self, name, value, dtype, *, owner=None):
         """A scalar state variable named ``name``; with ``owner=i`` it is laid out with ``params[i]``."""
         return self._share(np.asarray(value, dtype=dtype), name, (), owner)
+
+    def array(self, name, value, *, owner=None):
+        """A state variable of any shape named ``name``, starting at ``value`` (an array whose dtype and
+        shape it keeps); with ``owner=i`` it is laid out with ``params[i]`` (state not shaped like a param:
+        ``lbfgs``'s history of the flattened params)."""
+        value = np.asarray(value)
+        return self._share(value, name, value.shape, owner)
 
     def counter(self, tag):
         """An int64 step counter ``"<tag>.t"`` starting at 0; returns ``(counter, counter + 1)`` and
