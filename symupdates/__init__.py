@@ -129,7 +129,7 @@ from .wrappers.averaging import (
     swap_parameters,
 )
 from .wrappers.flatten import flatten
-from .wrappers.guards import apply_if_finite
+from .wrappers.guards import GuardedStep, TooManySkippedSteps, apply_if_finite, large_step, skip_if
 from .wrappers.masks import masked, multi_transform
 
 __version__ = "0.1.0"

@@ -7,8 +7,8 @@ params (per-group rules) and ``_FlatBuilder`` through params of one dtype joined
 (``flatten``).
 
 The API a transform uses: ``params`` and ``keys`` (names for state), ``slot`` (per-param state), ``scalar``,
-``array``, ``counter``, ``set`` (next value of a state variable), ``monitor``, ``hyperparam``, ``schedule_value``,
-``map_params``, ``mark``/``gate`` (skipped steps), ``subset``.
+``array``, ``counter``, ``set`` (next value of a state variable), ``monitor``, ``hyperparam``,
+``schedule_value``, ``map_params``, ``mark``/``gate`` (skipped steps), ``subset``.
 """
 
 from collections import Counter
@@ -145,10 +145,11 @@ class UpdateBuilder:
         (in registration order, before the gates); hooks may register state updates."""
         self._param_hooks.append(hook)
 
-    def gate(self, condition, start):
+    def gate(self, condition, start, *, counters=()):
         """Skip the step unless ``condition``: in ``finish``, every param and every state update
-        registered from ``start`` on (hooks' updates included) keeps its value when it is false."""
-        self._gates.append((condition, start))
+        registered from ``start`` on (hooks' updates included) keeps its value when it is false, except
+        the state variables in ``counters`` (the guard's own skip counters, which must count the skip)."""
+        self._gates.append((condition, start, tuple(counters)))
 
     def subset(self, indices):
         """A builder for ``params[indices]`` only, writing into this one (for per-group transforms)."""
@@ -159,9 +160,16 @@ class UpdateBuilder:
         param_values = list(param_values)
         for hook in self._param_hooks:
             param_values = hook(param_values)
-        for condition, start in self._gates:
+        for condition, start, counters in self._gates:
             self._entries[start:] = [
-                (var, as_update(var, pt.switch(condition, expr, var)), owner, after)
+                (
+                    var,
+                    expr
+                    if any(var is c for c in counters)
+                    else as_update(var, pt.switch(condition, expr, var)),
+                    owner,
+                    after,
+                )
                 for var, expr, owner, after in self._entries[start:]
             ]
             param_values = [pt.switch(condition, v, p) for v, p in zip(param_values, self.params)]
@@ -297,7 +305,7 @@ class _FlatBuilder:
             self._counters[tag] = self._parent.counter(tag)
         return self._counters[tag]
 
-    def gate(self, condition, start):
+    def gate(self, condition, start, *, counters=()):
         # A gate skips everything registered from ``start`` on: the state of the dtypes flattened after this
         # one too, but not that of the dtypes before it, which would move while their params stay.
         raise ValueError(

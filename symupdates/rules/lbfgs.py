@@ -7,6 +7,8 @@ that stops on torch's exit conditions (``until``), and the strong-Wolfe search i
 loss evaluation per step.
 """
 
+import inspect
+
 import numpy as np
 import pytensor
 import pytensor.tensor as pt
@@ -24,6 +26,18 @@ SUFFICIENT_DECREASE = 1e-4  # c1
 CURVATURE = 0.9  # c2
 # A curvature pair (s, y) enters the history only when y's = y . s exceeds this (torch's constant).
 MIN_CURVATURE = 1e-10
+
+# PyTensor 3 warns unless scan is told to return its outputs only; 2.38 does not know the argument.
+_SCAN_OUTPUTS_ONLY = (
+    {"return_updates": False} if "return_updates" in inspect.signature(pytensor.scan).parameters else {}
+)
+
+
+def _scan(fn, **kwargs):
+    """``pytensor.scan``'s outputs (none of our loops has random updates)."""
+    made = pytensor.scan(fn, **kwargs, **_SCAN_OUTPUTS_ONLY)
+    return made if _SCAN_OUTPUTS_ONLY else made[0]
+
 
 # The phases of the line search's state machine.
 BRACKETING, ZOOMING, FINISHED = 0, 1, 2
@@ -167,7 +181,7 @@ def _strong_wolfe(objective, x, t, d, f, g, gtd, max_ls, tolerance_change, max_e
     start = (pt.zeros_like(t), f, g, gtd)
     pair = tuple(pt.stack([v, v]) for v in start)
     false = pt.as_tensor_variable(np.bool_(False))
-    outputs, _ = pytensor.scan(
+    outputs = _scan(
         step,
         outputs_info=[
             *pair,
@@ -202,7 +216,7 @@ def _two_loop(grad, dirs, stps, ro, num_old, head, h_diag):
         alpha = pt.switch(valid, pt.dot(stps[row], q) * ro[row], 0)
         return pt.switch(valid, q - alpha * dirs[row], q), alpha
 
-    (qs, alphas), _ = pytensor.scan(
+    qs, alphas = _scan(
         backward,
         sequences=[pt.arange(steps - 1, -1, -1)],
         outputs_info=[-grad, None],
@@ -214,7 +228,7 @@ def _two_loop(grad, dirs, stps, ro, num_old, head, h_diag):
         beta = pt.dot(dirs[row], r) * ro[row]
         return pt.switch(valid, r + (alpha - beta) * stps[row], r)
 
-    rs, _ = pytensor.scan(
+    rs = _scan(
         forward,
         sequences=[pt.arange(steps), alphas[::-1]],
         outputs_info=[qs[-1] * h_diag],
@@ -463,9 +477,7 @@ def lbfgs(
             pt.constant(1, dtype="int64"),
             pt.constant(0, dtype="int64"),
         )
-        outputs, _ = pytensor.scan(
-            iteration, outputs_info=list(start), n_steps=max_iter, name="lbfgs.iterations"
-        )
+        outputs = _scan(iteration, outputs_info=list(start), n_steps=max_iter, name="lbfgs.iterations")
         final = [o[-1] for o in outputs]
         # Optimal at the start: torch returns at once, having only counted the evaluation.
         returned = ifelse(pt.max(pt.abs(grad0)) <= tol_grad, list(start), final)
