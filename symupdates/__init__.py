@@ -129,6 +129,7 @@ from .wrappers.averaging import (
     swap_parameters,
 )
 from .wrappers.flatten import flatten
+from .wrappers.linesearch import scale_by_backtracking_linesearch
 from .wrappers.guards import GuardedStep, TooManySkippedSteps, apply_if_finite, large_step, skip_if
 from .wrappers.masks import masked, multi_transform
 
