@@ -4,8 +4,9 @@
 Each optimizer starts from the same point with a 10-pair history and the strong-Wolfe search (scipy's
 L-BFGS-B has its own, More-Thuente-like, search), and runs until its own gradient test passes: one
 ``LBFGS.step`` with ``max_iter`` large (symupdates: calls of 50 iterations until one returns at once) and
-``tolerance_grad=gtol`` (``tolerance_change=0``), scipy with ``gtol`` (its projected-gradient max-norm, the same test without
-bounds) and ``ftol=0``. The reported time is the best of ``--repeats`` runs (symupdates after compiling;
+``tolerance_grad=gtol`` (``tolerance_change=0``), scipy with ``gtol`` (its projected-gradient max-norm,
+the same test without bounds) and ``ftol=0``. The reported time is the best of ``--repeats`` runs
+(symupdates after compiling;
 the compile time is listed apart); every run's final gradient is checked against ``gtol``. BLAS is held
 to one thread for all three (set before NumPy is imported), so the ratios compare the algorithms' loops.
 

@@ -15,6 +15,7 @@ import pytensor.tensor as pt
 from pytensor.graph.replace import clone_replace
 from pytensor.ifelse import ifelse
 from pytensor.scan.utils import until
+from pytensor.tensor.variable import TensorVariable
 
 from ..core.hyperparams import NONNEGATIVE, check_count, typed
 from ..core.transform import Transform, rule
@@ -33,7 +34,7 @@ _SCAN_OUTPUTS_ONLY = (
 )
 
 
-def _scan(fn, **kwargs):
+def _scan(fn, **kwargs) -> list:
     """``pytensor.scan``'s outputs (none of our loops has random updates)."""
     made = pytensor.scan(fn, **kwargs, **_SCAN_OUTPUTS_ONLY)
     return made if _SCAN_OUTPUTS_ONLY else made[0]
@@ -51,13 +52,14 @@ class _Objective:
         self.shapes = [p.get_value(borrow=True).shape for p in params]
         self.sizes = [int(np.prod(shape)) for shape in self.shapes]
         self.theta = pt.vector("theta", dtype=self.dtype)
-        flat_loss = clone_replace(loss, dict(zip(params, self.split(self.theta), strict=True)))
-        self.loss = pt.cast(flat_loss, self.dtype)
-        self.grad = pytensor.grad(self.loss, self.theta)
+        replacements: dict = dict(zip(params, self.split(self.theta), strict=True))
+        self.loss = pt.cast(clone_replace(loss, replacements), self.dtype)
+        self.grad: TensorVariable = pytensor.grad(self.loss, self.theta)  # type: ignore[assignment]
 
     def __call__(self, x):
         """``(loss(x), gradient(x))``: the graphs cloned at the point ``x``."""
-        return clone_replace([self.loss, self.grad], {self.theta: x})
+        replacements: dict = {self.theta: x}
+        return clone_replace([self.loss, self.grad], replacements)
 
     def split(self, flat):
         """``flat`` cut into one piece per param, each of its param's shape."""
@@ -143,7 +145,9 @@ def _strong_wolfe(objective, x, t, d, f, g, gtd, max_ls, tolerance_change, max_e
         done = pt.switch(bracketing, done, ~rises & wolfe)
 
         # The bracketing loop's head: stop at max_ls, or bracket, or accept the current point.
-        (t_prev, t_cur), (f_prev, f_cur), gtd_prev, gtd_cur = bracket[0], bracket[1], *bracket[3]
+        t_prev, t_cur = bracket[0][0], bracket[0][1]
+        f_prev, f_cur = bracket[1][0], bracket[1][1]
+        gtd_prev, gtd_cur = bracket[3][0], bracket[3][1]
         exhausted = ls_iter >= max_ls
         current_rises = (f_cur > f + t_cur * armijo_slope) | ((ls_iter > 1) & (f_cur >= f_prev))
         current_wolfe = pt.abs(gtd_cur) <= -c2 * gtd
@@ -165,7 +169,7 @@ def _strong_wolfe(objective, x, t, d, f, g, gtd, max_ls, tolerance_change, max_e
         finished = zooming & (done | (ls_iter >= max_ls) | short)
         lo, hi = pt.min(bracket[0]), pt.max(bracket[0])
         cubic = _cubic_interpolate(
-            *_at(bracket, 0)[:2], bracket[3][0], *_at(bracket, 1)[:2], bracket[3][1], lo, hi
+            bracket[0][0], bracket[1][0], bracket[3][0], bracket[0][1], bracket[1][1], bracket[3][1], lo, hi
         )
         eps = 0.1 * (hi - lo)
         near_end = pt.minimum(hi - cubic, cubic - lo) < eps
@@ -422,7 +426,8 @@ def lbfgs(
             else:
                 t_taken = t
                 last = pt.eq(local_iter, max_iter)
-                new_loss, new_grad = ifelse(last, [loss, grad], objective(x + t * d))
+                evaluated: list = ifelse(last, [loss, grad], objective(x + t * d))  # type: ignore[assignment]
+                new_loss, new_grad = evaluated
                 used = pt.switch(last, 0, 1)
                 optimal = ~last & (pt.max(pt.abs(new_grad)) <= tol_grad)
             new_x = x + t_taken * d
@@ -482,7 +487,7 @@ def lbfgs(
         outputs = _scan(iteration, outputs_info=list(start), n_steps=max_iter, name="lbfgs.iterations")
         final = [o[-1] for o in outputs]
         # Optimal at the start: torch returns at once, having only counted the evaluation.
-        returned = ifelse(pt.max(pt.abs(grad0)) <= tol_grad, list(start), final)
+        returned: list = ifelse(pt.max(pt.abs(grad0)) <= tol_grad, list(start), final)  # type: ignore[assignment]
         x, _, _, *state, _, _ = returned
         for var, value in zip(
             (d, t, dirs, stps, ro, num_old, head, h_diag, prev_grad, prev_loss, n_iter, func_evals),

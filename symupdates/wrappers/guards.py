@@ -105,7 +105,8 @@ def _guard(inner, builder, steps, tag, should_skip, max_consecutive_skips, *, se
             _register_jax()
             # Everything the guard writes derives from a checked value, so the check runs before any of it
             # (and before any update computed in place in a shared variable's storage).
-            skip, skipped_old, consecutive_old = (check(v, allowed) for v in (skip, skipped, consecutive))
+            checked: list = [check(v, allowed) for v in (skip, skipped, consecutive)]
+            skip, skipped_old, consecutive_old = checked
             consecutive_new = pt.switch(skip, consecutive_old + 1, 0)
             builder.set(consecutive, consecutive_new)
             builder.monitor("consecutive_skips", consecutive_new)

@@ -84,7 +84,7 @@ def scale_by_backtracking_linesearch(
         params = builder.params
         loss = pt.as_tensor_variable(builder.loss)
         dtype = loss.dtype
-        grads = pytensor.grad(loss, params)
+        grads: list = pytensor.grad(loss, params)  # type: ignore[assignment]
         slope = sum(pt.sum(u * g) for u, g in zip(steps, grads, strict=True))
         previous = builder.scalar("backtracking.learning_rate", 1.0, dtype)
         first = pt.minimum(typed(increase_factor, dtype) * previous, typed(max_learning_rate, dtype))
