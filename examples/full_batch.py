@@ -1,6 +1,8 @@
-"""Full-batch L-BFGS: a logistic regression on scikit-learn's digits with ``symupdates.lbfgs`` (one compiled
-call = one ``torch.optim.LBFGS.step``, its line search inside the call), torch's LBFGS and scipy's L-BFGS-B
-from the same start, and a picture of the loss against function evaluations.
+"""Full-batch L-BFGS on scikit-learn's digits: symupdates.lbfgs against torch's LBFGS and scipy's L-BFGS-B.
+
+A logistic regression fitted with ``symupdates.lbfgs`` (one compiled call = one
+``torch.optim.LBFGS.step``, its line search inside the call), torch's LBFGS and scipy's L-BFGS-B from the
+same start, and a picture of the loss against function evaluations.
 
 Each optimizer keeps 10 curvature pairs and runs to a gradient max-norm below ``--tolerance``:
 symupdates and torch with the strong-Wolfe search, ``--max-iter`` iterations per call (so the same
