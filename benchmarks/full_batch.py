@@ -106,10 +106,11 @@ def run_symupdates(x0, loss_fn, gtol, repeats):
         su.reset_state(updates)
         w.set_value(x0.copy())
         started = time.perf_counter()
-        iterations = -1
-        while n_iter.get_value() != iterations and n_iter.get_value() < MAX_ITER:
-            iterations = n_iter.get_value().item()
-            step()  # returns at once, counting one evaluation, when max|g| <= gtol
+        evals = -2
+        # A call that only counts its first evaluation returned at once: max|g| <= gtol, or no descent.
+        while func_evals.get_value() > evals + 1 and n_iter.get_value() < MAX_ITER:
+            evals = func_evals.get_value().item()
+            step()
         times.append(time.perf_counter() - started)
     return (
         min(times),
