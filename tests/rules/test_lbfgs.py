@@ -90,8 +90,10 @@ def test_matches_torch_trajectory(case):
     assert stable >= 2
     for call, expected in enumerate(RECORDED[f"{case}/params"][:stable]):
         returned = step()
+        # Near the minimum the loss is ~1e-8 of its start; its rounding is measured on the start's scale.
+        losses = RECORDED[f"{case}/loss"]
         np.testing.assert_allclose(
-            returned, RECORDED[f"{case}/loss"][call], rtol=1e-9, err_msg=f"call {call}"
+            returned, losses[call], rtol=1e-9, atol=1e-12 * losses[0], err_msg=f"call {call}"
         )
         # rtol 1e-9 in norm: single entries near 0 (a bias) are off by the trajectory's rounding, ~1e-12.
         assert np.linalg.norm(flat(params) - expected) <= 1e-9 * np.linalg.norm(expected), f"call {call}"
@@ -102,7 +104,7 @@ def test_matches_torch_trajectory(case):
 def quadratic():
     w = pytensor.shared(np.array([3.0, -2.0, 0.5]), name="w")
     b = pytensor.shared(np.array(1.0), name="b")
-    loss = (pt.exp(w) - w).sum() + (b - w.sum()) ** 2 + b**4
+    loss = (pt.exp(w) - w).sum() + (b - w.sum()) ** 2 + b**2
     return loss, [w, b]
 
 
