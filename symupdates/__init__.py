@@ -79,6 +79,7 @@ from .rules.layerwise import (
     scale_by_novograd,
     scale_by_trust_ratio,
 )
+from .rules.lbfgs import lbfgs
 from .rules.multiplicative import SplitError, multiplicative, split_gradient
 from .rules.orthogonal import muon, newton_schulz, scale_by_muon
 from .rules.parameter_free import dadapt_adamw, prodigy, scale_by_dadapt_adamw, scale_by_prodigy
@@ -108,7 +109,8 @@ from .wrappers.averaging import (
 from .wrappers.clipping import clip_by_global_norm, clip_by_norm, clip_by_value
 from .wrappers.constraints import norm_constraint, total_norm_constraint
 from .wrappers.flatten import flatten
-from .wrappers.guards import apply_if_finite
+from .wrappers.guards import GuardedStep, TooManySkippedSteps, apply_if_finite, large_step, skip_if
+from .wrappers.linesearch import scale_by_backtracking_linesearch
 from .wrappers.masks import masked, multi_transform
 from .wrappers.sparse import SparseFallbackWarning, sparse
 
@@ -117,11 +119,13 @@ __version__ = "0.1.0"
 __all__ = [
     "CheckpointError",
     "EPSILON_PLACEMENTS",
+    "GuardedStep",
     "Schedule",
     "SparseFallbackWarning",
     "SplitError",
     "StateEntry",
     "StepReport",
+    "TooManySkippedSteps",
     "Transform",
     "Updates",
     "accumulate_gradients",
@@ -160,7 +164,9 @@ __all__ = [
     "inverse_time_decay",
     "join_schedules",
     "lamb",
+    "large_step",
     "lars",
+    "lbfgs",
     "linear_schedule",
     "lion",
     "load_state",
@@ -195,6 +201,7 @@ __all__ = [
     "scale_by_adam",
     "scale_by_adamax",
     "scale_by_amsgrad",
+    "scale_by_backtracking_linesearch",
     "scale_by_belief",
     "scale_by_dadapt_adamw",
     "scale_by_inverse_time",
@@ -223,6 +230,7 @@ __all__ = [
     "sharded_function",
     "sign_sgd",
     "signum",
+    "skip_if",
     "sophia",
     "sparse",
     "split_gradient",

@@ -74,6 +74,10 @@ class Builder(Protocol):
         """A scalar state variable ``name``, laid out with ``params[owner]`` (or after all params)."""
         ...
 
+    def array(self, name: str, value: Any, *, owner: int | None = None) -> Any:
+        """A state variable named ``name`` of ``value``'s shape and dtype (state not shaped like a param)."""
+        ...
+
     def counter(self, tag: str) -> tuple[Any, Any]:
         """An int64 step counter ``"<tag>.t"``: ``(count, count + 1)``, its increment registered."""
         ...
@@ -103,8 +107,9 @@ class Builder(Protocol):
         """A position in the registered state updates, for ``gate``."""
         ...
 
-    def gate(self, condition: Any, start: int) -> None:
-        """Skip the step (params and the state updates registered from ``start`` on) unless ``condition``."""
+    def gate(self, condition: Any, start: int, *, counters: Sequence[Any] = ()) -> None:
+        """Skip the step (params and the state updates registered from ``start`` on, except those of the
+        guard's own ``counters``) unless ``condition``."""
         ...
 
     def map_params(self, hook: ParamHook) -> None:
@@ -219,6 +224,13 @@ class UpdateBuilder:
         """A scalar state variable named ``name``; with ``owner=i`` it is laid out with ``params[i]``."""
         return self.new_state(name, np.asarray(value, dtype=dtype), (), owner)
 
+    def array(self, name: str, value: Any, *, owner: int | None = None) -> Any:
+        """A state variable of any shape named ``name``, starting at ``value`` (an array whose dtype and
+        shape it keeps); with ``owner=i`` it is laid out with ``params[i]`` (state not shaped like a param:
+        ``lbfgs``'s history of the flattened params)."""
+        value = np.asarray(value)
+        return self.new_state(name, value, value.shape, owner)
+
     def counter(self, tag: str) -> tuple[Any, Any]:
         """An int64 step counter ``"<tag>.t"`` starting at 0; returns ``(counter, counter + 1)`` and
         registers the increment, which Lasagne puts last in the dict."""
@@ -269,10 +281,11 @@ class UpdateBuilder:
         (in registration order, before the gates); hooks may register state updates."""
         self._param_hooks.append(hook)
 
-    def gate(self, condition: Any, start: int) -> None:
+    def gate(self, condition: Any, start: int, *, counters: Sequence[Any] = ()) -> None:
         """Skip the step unless ``condition``: in ``finish``, every param and every state update
-        registered from ``start`` on (hooks' updates included) keeps its value when it is false."""
-        self._gates.append((condition, start))
+        registered from ``start`` on (hooks' updates included) keeps its value when it is false, except
+        the state variables in ``counters`` (the guard's own skip counters, which must count the skip)."""
+        self._gates.append((condition, start, tuple(counters)))
 
     def subset(self, indices: Sequence[int]) -> Builder:
         """A builder for ``params[indices]`` only, writing into this one (for per-group transforms)."""
@@ -283,9 +296,16 @@ class UpdateBuilder:
         param_values = list(param_values)
         for hook in self._param_hooks:
             param_values = hook(param_values)
-        for condition, start in self._gates:
+        for condition, start, counters in self._gates:
             self._entries[start:] = [
-                (var, as_update(var, pt.switch(condition, expr, var)), owner, after)
+                (
+                    var,
+                    expr
+                    if any(var is c for c in counters)
+                    else as_update(var, pt.switch(condition, expr, var)),
+                    owner,
+                    after,
+                )
                 for var, expr, owner, after in self._entries[start:]
             ]
             param_values = [
@@ -352,6 +372,9 @@ class SubsetBuilder:
     def scalar(self, name: str, value: Any, dtype: str, *, owner: int | None = None) -> Any:
         return self._parent.scalar(name, value, dtype, owner=self._owner(owner))
 
+    def array(self, name: str, value: Any, *, owner: int | None = None) -> Any:
+        return self._parent.array(name, value, owner=self._owner(owner))
+
     def counter(self, tag: str) -> tuple[Any, Any]:
         return self._parent.counter(tag)
 
@@ -373,8 +396,8 @@ class SubsetBuilder:
     def mark(self) -> int:
         return self._parent.mark()
 
-    def gate(self, condition: Any, start: int) -> None:
-        self._parent.gate(condition, start)
+    def gate(self, condition: Any, start: int, *, counters: Sequence[Any] = ()) -> None:
+        self._parent.gate(condition, start, counters=counters)
 
     def subset(self, indices: Sequence[int]) -> Builder:
         return SubsetBuilder(self._parent, [self._indices[i] for i in indices])
@@ -477,6 +500,10 @@ class FlatBuilder:
     def scalar(self, name: str, value: Any, dtype: str, *, owner: int | None = None) -> Any:
         return self.new_state(name, np.asarray(value, dtype=dtype), (), owner)
 
+    def array(self, name: str, value: Any, *, owner: int | None = None) -> Any:
+        value = np.asarray(value)
+        return self.new_state(name, value, value.shape, owner)
+
     def counter(self, tag: str) -> tuple[Any, Any]:
         # Nothing inside flatten can skip a step (see gate), so every counter of a tag counts the same steps:
         # the dtypes share one.
@@ -502,7 +529,7 @@ class FlatBuilder:
     def mark(self) -> int:
         return self._parent.mark()
 
-    def gate(self, condition: Any, start: int) -> None:
+    def gate(self, condition: Any, start: int, *, counters: Sequence[Any] = ()) -> None:
         # A gate skips everything registered from ``start`` on: the state of the dtypes flattened after this
         # one too, but not that of the dtypes before it, which would move while their params stay.
         raise ValueError(

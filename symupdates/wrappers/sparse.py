@@ -193,6 +193,9 @@ class _RowBuilder:
     def scalar(self, name: str, value: Any, dtype: str, *, owner: int | None = None) -> Any:
         return self._parent.scalar(name, value, dtype, owner=owner)
 
+    def array(self, name: str, value: Any, *, owner: int | None = None) -> Any:
+        return self._parent.array(name, value, owner=owner)
+
     def counter(self, tag: str) -> tuple[Any, Any]:
         return self._parent.counter(tag)
 
@@ -217,8 +220,8 @@ class _RowBuilder:
     def mark(self) -> int:
         return self._parent.mark()
 
-    def gate(self, condition: Any, start: int) -> None:
-        self._parent.gate(condition, start)
+    def gate(self, condition: Any, start: int, *, counters: Sequence[Any] = ()) -> None:
+        self._parent.gate(condition, start, counters=counters)
 
     def map_params(self, hook: ParamHook) -> None:
         self._parent.map_params(hook)

@@ -1,0 +1,515 @@
+"""L-BFGS with torch's optional strong-Wolfe line search, as one compiled call (``lbfgs``).
+
+One call of the compiled step is one ``torch.optim.LBFGS.step(closure)``: up to ``max_iter`` L-BFGS
+iterations, each re-evaluating the loss and its gradient at trial points *inside* the compiled step. The
+loss graph is cloned with the params replaced by the trial point; the iterations are a PyTensor ``scan``
+that stops on torch's exit conditions (``until``), and the strong-Wolfe search is a nested ``scan``, one
+loss evaluation per step.
+"""
+
+import inspect
+
+import numpy as np
+import pytensor
+import pytensor.tensor as pt
+from pytensor.graph.replace import clone_replace
+from pytensor.ifelse import ifelse
+from pytensor.scan.utils import until
+from pytensor.tensor.variable import TensorVariable
+
+from ..core.hyperparams import NONNEGATIVE, check_count, typed
+from ..core.transform import Transform, rule
+
+__all__ = ["lbfgs"]
+
+# torch's _strong_wolfe arguments, which LBFGS.step leaves at their defaults.
+SUFFICIENT_DECREASE = 1e-4  # c1
+CURVATURE = 0.9  # c2
+# A curvature pair (s, y) enters the history only when y's = y . s exceeds this (torch's constant).
+MIN_CURVATURE = 1e-10
+
+# PyTensor 3 warns unless scan is told to return its outputs only; 2.38 does not know the argument.
+_SCAN_OUTPUTS_ONLY = (
+    {"return_updates": False} if "return_updates" in inspect.signature(pytensor.scan).parameters else {}
+)
+
+
+def _scan(fn, **kwargs) -> list:
+    """``pytensor.scan``'s outputs (none of our loops has random updates)."""
+    made = pytensor.scan(fn, **kwargs, **_SCAN_OUTPUTS_ONLY)
+    return made if _SCAN_OUTPUTS_ONLY else made[0]
+
+
+# The phases of the line search's state machine.
+BRACKETING, ZOOMING, FINISHED = 0, 1, 2
+
+
+class _Objective:
+    """The loss and its gradient as functions of one flat vector: the params' values, concatenated."""
+
+    def __init__(self, loss, params):
+        self.dtype = params[0].dtype
+        self.shapes = [p.get_value(borrow=True).shape for p in params]
+        self.sizes = [int(np.prod(shape)) for shape in self.shapes]
+        self.theta = pt.vector("theta", dtype=self.dtype)
+        replacements: dict = dict(zip(params, self.split(self.theta), strict=True))
+        self.loss = pt.cast(clone_replace(loss, replacements), self.dtype)
+        self.grad: TensorVariable = pytensor.grad(self.loss, self.theta)  # type: ignore[assignment]
+
+    def __call__(self, x):
+        """``(loss(x), gradient(x))``: the graphs cloned at the point ``x``."""
+        replacements: dict = {self.theta: x}
+        return clone_replace([self.loss, self.grad], replacements)
+
+    def split(self, flat):
+        """``flat`` cut into one piece per param, each of its param's shape."""
+        offsets = np.cumsum([0, *self.sizes])
+        return [
+            flat[start:stop].reshape(shape)
+            for start, stop, shape in zip(offsets[:-1], offsets[1:], self.shapes, strict=True)
+        ]
+
+
+def _cubic_interpolate(x1, f1, g1, x2, f2, g2, lower, upper):
+    """torch's ``_cubic_interpolate``: the minimiser of the cubic through ``(x1, f1, g1)`` and ``(x2, f2,
+    g2)`` (value and slope at two points), clipped to ``[lower, upper]``; their midpoint when the cubic has
+    no minimum (``d1^2 < g1 g2``)::
+
+        d1 = g1 + g2 - 3 (f1 - f2) / (x1 - x2),   d2 = sqrt(d1^2 - g1 g2)
+        x = x2 - (x2 - x1) (g2 + d2 - d1) / (g2 - g1 + 2 d2)      (x1 <= x2; mirrored otherwise)
+    """
+    d1 = g1 + g2 - 3 * (f1 - f2) / (x1 - x2)
+    d2_square = d1**2 - g1 * g2
+    real = d2_square >= 0
+    d2 = pt.sqrt(pt.switch(real, d2_square, 0))
+    minimum = pt.switch(
+        x1 <= x2,
+        x2 - (x2 - x1) * ((g2 + d2 - d1) / (g2 - g1 + 2 * d2)),
+        x1 - (x1 - x2) * ((g1 + d2 - d1) / (g1 - g2 + 2 * d2)),
+    )
+    return pt.switch(real, pt.minimum(pt.maximum(minimum, lower), upper), (lower + upper) / 2)
+
+
+def _at(bracket, pos):
+    return tuple(b[pos] for b in bracket)
+
+
+def _put(bracket, pos, point):
+    return tuple(pt.set_subtensor(b[pos], v) for b, v in zip(bracket, point, strict=True))
+
+
+def _choose(condition, if_true, if_false):
+    return tuple(pt.switch(condition, a, b) for a, b in zip(if_true, if_false, strict=True))
+
+
+def _lowest(bracket_f):
+    """torch's ``low_pos``: 0 if ``f[0] <= f[1]`` else 1."""
+    return pt.switch(bracket_f[0] <= bracket_f[1], 0, 1).astype("int64")
+
+
+def _strong_wolfe(objective, x, t, d, f, g, gtd, max_ls, tolerance_change, max_evals):
+    """torch's ``_strong_wolfe`` from ``x`` along ``d``, first trial step ``t``: ``(f, g, t, evals)``.
+
+    One ``scan`` step evaluates the loss at one trial step and updates the search's state: the bracket
+    ``[(t, f, g, g.d)] * 2`` (in the bracketing phase, the previous and the current trial), the position
+    of its lower end, the phase, torch's ``insuf_progress`` and ``done`` flags. Then it takes torch's
+    decisions up to its next evaluation (the checks heading torch's two loops), and computes that
+    evaluation's step (a cubic interpolation, bounded while bracketing, nudged off the bracket's ends
+    while zooming). It stops when torch returns: ``ls_iter`` (evaluations after the first) is
+    ``max_ls``, or the Wolfe conditions hold, or the bracket is shorter than ``tolerance_change`` in
+    max-norm.
+    """
+    dtype = x.dtype
+    c1, c2 = typed(SUFFICIENT_DECREASE, dtype), typed(CURVATURE, dtype)
+    d_norm = pt.max(pt.abs(d))
+    armijo_slope = c1 * gtd
+
+    def step(bracket_t, bracket_f, bracket_g, bracket_gtd, low, phase, insuf, done, evals, t):
+        bracket = (bracket_t, bracket_f, bracket_g, bracket_gtd)
+        f_new, g_new = objective(x + t * d)
+        new = (t, f_new, g_new, pt.dot(g_new, d))
+        evals = evals + 1
+        ls_iter = evals - 1
+
+        # The evaluated point joins the bracket of its phase.
+        shifted = _put(_put(bracket, 0, _at(bracket, 1)), 1, new)
+        high = 1 - low
+        rises = (f_new > f + t * armijo_slope) | (f_new >= bracket_f[low])
+        wolfe = pt.abs(new[3]) <= -c2 * gtd
+        raised = _put(bracket, high, new)
+        old_high_to_low = ~wolfe & (new[3] * (bracket_t[high] - bracket_t[low]) >= 0)
+        lowered = _put(_choose(old_high_to_low, _put(bracket, high, _at(bracket, low)), bracket), low, new)
+        bracketing = pt.eq(phase, BRACKETING)
+        bracket = _choose(bracketing, shifted, _choose(rises, raised, lowered))
+        low = pt.switch(bracketing, low, pt.switch(rises, _lowest(bracket[1]), low))
+        done = pt.switch(bracketing, done, ~rises & wolfe)
+
+        # The bracketing loop's head: stop at max_ls, or bracket, or accept the current point.
+        t_prev, t_cur = bracket[0][0], bracket[0][1]
+        f_prev, f_cur = bracket[1][0], bracket[1][1]
+        gtd_prev, gtd_cur = bracket[3][0], bracket[3][1]
+        exhausted = ls_iter >= max_ls
+        current_rises = (f_cur > f + t_cur * armijo_slope) | ((ls_iter > 1) & (f_cur >= f_prev))
+        current_wolfe = pt.abs(gtd_cur) <= -c2 * gtd
+        brackets = ~exhausted & (current_rises | (~current_wolfe & (gtd_cur >= 0)))
+        accepts = ~exhausted & ~current_rises & current_wolfe
+        bracket = _choose(bracketing & exhausted, _put(bracket, 0, (pt.zeros_like(t), f, g, gtd)), bracket)
+        low = pt.switch(
+            bracketing & (exhausted | brackets), _lowest(bracket[1]), pt.switch(bracketing & accepts, 1, low)
+        )
+        done = done | (bracketing & accepts)
+        phase = pt.switch(bracketing & (exhausted | brackets | accepts), ZOOMING, phase)
+        grow = _cubic_interpolate(
+            t_prev, f_prev, gtd_prev, t_cur, f_cur, gtd_cur, t_cur + 0.01 * (t_cur - t_prev), t_cur * 10
+        )
+
+        # The zoom loop's head, then its next trial, kept 10% of the bracket away from its ends.
+        zooming = pt.eq(phase, ZOOMING)
+        short = pt.abs(bracket[0][1] - bracket[0][0]) * d_norm < tolerance_change
+        finished = zooming & (done | (ls_iter >= max_ls) | short)
+        lo, hi = pt.min(bracket[0]), pt.max(bracket[0])
+        cubic = _cubic_interpolate(
+            bracket[0][0], bracket[1][0], bracket[3][0], bracket[0][1], bracket[1][1], bracket[3][1], lo, hi
+        )
+        eps = 0.1 * (hi - lo)
+        near_end = pt.minimum(hi - cubic, cubic - lo) < eps
+        move = near_end & (insuf | (cubic >= hi) | (cubic <= lo))
+        nudged = pt.switch(
+            move, pt.switch(pt.abs(cubic - hi) < pt.abs(cubic - lo), hi - eps, lo + eps), cubic
+        )
+        insuf = pt.switch(zooming & ~finished, near_end & ~move, insuf)
+        t = pt.switch(zooming, nudged, grow)
+        phase = pt.switch(finished, FINISHED, phase)
+        return (*bracket, low, phase.astype("int64"), insuf, done, evals, t.astype(dtype)), until(finished)
+
+    start = (pt.zeros_like(t), f, g, gtd)
+    pair = tuple(pt.stack([v, v]) for v in start)
+    false = pt.as_tensor_variable(np.bool_(False))
+    outputs = _scan(
+        step,
+        outputs_info=[
+            *pair,
+            pt.constant(0, dtype="int64"),
+            pt.constant(BRACKETING, dtype="int64"),
+            false,
+            false,
+            pt.constant(0, dtype="int64"),
+            t,
+        ],
+        n_steps=max_evals,
+        name="lbfgs.strong_wolfe",
+    )
+    bracket_t, bracket_f, bracket_g, _, low, *_, evals, _ = (o[-1] for o in outputs)
+    return bracket_f[low], bracket_g[low], bracket_t[low], evals
+
+
+def _two_loop(grad, dirs, stps, ro, num_old, head, h_diag):
+    """torch's two-loop recursion: ``-H g`` for the L-BFGS inverse Hessian ``H`` of the history.
+
+    The history is a ring: entry ``k`` (0 the oldest, ``num_old - 1`` the newest) is row ``(head + k) %
+    history_size`` of ``dirs`` (the ``y``), ``stps`` (the ``s``) and ``ro`` (``1 / y.s``)::
+
+        q = -g;  for k newest..oldest: a_k = ro_k s_k.q,  q -= a_k y_k
+        r = h_diag q;  for k oldest..newest: b = ro_k y_k.r,  r += (a_k - b) s_k
+    """
+    size = dirs.shape[0]
+    steps = pt.maximum(num_old, 1)  # a scan runs at least once; a step past the history changes nothing
+
+    def backward(k, q):
+        valid, row = k < num_old, (head + k) % size
+        alpha = pt.switch(valid, pt.dot(stps[row], q) * ro[row], 0)
+        return pt.switch(valid, q - alpha * dirs[row], q), alpha
+
+    qs, alphas = _scan(
+        backward,
+        sequences=[pt.arange(steps - 1, -1, -1)],
+        outputs_info=[-grad, None],
+        name="lbfgs.two_loop_q",
+    )
+
+    def forward(k, alpha, r):
+        valid, row = k < num_old, (head + k) % size
+        beta = pt.dot(dirs[row], r) * ro[row]
+        return pt.switch(valid, r + (alpha - beta) * stps[row], r)
+
+    rs = _scan(
+        forward,
+        sequences=[pt.arange(steps), alphas[::-1]],
+        outputs_info=[qs[-1] * h_diag],
+        name="lbfgs.two_loop_r",
+    )
+    return rs[-1]
+
+
+@rule(learning_rate=NONNEGATIVE, tolerance_grad=NONNEGATIVE, tolerance_change=NONNEGATIVE)
+def lbfgs(
+    loss_or_grads=None,
+    params=None,
+    learning_rate=1.0,
+    max_iter=20,
+    max_eval=None,
+    tolerance_grad=1e-7,
+    tolerance_change=1e-9,
+    history_size=100,
+    line_search_fn=None,
+):
+    """L-BFGS: one compiled call is one ``torch.optim.LBFGS.step(closure)``.
+
+    The params are one flat vector ``x`` (concatenated in order, as torch does). One call evaluates
+    ``f(x)`` and ``g = grad f(x)``, returns at once if ``max|g| <= tolerance_grad``, and otherwise runs up
+    to ``max_iter`` iterations of::
+
+        s = t d,  y = g - g_prev                     (the last iteration's step and gradient change)
+        if y.s > 1e-10:  push (y, s, 1 / y.s) into the history (dropping the oldest past history_size),
+                         h_diag = y.s / y.y
+        d = -H g                                     (two-loop recursion; d = -g on the very first iteration)
+        t = min(1, 1 / |g|_1) learning_rate on the very first iteration, learning_rate after
+        stop if g.d > -tolerance_change              (not a descent direction; nothing moves)
+        t = strong_wolfe(x, t, d) (line_search_fn="strong_wolfe") or t,   x = x + t d
+        f, g = f(x), grad f(x)                       (without line search: not on the last iteration)
+
+    stopping after ``max_iter`` iterations, ``max_eval`` evaluations in the call, or when
+    ``max|g| <= tolerance_grad``, ``max|t d| <= tolerance_change`` or ``|f - f_prev| < tolerance_change``.
+    The strong-Wolfe search (``c1 = 1e-4``, ``c2 = 0.9``, at most ``max_eval`` minus the call's
+    evaluations so far) brackets a step by cubic interpolation, then zooms into the bracket.
+
+    Parameters
+    ----------
+    loss_or_grads : scalar TensorVariable, optional
+        The loss: L-BFGS re-evaluates it at trial points, so gradients alone are refused.
+    params : list of SharedVariable, optional
+        The parameters to update, all of one float dtype. Omit both this and ``loss_or_grads`` to get the
+        rule as a ``Transform``, which must come last in a chain: it computes the params' next values
+        itself (wrappers that skip steps, ``apply_if_finite``, ``skip_if``, may wrap it).
+    learning_rate : float or symbolic scalar
+        torch's ``lr``: the first trial step.
+    max_iter : int
+        Iterations per call.
+    max_eval : int or None
+        Loss evaluations per call (the first included); None is torch's ``max_iter * 5 // 4``.
+    tolerance_grad, tolerance_change : float
+        The exits above.
+    history_size : int
+        Curvature pairs kept.
+    line_search_fn : None or "strong_wolfe"
+
+    Returns
+    -------
+    Updates
+        Its ``monitors["loss"]`` is the loss at the start of the call (what torch's ``step`` returns) and
+        ``monitors["func_evals"]`` the evaluations so far (torch's ``state["func_evals"]``).
+
+    Notes
+    -----
+    Equal to ``torch.optim.LBFGS`` 2.13 (tests/rules/test_lbfgs.py: recorded trajectories, float64,
+    rtol 1e-9), including its quirks: when the loop stops on ``g.d > -tolerance_change`` the new
+    direction and step size are kept though not taken, and the next call's curvature pair uses them.
+    State (named ``"lbfgs.*"``, checkpointable): the flat direction ``d``, step ``t``, the history ring
+    ``old_dirs``/``old_stps``/``ro`` with ``head`` and ``num_old``, ``H_diag``, ``prev_flat_grad``,
+    ``prev_loss``, ``func_evals``, ``n_iter``. Inside the compiled step every loss evaluation is a clone
+    of the loss graph; with PyTensor's NUMBA backend a branch not taken (the fixed step's evaluation on
+    the last iteration, the search when the call returns at once) may still be computed, though never
+    used or counted. The iterations' ``scan`` keeps every iteration's state, the history included: memory
+    grows as ``max_iter * 2 * history_size * n`` (``max_iter=5000``, 10 pairs of 650 floats: about 0.9 GB
+    resident, seen running benchmarks/full_batch.py), so run many calls of tens of iterations instead.
+
+    References
+    ----------
+    Nocedal (1980), Updating quasi-Newton matrices with limited storage, Math. Comp. 35(151).
+    Nocedal and Wright (2006), Numerical Optimization, 2nd ed., algorithms 3.5, 3.6 and 7.4.
+
+    Examples
+    --------
+    >>> import numpy as np, pytensor, symupdates as su
+    >>> w = pytensor.shared(np.array([3.0, -2.0]), name="w")
+    >>> updates = su.lbfgs(((w - 1.0) ** 2).sum(), [w], line_search_fn="strong_wolfe")
+    >>> step = pytensor.function([], updates.monitors["loss"], updates=updates)
+    >>> float(step()), w.get_value().round(6)
+    (13.0, array([1., 1.]))
+    """
+    check_count(max_iter, "max_iter")
+    check_count(history_size, "history_size")
+    if max_eval is None:
+        max_eval = max_iter * 5 // 4
+    check_count(max_eval, "max_eval")
+    if line_search_fn not in (None, "strong_wolfe"):
+        raise ValueError(f"line_search_fn must be None or 'strong_wolfe', got {line_search_fn!r}")
+
+    def build(steps, builder):
+        if builder.loss is None:
+            raise ValueError("lbfgs needs the loss itself (it evaluates it at trial points), not gradients")
+        params = builder.params
+        dtypes = {p.dtype for p in params}
+        if len(dtypes) != 1:
+            raise ValueError(
+                f"lbfgs flattens the params into one vector: they must share a dtype, got {dtypes}"
+            )
+        loss = pt.as_tensor_variable(builder.loss)
+        if loss.ndim != 0:
+            raise ValueError(f"lbfgs needs a scalar loss, got one with {loss.ndim} dimensions")
+        objective = _Objective(loss, params)
+        dtype, size = objective.dtype, sum(objective.sizes)
+
+        def array(name, shape, value=0, kind=dtype):
+            return builder.array(f"lbfgs.{name}", np.full(shape, value, dtype=kind), owner=0)
+
+        d, t = array("d", (size,)), array("t", ())
+        dirs, stps = array("old_dirs", (history_size, size)), array("old_stps", (history_size, size))
+        ro, num_old, head = (
+            array("ro", (history_size,)),
+            array("num_old", (), kind="int64"),
+            array("head", (), kind="int64"),
+        )
+        h_diag = array("H_diag", (), 1)
+        prev_grad, prev_loss = array("prev_flat_grad", (size,)), array("prev_loss", ())
+        func_evals, n_iter = array("func_evals", (), kind="int64"), array("n_iter", (), kind="int64")
+
+        lr = typed(learning_rate, dtype)
+        tol_grad, tol_change = typed(tolerance_grad, dtype), typed(tolerance_change, dtype)
+        x0 = pt.concatenate([p.ravel() for p in params])
+        loss0, grad0 = objective(x0)
+
+        def iteration(
+            x,
+            grad,
+            loss,
+            d,
+            t,
+            dirs,
+            stps,
+            ro,
+            num_old,
+            head,
+            h_diag,
+            prev_grad,
+            prev_loss,
+            n_iter,
+            func_evals,
+            evals,
+            local_iter,
+        ):
+            local_iter, n_iter = local_iter + 1, n_iter + 1
+            first = pt.eq(n_iter, 1)
+            y, s = grad - prev_grad, d * t
+            ys = pt.dot(y, s)
+            store, full = ys > MIN_CURVATURE, pt.eq(num_old, history_size)
+            row = pt.switch(full, head, (head + num_old) % history_size)
+            dirs, stps, ro = _choose(
+                store,
+                (
+                    pt.set_subtensor(dirs[row], y),
+                    pt.set_subtensor(stps[row], s),
+                    pt.set_subtensor(ro[row], 1.0 / ys),
+                ),
+                (dirs, stps, ro),
+            )
+            head = pt.switch(store & full, (head + 1) % history_size, head)
+            num_old = pt.switch(store & ~full, num_old + 1, num_old)
+            h_diag = pt.switch(store, ys / pt.dot(y, y), h_diag)
+            # The very first iteration (of all calls) starts from an empty history.
+            d = pt.switch(first, -grad, _two_loop(grad, dirs, stps, ro, num_old, head, h_diag))
+            num_old, head, h_diag = _choose(
+                first,
+                (pt.zeros_like(num_old), pt.zeros_like(head), pt.ones_like(h_diag)),
+                (num_old, head, h_diag),
+            )
+            prev_grad, prev_loss = grad, loss
+            t = pt.switch(first, pt.minimum(1, 1 / pt.abs(grad).sum()) * lr, lr)
+            gtd = pt.dot(grad, d)
+            descends = gtd <= -tol_change
+
+            if line_search_fn == "strong_wolfe":
+                new_loss, new_grad, t_taken, used = _strong_wolfe(
+                    objective, x, t, d, loss, grad, gtd, max_eval - evals, tol_change, max_eval
+                )
+                optimal = pt.max(pt.abs(new_grad)) <= tol_grad
+            else:
+                t_taken = t
+                last = pt.eq(local_iter, max_iter)
+                evaluated: list = ifelse(last, [loss, grad], objective(x + t * d))  # type: ignore[assignment]
+                new_loss, new_grad = evaluated
+                used = pt.switch(last, 0, 1)
+                optimal = ~last & (pt.max(pt.abs(new_grad)) <= tol_grad)
+            new_x = x + t_taken * d
+            new_evals, new_func_evals = evals + used, func_evals + used
+            stop = (
+                pt.eq(local_iter, max_iter)
+                | (new_evals >= max_eval)
+                | optimal
+                | (pt.max(pt.abs(d * t_taken)) <= tol_change)
+                | (pt.abs(new_loss - prev_loss) < tol_change)
+            )
+            x, grad, loss, t, evals, func_evals = _choose(
+                descends,
+                (new_x, new_grad, new_loss, t_taken, new_evals, new_func_evals),
+                (x, grad, loss, t, evals, func_evals),
+            )
+            state = (
+                x,
+                grad,
+                loss,
+                d,
+                t,
+                dirs,
+                stps,
+                ro,
+                num_old,
+                head,
+                h_diag,
+                prev_grad,
+                prev_loss,
+                n_iter,
+                func_evals,
+                evals,
+                local_iter,
+            )
+            return state, until(stop | ~descends)
+
+        start = (
+            x0,
+            grad0,
+            loss0,
+            d,
+            t,
+            dirs,
+            stps,
+            ro,
+            num_old,
+            head,
+            h_diag,
+            prev_grad,
+            prev_loss,
+            n_iter,
+            func_evals + 1,
+            pt.constant(1, dtype="int64"),
+            pt.constant(0, dtype="int64"),
+        )
+        outputs = _scan(iteration, outputs_info=list(start), n_steps=max_iter, name="lbfgs.iterations")
+        final = [o[-1] for o in outputs]
+        # Optimal at the start: torch returns at once, having only counted the evaluation.
+        returned: list = ifelse(pt.max(pt.abs(grad0)) <= tol_grad, list(start), final)  # type: ignore[assignment]
+        x, _, _, *state, _, _ = returned
+        for var, value in zip(
+            (d, t, dirs, stps, ro, num_old, head, h_diag, prev_grad, prev_loss, n_iter, func_evals),
+            state,
+            strict=True,
+        ):
+            builder.set(var, value)
+        builder.monitor("loss", loss0)
+        builder.monitor("func_evals", state[-1])
+        next_params = objective.split(x)
+
+        def exact(values):
+            # p + (x' - p) may differ from x' in the last bit: the params take x' itself.
+            for value, param, step in zip(values, params, taken, strict=True):
+                if value.owner is None or list(value.owner.inputs) != [param, step]:
+                    raise ValueError(
+                        "lbfgs computes the params' next values itself: it must come last in a chain"
+                    )
+            return next_params
+
+        taken = [piece - p for piece, p in zip(next_params, params, strict=True)]
+        builder.map_params(exact)
+        return taken
+
+    return Transform(build, "lbfgs")
