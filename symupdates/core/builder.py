@@ -182,7 +182,7 @@ class UpdateBuilder:
         self._owner: dict[Any, int | None] = {}
         self._entries: list[tuple[Any, Any, int | None, bool]] = []
         self._param_hooks: list[ParamHook] = []
-        self._gates: list[tuple[Any, int]] = []
+        self._gates: list[tuple[Any, int, tuple[Any, ...]]] = []
         self._schedule_values: dict[Schedule, Any] = {}
         self._schedule_count: Any = None
 

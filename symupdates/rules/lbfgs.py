@@ -8,6 +8,8 @@ loss evaluation per step.
 """
 
 import inspect
+from collections.abc import Callable, Sequence
+from typing import Any, Literal, TypeAlias, cast
 
 import numpy as np
 import pytensor
@@ -15,10 +17,13 @@ import pytensor.tensor as pt
 from pytensor.graph.replace import clone_replace
 from pytensor.ifelse import ifelse
 from pytensor.scan.utils import until
+from pytensor.tensor.sharedvar import TensorSharedVariable
 from pytensor.tensor.variable import TensorVariable
 
 from ..core.hyperparams import NONNEGATIVE, check_count, typed
 from ..core.transform import Transform, rule
+from ..core.types import Builder, Scalar, Steps
+from ..core.updates import Updates
 
 __all__ = ["lbfgs"]
 
@@ -34,8 +39,9 @@ _SCAN_OUTPUTS_ONLY = (
 )
 
 
-def _scan(fn, **kwargs) -> list:
-    """``pytensor.scan``'s outputs (none of our loops has random updates)."""
+def _scan(fn: Callable[..., Any], **kwargs: Any) -> Any:
+    """``pytensor.scan``'s outputs (none of our loops has random updates): a list of them, or the output
+    itself when there is one (scan's convention, hence ``Any``)."""
     made = pytensor.scan(fn, **kwargs, **_SCAN_OUTPUTS_ONLY)
     return made if _SCAN_OUTPUTS_ONLY else made[0]
 
@@ -43,11 +49,14 @@ def _scan(fn, **kwargs) -> list:
 # The phases of the line search's state machine.
 BRACKETING, ZOOMING, FINISHED = 0, 1, 2
 
+#: Symbolic values taken or returned together: a bracket's ``(t, f, g, g.d)``, a scan step's state.
+Tensors: TypeAlias = tuple[TensorVariable, ...]
+
 
 class _Objective:
     """The loss and its gradient as functions of one flat vector: the params' values, concatenated."""
 
-    def __init__(self, loss, params):
+    def __init__(self, loss: TensorVariable, params: Sequence[Any]) -> None:
         self.dtype = params[0].dtype
         self.shapes = [p.get_value(borrow=True).shape for p in params]
         self.sizes = [int(np.prod(shape)) for shape in self.shapes]
@@ -56,12 +65,12 @@ class _Objective:
         self.loss = pt.cast(clone_replace(loss, replacements), self.dtype)
         self.grad: TensorVariable = pytensor.grad(self.loss, self.theta)  # type: ignore[assignment]
 
-    def __call__(self, x):
+    def __call__(self, x: TensorVariable) -> list[TensorVariable]:
         """``(loss(x), gradient(x))``: the graphs cloned at the point ``x``."""
         replacements: dict = {self.theta: x}
-        return clone_replace([self.loss, self.grad], replacements)
+        return cast(list[TensorVariable], clone_replace([self.loss, self.grad], replacements))
 
-    def split(self, flat):
+    def split(self, flat: TensorVariable) -> list[TensorVariable]:
         """``flat`` cut into one piece per param, each of its param's shape."""
         offsets = np.cumsum([0, *self.sizes])
         return [
@@ -70,7 +79,16 @@ class _Objective:
         ]
 
 
-def _cubic_interpolate(x1, f1, g1, x2, f2, g2, lower, upper):
+def _cubic_interpolate(
+    x1: TensorVariable,
+    f1: TensorVariable,
+    g1: TensorVariable,
+    x2: TensorVariable,
+    f2: TensorVariable,
+    g2: TensorVariable,
+    lower: TensorVariable,
+    upper: TensorVariable,
+) -> TensorVariable:
     """torch's ``_cubic_interpolate``: the minimiser of the cubic through ``(x1, f1, g1)`` and ``(x2, f2,
     g2)`` (value and slope at two points), clipped to ``[lower, upper]``; their midpoint when the cubic has
     no minimum (``d1^2 < g1 g2``)::
@@ -90,24 +108,35 @@ def _cubic_interpolate(x1, f1, g1, x2, f2, g2, lower, upper):
     return pt.switch(real, pt.minimum(pt.maximum(minimum, lower), upper), (lower + upper) / 2)
 
 
-def _at(bracket, pos):
+def _at(bracket: Tensors, pos: int | TensorVariable) -> Tensors:
     return tuple(b[pos] for b in bracket)
 
 
-def _put(bracket, pos, point):
+def _put(bracket: Tensors, pos: int | TensorVariable, point: Tensors) -> Tensors:
     return tuple(pt.set_subtensor(b[pos], v) for b, v in zip(bracket, point, strict=True))
 
 
-def _choose(condition, if_true, if_false):
+def _choose(condition: TensorVariable, if_true: Tensors, if_false: Tensors) -> Tensors:
     return tuple(pt.switch(condition, a, b) for a, b in zip(if_true, if_false, strict=True))
 
 
-def _lowest(bracket_f):
+def _lowest(bracket_f: TensorVariable) -> TensorVariable:
     """torch's ``low_pos``: 0 if ``f[0] <= f[1]`` else 1."""
     return pt.switch(bracket_f[0] <= bracket_f[1], 0, 1).astype("int64")
 
 
-def _strong_wolfe(objective, x, t, d, f, g, gtd, max_ls, tolerance_change, max_evals):
+def _strong_wolfe(
+    objective: _Objective,
+    x: TensorVariable,
+    t: TensorVariable,
+    d: TensorVariable,
+    f: TensorVariable,
+    g: TensorVariable,
+    gtd: TensorVariable,
+    max_ls: TensorVariable,
+    tolerance_change: TensorVariable,
+    max_evals: int,
+) -> tuple[TensorVariable, TensorVariable, TensorVariable, TensorVariable]:
     """torch's ``_strong_wolfe`` from ``x`` along ``d``, first trial step ``t``: ``(f, g, t, evals)``.
 
     One ``scan`` step evaluates the loss at one trial step and updates the search's state: the bracket
@@ -124,8 +153,19 @@ def _strong_wolfe(objective, x, t, d, f, g, gtd, max_ls, tolerance_change, max_e
     d_norm = pt.max(pt.abs(d))
     armijo_slope = c1 * gtd
 
-    def step(bracket_t, bracket_f, bracket_g, bracket_gtd, low, phase, insuf, done, evals, t):
-        bracket = (bracket_t, bracket_f, bracket_g, bracket_gtd)
+    def step(
+        bracket_t: TensorVariable,
+        bracket_f: TensorVariable,
+        bracket_g: TensorVariable,
+        bracket_gtd: TensorVariable,
+        low: TensorVariable,
+        phase: TensorVariable,
+        insuf: TensorVariable,
+        done: TensorVariable,
+        evals: TensorVariable,
+        t: TensorVariable,
+    ) -> tuple[Tensors, until]:
+        bracket: Tensors = (bracket_t, bracket_f, bracket_g, bracket_gtd)
         f_new, g_new = objective(x + t * d)
         new = (t, f_new, g_new, pt.dot(g_new, d))
         evals = evals + 1
@@ -203,7 +243,15 @@ def _strong_wolfe(objective, x, t, d, f, g, gtd, max_ls, tolerance_change, max_e
     return bracket_f[low], bracket_g[low], bracket_t[low], evals
 
 
-def _two_loop(grad, dirs, stps, ro, num_old, head, h_diag):
+def _two_loop(
+    grad: TensorVariable,
+    dirs: TensorVariable,
+    stps: TensorVariable,
+    ro: TensorVariable,
+    num_old: TensorVariable,
+    head: TensorVariable,
+    h_diag: TensorVariable,
+) -> TensorVariable:
     """torch's two-loop recursion: ``-H g`` for the L-BFGS inverse Hessian ``H`` of the history.
 
     The history is a ring: entry ``k`` (0 the oldest, ``num_old - 1`` the newest) is row ``(head + k) %
@@ -215,7 +263,7 @@ def _two_loop(grad, dirs, stps, ro, num_old, head, h_diag):
     size = dirs.shape[0]
     steps = pt.maximum(num_old, 1)  # a scan runs at least once; a step past the history changes nothing
 
-    def backward(k, q):
+    def backward(k: TensorVariable, q: TensorVariable) -> tuple[TensorVariable, TensorVariable]:
         valid, row = k < num_old, (head + k) % size
         alpha = pt.switch(valid, pt.dot(stps[row], q) * ro[row], 0)
         return pt.switch(valid, q - alpha * dirs[row], q), alpha
@@ -227,7 +275,7 @@ def _two_loop(grad, dirs, stps, ro, num_old, head, h_diag):
         name="lbfgs.two_loop_q",
     )
 
-    def forward(k, alpha, r):
+    def forward(k: TensorVariable, alpha: TensorVariable, r: TensorVariable) -> TensorVariable:
         valid, row = k < num_old, (head + k) % size
         beta = pt.dot(dirs[row], r) * ro[row]
         return pt.switch(valid, r + (alpha - beta) * stps[row], r)
@@ -243,16 +291,16 @@ def _two_loop(grad, dirs, stps, ro, num_old, head, h_diag):
 
 @rule(learning_rate=NONNEGATIVE, tolerance_grad=NONNEGATIVE, tolerance_change=NONNEGATIVE)
 def lbfgs(
-    loss_or_grads=None,
-    params=None,
-    learning_rate=1.0,
-    max_iter=20,
-    max_eval=None,
-    tolerance_grad=1e-7,
-    tolerance_change=1e-9,
-    history_size=100,
-    line_search_fn=None,
-):
+    loss_or_grads: Any = None,
+    params: Any = None,
+    learning_rate: Scalar = 1.0,
+    max_iter: int = 20,
+    max_eval: int | None = None,
+    tolerance_grad: Scalar = 1e-7,
+    tolerance_change: Scalar = 1e-9,
+    history_size: int = 100,
+    line_search_fn: Literal["strong_wolfe"] | None = None,
+) -> Updates | Transform:
     """L-BFGS: one compiled call is one ``torch.optim.LBFGS.step(closure)``.
 
     The params are one flat vector ``x`` (concatenated in order, as torch does). One call evaluates
@@ -335,7 +383,7 @@ def lbfgs(
     if line_search_fn not in (None, "strong_wolfe"):
         raise ValueError(f"line_search_fn must be None or 'strong_wolfe', got {line_search_fn!r}")
 
-    def build(steps, builder):
+    def build(steps: Steps, builder: Builder) -> Steps:
         if builder.loss is None:
             raise ValueError("lbfgs needs the loss itself (it evaluates it at trial points), not gradients")
         params = builder.params
@@ -350,7 +398,9 @@ def lbfgs(
         objective = _Objective(loss, params)
         dtype, size = objective.dtype, sum(objective.sizes)
 
-        def array(name, shape, value=0, kind=dtype):
+        def array(
+            name: str, shape: tuple[int, ...], value: float = 0, kind: str = dtype
+        ) -> TensorSharedVariable:
             return builder.array(f"lbfgs.{name}", np.full(shape, value, dtype=kind), owner=0)
 
         d, t = array("d", (size,)), array("t", ())
@@ -370,24 +420,24 @@ def lbfgs(
         loss0, grad0 = objective(x0)
 
         def iteration(
-            x,
-            grad,
-            loss,
-            d,
-            t,
-            dirs,
-            stps,
-            ro,
-            num_old,
-            head,
-            h_diag,
-            prev_grad,
-            prev_loss,
-            n_iter,
-            func_evals,
-            evals,
-            local_iter,
-        ):
+            x: TensorVariable,
+            grad: TensorVariable,
+            loss: TensorVariable,
+            d: TensorVariable,
+            t: TensorVariable,
+            dirs: TensorVariable,
+            stps: TensorVariable,
+            ro: TensorVariable,
+            num_old: TensorVariable,
+            head: TensorVariable,
+            h_diag: TensorVariable,
+            prev_grad: TensorVariable,
+            prev_loss: TensorVariable,
+            n_iter: TensorVariable,
+            func_evals: TensorVariable,
+            evals: TensorVariable,
+            local_iter: TensorVariable,
+        ) -> tuple[Tensors, until]:
             local_iter, n_iter = local_iter + 1, n_iter + 1
             first = pt.eq(n_iter, 1)
             y, s = grad - prev_grad, d * t
@@ -499,7 +549,7 @@ def lbfgs(
         builder.monitor("func_evals", state[-1])
         next_params = objective.split(x)
 
-        def exact(values):
+        def exact(values: list[TensorVariable]) -> list[TensorVariable]:
             # p + (x' - p) may differ from x' in the last bit: the params take x' itself.
             for value, param, step in zip(values, params, taken, strict=True):
                 if value.owner is None or list(value.owner.inputs) != [param, step]:

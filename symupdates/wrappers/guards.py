@@ -13,14 +13,16 @@ import functools
 import importlib.util
 import operator
 from collections.abc import Callable, Sequence
+from typing import Any
 
 import pytensor.tensor as pt
+from pytensor.graph.basic import Apply
 from pytensor.raise_op import CheckAndRaise
 from pytensor.tensor.variable import TensorVariable
 
 from ..core.compat import isfinite
 from ..core.transform import Transform, check_transform, transform
-from ..core.types import Build, Builder, Steps
+from ..core.types import Build, Builder, Steps, TensorLike
 
 __all__ = ["apply_if_finite", "skip_if", "large_step", "GuardedStep", "TooManySkippedSteps"]
 
@@ -57,7 +59,7 @@ class _GuardCheck(CheckAndRaise):
 
 
 @functools.cache
-def _register_jax():
+def _register_jax() -> None:
     """Let ``_GuardCheck`` raise inside a jitted JAX function, through a host callback (once, and only if
     JAX is installed, so that importing symupdates does not import JAX)."""
     if importlib.util.find_spec("jax") is None:
@@ -67,20 +69,29 @@ def _register_jax():
     from pytensor.link.jax.dispatch import jax_funcify
 
     @jax_funcify.register(_GuardCheck)
-    def _jax_guard_check(op, node, **kwargs):
-        def check(value, *conditions):
+    def _jax_guard_check(op: _GuardCheck, node: Apply, **kwargs: Any) -> Callable[..., jax.Array]:
+        def check(value: np.ndarray, *conditions: np.ndarray) -> np.ndarray:
             if not all(bool(np.all(c)) for c in conditions):
                 raise op.exc_type(op.msg)
             return value
 
-        def guard_check(value, *conditions):
+        def guard_check(value: jax.Array, *conditions: jax.Array) -> jax.Array:
             shape = jax.ShapeDtypeStruct(value.shape, value.dtype)
             return jax.pure_callback(check, shape, value, *conditions, vmap_method="sequential")
 
         return guard_check
 
 
-def _guard(inner, builder, steps, tag, should_skip, max_consecutive_skips, *, sees_steps):
+def _guard(
+    inner: Transform,
+    builder: Builder,
+    steps: Steps,
+    tag: str,
+    should_skip: Callable[[Steps | None], TensorLike],
+    max_consecutive_skips: int | None,
+    *,
+    sees_steps: bool,
+) -> Steps:
     """Build ``inner`` under a guard named ``tag``: skip the step when ``should_skip(out)`` is true
     (``out``: the inner rule's proposed steps; ``None`` unless ``sees_steps``, when the condition is
     built, with the counters, before ``inner``), count skips in ``"<tag>.skipped"`` and, with a limit,
@@ -91,12 +102,12 @@ def _guard(inner, builder, steps, tag, should_skip, max_consecutive_skips, *, se
     if max_consecutive_skips is not None:
         consecutive = builder.scalar(f"{tag}.consecutive", 0, "int64")
 
-    def count(skip):
-        skip = pt.as_tensor_variable(skip)
+    def count(condition: TensorLike) -> TensorVariable:
+        skip = pt.as_tensor_variable(condition)
         if skip.ndim != 0 or skip.dtype != "bool":
             raise TypeError(f"{tag}: the condition must be a symbolic scalar bool, got {skip.type}")
         skipped_old = skipped
-        if consecutive is not None:
+        if consecutive is not None and max_consecutive_skips is not None:  # both set, or neither
             allowed = ~(skip & (consecutive >= max_consecutive_skips))
             check = _GuardCheck(
                 TooManySkippedSteps,
@@ -183,7 +194,7 @@ def apply_if_finite(inner: Transform, *, max_consecutive_skips: int | None = Non
     return build
 
 
-def _check_limit(max_consecutive_skips):
+def _check_limit(max_consecutive_skips: object) -> None:
     if max_consecutive_skips is not None and (
         isinstance(max_consecutive_skips, bool)
         or not isinstance(max_consecutive_skips, int)
@@ -200,7 +211,7 @@ def skip_if(
     condition: Callable[[GuardedStep], TensorVariable],
     *,
     max_consecutive_skips: int | None = None,
-) -> Callable:
+) -> Build:
     """Skip the whole step when ``condition(step)`` is true, counting the skipped steps.
 
     ``condition`` receives a ``GuardedStep`` (the step's symbolic ``loss``, incoming ``grads``, the inner
@@ -247,8 +258,9 @@ def skip_if(
         raise TypeError(f"condition must be a callable of a GuardedStep, got {type(condition).__name__}")
     _check_limit(max_consecutive_skips)
 
-    def build(steps, builder):
-        def should_skip(out):
+    def build(steps: Steps, builder: Builder) -> Steps:
+        def should_skip(out: Steps | None) -> TensorVariable:
+            assert out is not None  # _guard passes the inner rule's steps when sees_steps
             return condition(
                 GuardedStep(loss=builder.loss, grads=list(steps), steps=list(out), params=builder.params)
             )

@@ -1,14 +1,18 @@
 """Line searches as transforms: scale the incoming direction by a step size found by re-evaluating the loss
 at trial points inside the compiled step (``scale_by_backtracking_linesearch``, optax's)."""
 
+from typing import cast
+
 import numpy as np
 import pytensor
 import pytensor.tensor as pt
 from pytensor.graph.replace import clone_replace
 from pytensor.scan.utils import until
+from pytensor.tensor.variable import TensorVariable
 
 from ..core.hyperparams import NONNEGATIVE, POSITIVE, check_count, typed
 from ..core.transform import transform
+from ..core.types import Build, Builder, Steps
 from ..rules.lbfgs import _scan
 
 __all__ = ["scale_by_backtracking_linesearch"]
@@ -30,7 +34,7 @@ def scale_by_backtracking_linesearch(
     max_learning_rate: float = 1.0,
     atol: float = 0.0,
     rtol: float = 0.0,
-):
+) -> Build:
     """Backtracking (Armijo) line search: scale the incoming direction ``u`` by a step ``eta`` with
 
     ``f(w + eta u) <= (1 + rtol) f(w) + eta slope_rtol <u, grad f(w)> + atol``,
@@ -76,7 +80,7 @@ def scale_by_backtracking_linesearch(
     """
     check_count(max_backtracking_steps, "max_backtracking_steps")
 
-    def build(steps, builder):
+    def build(steps: Steps, builder: Builder) -> Steps:
         if builder.loss is None:
             raise ValueError(
                 "scale_by_backtracking_linesearch needs the loss (it evaluates it), not gradients"
@@ -89,12 +93,17 @@ def scale_by_backtracking_linesearch(
         previous = builder.scalar("backtracking.learning_rate", 1.0, dtype)
         first = pt.minimum(typed(increase_factor, dtype) * previous, typed(max_learning_rate, dtype))
 
-        def trial(learning_rate, _value, _error, iteration):
+        def trial(
+            learning_rate: TensorVariable,
+            _value: TensorVariable,
+            _error: TensorVariable,
+            iteration: TensorVariable,
+        ) -> tuple[tuple[TensorVariable, ...], until]:
             learning_rate = pt.switch(
                 iteration > 0, typed(decrease_factor, dtype) * learning_rate, learning_rate
             )
             moved = {p: p + pt.cast(learning_rate, p.dtype) * u for p, u in zip(params, steps, strict=True)}
-            value = clone_replace(loss, moved)
+            value = cast(TensorVariable, clone_replace(loss, moved))
             error = value - (1 + typed(rtol, dtype)) * loss - learning_rate * typed(slope_rtol, dtype) * slope
             error = pt.maximum(pt.switch(pt.isnan(error), np.inf, error), 0).astype(dtype)
             done = (error <= atol) | (iteration + 1 > max_backtracking_steps)
