@@ -705,26 +705,36 @@ def scale_by_radam(
         hyper = [builder.resolve(x) for x in (beta1, beta2, epsilon, threshold)]
         _, t = builder.counter(name)
 
+        scalars: dict[str, tuple[Any, ...]] = {}
+
+        def rectification(dt: str) -> tuple[Any, ...]:
+            """The step's scalars in dtype ``dt``, built once per dtype: every param's loop reads the same."""
+            if dt not in scalars:
+                b1, b2, limit = typed(hyper[0], dt), typed(hyper[1], dt), typed(hyper[3], dt)
+                one, two, four, tf = typed(1, dt), typed(2, dt), typed(4, dt), pt.cast(t, dt)
+                first, second = one / (one - b1**tf), one - b2**tf
+                rho_inf = two / (one - b2) - one
+                rho_t = rho_inf - two * tf * b2**tf / (one - b2**tf)
+                # Only used where rho_t > threshold >= 4; the clip keeps the unused branch finite.
+                rho_safe = pt.maximum(rho_t, typed(4.5, dt))
+                rect = pt.sqrt(
+                    (rho_safe - four)
+                    * (rho_safe - two)
+                    * rho_inf
+                    / ((rho_inf - four) * (rho_inf - two) * rho_safe)
+                )
+                scalars[dt] = first, second, rho_t > limit, rect
+            return scalars[dt]
+
         def step(i: int, g: Any, dt: str) -> Any:
-            b1, b2, eps, limit = (typed(x, dt) for x in hyper)
-            one, two, four, tf = typed(1, dt), typed(2, dt), typed(4, dt), pt.cast(t, dt)
+            b1, b2, eps = (typed(x, dt) for x in hyper[:3])
+            one = typed(1, dt)
             m, v = builder.slot(i, name, "m"), builder.slot(i, name, "v")
             m_new = b1 * m + (one - b1) * g
             v_new = b2 * v + (one - b2) * g**2
             builder.set(m, m_new)
             builder.set(v, v_new)
-            first, second = one / (one - b1**tf), one - b2**tf
-            rho_inf = two / (one - b2) - one
-            rho_t = rho_inf - two * tf * b2**tf / (one - b2**tf)
-            # Only used where rho_t > threshold >= 4; the clip keeps the unused branch finite.
-            rho_safe = pt.maximum(rho_t, typed(4.5, dt))
-            rect = pt.sqrt(
-                (rho_safe - four)
-                * (rho_safe - two)
-                * rho_inf
-                / ((rho_inf - four) * (rho_inf - two) * rho_safe)
-            )
-            adaptive_on = rho_t > limit
+            first, second, adaptive_on, rect = rectification(dt)
             if epsilon_placement == "hat":
                 adaptive = pt.sqrt(second) / (pt.sqrt(v_new) + eps)
             else:
