@@ -62,35 +62,48 @@ def scan_steps(inputs, outputs, updates, steps_per_call):
     for var in updates:
         if not isinstance(var, pytensor.compile.SharedVariable):
             raise TypeError(f"updates: key {var} is not a shared variable")
-    shared = _in_function_order(outputs, updates)
     stacked = [
         pt.tensor(
             name=f"{x.name or 'input'}_steps", dtype=x.type.dtype, shape=(steps_per_call, *x.type.shape)
         )
         for x in inputs
     ]
+    stacked_outputs, final = scan_updates(inputs, outputs, updates, stacked, steps_per_call)
+    return stacked, stacked_outputs, final
+
+
+def scan_updates(inputs, outputs, updates, stacked, n_steps):
+    """The scan of ``scan_steps`` over given stacked inputs: ``(stacked outputs, final updates)``.
+
+    Step ``i`` reads ``stacked[j][i]`` in place of ``inputs[j]``; the carried state is every key of
+    ``updates``, starting from the shared variables themselves, in ``pytensor.function``'s order (see
+    ``steps_function``'s Notes). Used by ``scan_steps`` (placeholders to compile with) and
+    ``symupdates.unroll`` (the user's symbolic data, to differentiate through).
+    """
+    shared = _in_function_order(outputs, updates)
     n_in, n_out = len(inputs), len(outputs)
 
     def one_step(*args):
         current, states = args[:n_in], args[n_in:]
-        replacements = dict(zip(inputs, current)) | dict(zip(shared, states))
+        replacements = dict(zip(inputs, current, strict=True)) | dict(zip(shared, states, strict=True))
         new = graph_replace(outputs + [updates[var] for var in shared], replacements, strict=False)
         # The carried value must have the shared variable's exact type (static shape included).
         carried = [
-            var.type.filter_variable(value, allow_convert=True) for var, value in zip(shared, new[n_out:])
+            var.type.filter_variable(value, allow_convert=True)
+            for var, value in zip(shared, new[n_out:], strict=True)
         ]
         return new[:n_out] + carried
 
     results = pytensor.scan(
         one_step,
-        sequences=stacked,
+        sequences=list(stacked),
         outputs_info=[None] * n_out + shared,
-        n_steps=steps_per_call,
+        n_steps=n_steps,
         return_updates=False,
     )
     results = list(results) if isinstance(results, list | tuple) else [results]
-    final = {var: result[-1] for var, result in zip(shared, results[n_out:])}
-    return stacked, results[:n_out], final
+    final = {var: result[-1] for var, result in zip(shared, results[n_out:], strict=True)}
+    return results[:n_out], final
 
 
 def steps_function(inputs, outputs=(), *, updates, steps_per_call, mode=None, **kwargs):
