@@ -130,6 +130,7 @@ from .wrappers.averaging import (
 )
 from .wrappers.flatten import flatten
 from .wrappers.guards import apply_if_finite
+from .wrappers.hypergradient import hypergradient
 from .wrappers.masks import masked, multi_transform
 
 __version__ = "0.1.0"

@@ -24,11 +24,15 @@ from .steps import scan_updates
 
 __all__ = ["Unrolled", "unroll", "PIECEWISE_CONSTANT"]
 
-#: Transforms whose step is the sign of something computed from the gradients: piecewise constant in the
-#: gradients, so the trajectory jumps where a sign flips and its derivative through them is 0 wherever it
-#: exists. ``pytensor.grad`` through such a rule sees only the direct effect of the hyper-parameters that
-#: scale the sign (the learning rate, the weight decay), never how they change later directions.
-PIECEWISE_CONSTANT = frozenset({"scale_by_sign", "scale_by_lion", "scale_by_rprop"})
+#: Transforms whose step is the sign of something computed from the gradients, and the public rules made of
+#: them (named too, so that a copy without its parts, ``inject_hyperparams(lion)``, is recognised): the
+#: trajectory is piecewise constant in the gradients, jumps where a sign flips, and its derivative through
+#: them is 0 wherever it exists. ``pytensor.grad`` through such a rule sees only the direct effect of the
+#: hyper-parameters that scale the sign (the learning rate, the weight decay), never how they change later
+#: directions.
+PIECEWISE_CONSTANT = frozenset(
+    {"scale_by_sign", "scale_by_lion", "scale_by_rprop", "sign_sgd", "signum", "lion", "rprop"}
+)
 
 
 @dataclass
@@ -194,8 +198,8 @@ def _check_sequences(loss, sequences, steps):
     return inputs, stacked
 
 
-def _leaves(transform):
-    """The transforms ``transform`` is made of: its chain's parts, the rules a wrapper holds, itself."""
+def _made_of(transform):
+    """``transform`` and every transform it is made of: its chain's parts, the rules a wrapper holds."""
     parts = getattr(transform, "parts", None)
     if parts is None:
         parts = [
@@ -204,13 +208,13 @@ def _leaves(transform):
             for inner in (value if isinstance(value, list | tuple) else [value])
             if isinstance(inner, Transform)
         ]
-    return [leaf for part in parts for leaf in _leaves(part)] if parts else [transform]
+    return [transform, *(each for part in parts for each in _made_of(part))]
 
 
 def _refuse_piecewise_constant(rule):
-    signs = [leaf for leaf in _leaves(rule) if leaf.name in PIECEWISE_CONSTANT]
+    signs = [part for part in _made_of(rule) if part.name in PIECEWISE_CONSTANT]
     if signs:
-        names = ", ".join(sorted({leaf.name for leaf in signs}))
+        names = ", ".join(sorted({part.name for part in signs}))
         raise ValueError(
             f"unroll: {rule!r} steps by the sign of its gradients ({names}): "
             "the trajectory is piecewise constant in them and pytensor.grad through it would only see the "
