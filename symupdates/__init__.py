@@ -118,6 +118,7 @@ from .core.schedules import (
 )
 from .runtime.parallel import sharded_function
 from .runtime.steps import scan_steps, steps_function
+from .runtime.implicit import implicit_gradient
 from .runtime.unroll import PIECEWISE_CONSTANT, Unrolled, unroll
 from .core.updates import Updates, merge
 from .wrappers.accumulation import accumulate_gradients
