@@ -107,7 +107,8 @@ def main(argv=None):
     parser.add_argument("--mode", default="NUMBA")
     args = parser.parse_args(argv)
     print(
-        "| k | framework | value + hypergradient (ms) | ratio to JAX | compile (s) | peak RSS (MB) | hypergradient |"
+        "| k | framework | value + hypergradient (ms) | ratio to JAX | compile (s) | peak RSS (MB) "
+        "| hypergradient |"
     )
     print("|---|---|---|---|---|---|---|")
     for k in args.steps:
