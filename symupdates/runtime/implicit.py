@@ -2,6 +2,8 @@
 
 import functools
 import operator
+from collections.abc import Sequence
+from typing import cast
 
 import numpy as np
 import pytensor
@@ -91,7 +93,7 @@ def implicit_gradient(
     params = list(params)
     hyperparams = list(hyperparams)
     for name, loss in [("outer_loss", outer_loss), ("inner_loss", inner_loss)]:
-        if not isinstance(loss, Variable) or loss.ndim != 0:
+        if not isinstance(loss, Variable) or pt.as_tensor_variable(loss).ndim != 0:
             raise ValueError(f"{name} must be a scalar symbolic variable")
     if not params or not all(isinstance(p, SharedVariable) for p in params):
         raise TypeError("params must be a non-empty list of shared variables")
@@ -102,14 +104,18 @@ def implicit_gradient(
     if isinstance(max_iter, bool) or not isinstance(max_iter, int) or max_iter < 1:
         raise ValueError(f"max_iter must be an int >= 1, got {max_iter!r}")
 
-    inner_grads = pytensor.grad(inner_loss, params)
-    outer_grads = pytensor.grad(outer_loss, params, disconnected_inputs="ignore")
+    inner_grads = _grads(inner_loss, params)
+    outer_grads = _grads(outer_loss, params)
     v = conjugate_gradients(inner_grads, params, outer_grads, tol=tol, max_iter=max_iter, damping=damping)
     v = [pytensor.gradient.disconnected_grad(vi) for vi in v]
     mixed = _dot(inner_grads, v)
-    direct = pytensor.grad(outer_loss, hyperparams, disconnected_inputs="ignore", return_disconnected="zero")
-    through_w = pytensor.grad(mixed, hyperparams, disconnected_inputs="ignore", return_disconnected="zero")
-    return [d - t for d, t in zip(direct, through_w, strict=True)]
+    return [d - t for d, t in zip(_grads(outer_loss, hyperparams), _grads(mixed, hyperparams), strict=True)]
+
+
+def _grads(cost, wrt) -> list:
+    """``pytensor.grad`` of ``cost`` for each of ``wrt``, zero where it does not depend on it."""
+    grads = pytensor.grad(cost, wrt, disconnected_inputs="ignore", return_disconnected="zero")
+    return list(cast(Sequence[Variable], grads))
 
 
 def _dot(xs, ys):
@@ -123,7 +129,7 @@ def conjugate_gradients(grads, params, rhs, *, tol, max_iter, damping=0.0):
     n = len(params)
 
     def hvp(p):
-        products = pytensor.grad(_dot(grads, p), params)
+        products = _grads(_dot(grads, p), params)
         return [hp + damping * pi for hp, pi in zip(products, p, strict=True)] if damping else products
 
     rhs = [pt.as_tensor_variable(b) for b in rhs]
@@ -134,11 +140,12 @@ def conjugate_gradients(grads, params, rhs, *, tol, max_iter, damping=0.0):
         hp = hvp(p)
         # A zero right-hand side is solved by x = 0 (rather than by 0 / 0).
         alpha = pt.switch(pt.eq(rs, 0), 0.0, rs / _dot(p, hp))
-        x = [xi + alpha * pi for xi, pi in zip(x, p, strict=True)]
-        r = [ri - alpha * hi for ri, hi in zip(r, hp, strict=True)]
-        rs_new = _dot(r, r)
-        p = [ri + pt.switch(pt.eq(rs, 0), 0.0, rs_new / rs) * pi for ri, pi in zip(r, p, strict=True)]
-        return [*x, *r, *p, rs_new], until(rs_new <= threshold)
+        x_new = [xi + alpha * pi for xi, pi in zip(x, p, strict=True)]
+        r_new = [ri - alpha * hi for ri, hi in zip(r, hp, strict=True)]
+        rs_new = _dot(r_new, r_new)
+        ratio = pt.switch(pt.eq(rs, 0), 0.0, rs_new / rs)
+        p_new = [ri + ratio * pi for ri, pi in zip(r_new, p, strict=True)]
+        return [*x_new, *r_new, *p_new, rs_new], until(rs_new <= threshold)
 
     results = pytensor.scan(
         iteration,

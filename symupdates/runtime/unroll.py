@@ -16,7 +16,7 @@ from pytensor.graph.basic import Constant, Variable
 try:
     from pytensor.graph.traversal import graph_inputs
 except ImportError:  # PyTensor 2.38
-    from pytensor.graph.basic import graph_inputs
+    from pytensor.graph.basic import graph_inputs  # type: ignore[no-redef]
 
 from ..core.transform import Transform, check_transform
 from ..core.updates import Updates
@@ -182,6 +182,7 @@ def _check_sequences(loss, sequences, steps):
         name = key.name or str(key.type) if isinstance(key, Variable) else repr(key)
         if not isinstance(key, Variable) or key not in free:
             raise ValueError(f"sequences: the key {name} is not a free (non-shared) input of loss")
+        key = pt.as_tensor_variable(key)
         value = pt.as_tensor_variable(value)
         if value.ndim != key.ndim + 1:
             raise ValueError(

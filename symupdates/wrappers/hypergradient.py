@@ -13,7 +13,7 @@ __all__ = ["hypergradient"]
 
 
 @transform(hypergradient_lr=NONNEGATIVE)
-def hypergradient(rule: Transform, hypergradient_lr, *, name: str = "hypergradient") -> Transform:
+def hypergradient(rule: Transform, hypergradient_lr, *, name: str = "hypergradient"):
     r"""Hypergradient descent on the learning rate of ``rule`` (Baydin et al. 2018: SGD-HD, SGDN-HD, Adam-HD).
 
     ``rule`` is a chain ending in ``scale_by_learning_rate(alpha_0)`` (``sgd``, ``sgd(momentum=mu,
@@ -71,7 +71,7 @@ def hypergradient(rule: Transform, hypergradient_lr, *, name: str = "hypergradie
     (0.1, 0.26)
     """
     check_transform(rule, "rule")
-    parts = getattr(rule, "parts", None)
+    parts = list(getattr(rule, "parts", None) or [])
     last = parts[-1] if parts else None
     if last is None or last.name != "scale_by_learning_rate":
         raise ValueError(
