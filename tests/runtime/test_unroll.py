@@ -180,7 +180,7 @@ def test_lion_allowed_differentiates_through_the_learning_rate_only():
     lr = pt.dscalar("lr")
     rule = su.lion(learning_rate=lr)
     result = su.unroll(rule, ((W - x) ** 2).sum(), [W], {x: X}, 3, allow_piecewise_constant=True)
-    f = pytensor.function([lr, X], pytensor.jacobian(result.params[0], lr))
+    f = pytensor.function([lr, X], pytensor.gradient.jacobian(result.params[0], lr))
     np.testing.assert_array_equal(f(0.1, np.zeros((3, 2))), [-3.0, 3.0])
 
 
