@@ -126,6 +126,11 @@ def unroll(
     steps are bit for bit those of ``k`` calls of ``pytensor.function([...], loss, updates=rule(loss,
     params))`` (``tests/runtime/test_unroll.py``).
 
+    A square root of a second moment that can be exactly 0 (a weight whose gradient is always 0, such as
+    one fed by a constant-zero pixel) has an infinite derivative there, and ``0 * inf`` makes the
+    hypergradient NaN: with Adam-like rules put epsilon inside the root (``epsilon_placement="inside"``,
+    optax's ``eps_root``), as ``jax.grad`` through optax needs too.
+
     The gradient of the scan stores the params and state of every step (memory grows linearly in ``k``)
     and differentiates the gradient inside the loop: Hessian-vector products of the loss, one per step.
     As ``jax.grad`` through ``k`` optax steps (optax's meta-learning example); the hypergradients agree with
