@@ -54,7 +54,8 @@ if framework == "pytensor":
     start = time.perf_counter()
     f = pytensor.function([rate, xs, ys], [held, pytensor.grad(held, rate)], mode=mode)
     compile_s = time.perf_counter() - start
-    run = lambda: f(lr, Xs, Ys)
+    # np.asarray waits for the result in JAX mode (PyTensor returns JAX's asynchronous arrays there).
+    run = lambda: [np.asarray(out) for out in f(lr, Xs, Ys)]
 else:
     import jax, jax.numpy as jnp, optax
     jax.config.update("jax_enable_x64", True)
