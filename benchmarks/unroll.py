@@ -6,8 +6,9 @@ optax's ``eps=0, eps_root=1e-8``: with epsilon outside, the digits' always-zero 
 the cost is the held-out loss after ``k`` steps and its gradient with respect to the learning rate. Timed:
 one compiled PyTensor function (``pytensor.function`` of the value and ``pytensor.grad``) and
 ``jax.jit(jax.value_and_grad(...))`` of the same ``k`` optax steps in a ``jax.lax.scan``; both in one
-process, median of repeated calls after a warm-up call (compile time excluded, printed apart). Memory: each
-``k`` in its own process, the peak resident set size (``ru_maxrss``) after compiling and after the calls.
+process, their calls alternating, median of repeated calls after a warm-up call (compile time excluded,
+printed apart). Memory: each framework and ``k`` alone in its own process, the peak resident set size
+(``ru_maxrss``, compilation included).
 
 Usage: ``python benchmarks/unroll.py [--steps 10 50 100] [--repeats 5] [--mode NUMBA]``.
 """
@@ -39,7 +40,8 @@ lr = 0.01
 def rss_mb():
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
-if framework == "pytensor":
+runs, compile_s = {}, {}
+if framework in ("pytensor", "both"):
     import pytensor, pytensor.tensor as pt
     import symupdates as su
     params = [pytensor.shared(p, name=f"p{i}") for i, p in enumerate(init)]
@@ -52,11 +54,11 @@ if framework == "pytensor":
     result = su.unroll(rule, loss_of(params, x, y), params, {x: xs, y: ys}, k)
     held = loss_of(result.params, Xh, Yh)
     start = time.perf_counter()
-    f = pytensor.function([rate, xs, ys], [held, pytensor.grad(held, rate)], mode=mode)
-    compile_s = time.perf_counter() - start
+    f_pt = pytensor.function([rate, xs, ys], [held, pytensor.grad(held, rate)], mode=mode)
+    compile_s["pytensor"] = time.perf_counter() - start
     # np.asarray waits for the result in JAX mode (PyTensor returns JAX's asynchronous arrays there).
-    run = lambda: [np.asarray(out) for out in f(lr, Xs, Ys)]
-else:
+    runs["pytensor"] = lambda: [np.asarray(out) for out in f_pt(lr, Xs, Ys)]
+if framework in ("jax", "both"):
     import jax, jax.numpy as jnp, optax
     jax.config.update("jax_enable_x64", True)
     def loss_of(ps, x, y):
@@ -72,20 +74,23 @@ else:
             return (optax.apply_updates(ps, updates), state), None
         (ps, _), _ = jax.lax.scan(body, (ps, opt.init(ps)), (xs, ys))
         return loss_of(ps, Xh, Yh)
-    f = jax.jit(jax.value_and_grad(held))
+    f_jax = jax.jit(jax.value_and_grad(held))
     start = time.perf_counter()
-    jax.block_until_ready(f(lr, Xs, Ys))
-    compile_s = time.perf_counter() - start
-    run = lambda: jax.block_until_ready(f(lr, Xs, Ys))
+    jax.block_until_ready(f_jax(lr, Xs, Ys))
+    compile_s["jax"] = time.perf_counter() - start
+    runs["jax"] = lambda: jax.block_until_ready(f_jax(lr, Xs, Ys))
 after_compile = rss_mb()
-value, grad = run()
-times = []
+values = {name: [float(v) for v in run()] for name, run in runs.items()}
+# With both frameworks in the process their calls alternate, so a change of the machine's load hits both.
+times = {name: [] for name in runs}
 for _ in range(repeats):
-    start = time.perf_counter()
-    run()
-    times.append(time.perf_counter() - start)
-print(json.dumps({"value": float(value), "grad": float(grad), "median_s": float(np.median(times)),
-                  "compile_s": compile_s, "rss_after_compile_mb": after_compile, "rss_peak_mb": rss_mb()}))
+    for name, run in runs.items():
+        start = time.perf_counter()
+        run()
+        times[name].append(time.perf_counter() - start)
+print(json.dumps({name: {"value": values[name][0], "grad": values[name][1],
+                         "median_s": float(np.median(times[name])), "compile_s": compile_s[name],
+                         "rss_after_compile_mb": after_compile, "rss_peak_mb": rss_mb()} for name in runs}))
 """
 
 
@@ -115,13 +120,15 @@ def main(argv=None):
     )
     print("|---|---|---|---|---|---|---|")
     for k in args.steps:
-        results = {fw: measure(k, args.repeats, args.mode, fw) for fw in ["jax", "pytensor"]}
-        for fw, r in results.items():
-            ratio = r["median_s"] / results["jax"]["median_s"]
+        timed = measure(k, args.repeats, args.mode, "both")
+        for fw in ["jax", "pytensor"]:
+            r = timed[fw]
+            peak = measure(k, 1, args.mode, fw)[fw]["rss_peak_mb"]  # alone in its process
+            ratio = r["median_s"] / timed["jax"]["median_s"]
             name = f"symupdates.unroll ({args.mode})" if fw == "pytensor" else "jax.jit + optax"
             print(
                 f"| {k} | {name} | {1e3 * r['median_s']:.2f} | {ratio:.2f} | {r['compile_s']:.1f} | "
-                f"{r['rss_peak_mb']:.0f} | {r['grad']:.10g} |"
+                f"{peak:.0f} | {r['grad']:.10g} |"
             )
         sys.stdout.flush()
 
