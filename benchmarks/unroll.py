@@ -8,7 +8,8 @@ one compiled PyTensor function (``pytensor.function`` of the value and ``pytenso
 ``jax.jit(jax.value_and_grad(...))`` of the same ``k`` optax steps in a ``jax.lax.scan``; both in one
 process, their calls alternating, median of repeated calls after a warm-up call (compile time excluded,
 printed apart). Memory: each framework and ``k`` alone in its own process, the peak resident set size
-(``ru_maxrss``, compilation included).
+(``ru_maxrss``, compilation included). ``--separate`` times each framework alone in its own process
+instead (then JAX's threads do not share the process with PyTensor's).
 
 Usage: ``python benchmarks/unroll.py [--steps 10 50 100] [--repeats 5] [--mode NUMBA]``.
 """
@@ -113,6 +114,7 @@ def main(argv=None):
     parser.add_argument("--steps", type=int, nargs="+", default=[10, 50, 100])
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--mode", default="NUMBA")
+    parser.add_argument("--separate", action="store_true", help="time each framework alone in its process")
     args = parser.parse_args(argv)
     print(
         "| k | framework | value + hypergradient (ms) | ratio to JAX | compile (s) | peak RSS (MB) "
@@ -120,7 +122,10 @@ def main(argv=None):
     )
     print("|---|---|---|---|---|---|---|")
     for k in args.steps:
-        timed = measure(k, args.repeats, args.mode, "both")
+        if args.separate:
+            timed = {fw: measure(k, args.repeats, args.mode, fw)[fw] for fw in ["jax", "pytensor"]}
+        else:
+            timed = measure(k, args.repeats, args.mode, "both")
         for fw in ["jax", "pytensor"]:
             r = timed[fw]
             peak = measure(k, 1, args.mode, fw)[fw]["rss_peak_mb"]  # alone in its process
