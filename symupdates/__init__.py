@@ -95,9 +95,11 @@ from .rules.sharpness import sam
 from .rules.sign import lion, rprop, scale_by_lion, scale_by_rprop, scale_by_sign, sign_sgd, signum
 from .runtime.checkpoint import CheckpointError, StateEntry, load_state, reset_state, save_state, state_of
 from .runtime.fast import fast_function
+from .runtime.implicit import implicit_gradient
 from .runtime.inspection import StepReport, inspect_step, measure_bandwidth
 from .runtime.parallel import sharded_function
 from .runtime.steps import scan_steps, steps_function
+from .runtime.unroll import Unrolled, unroll
 from .wrappers.accumulation import accumulate_gradients
 from .wrappers.averaging import (
     averaged_parameters,
@@ -110,6 +112,7 @@ from .wrappers.clipping import clip_by_global_norm, clip_by_norm, clip_by_value
 from .wrappers.constraints import norm_constraint, total_norm_constraint
 from .wrappers.flatten import flatten
 from .wrappers.guards import GuardedStep, TooManySkippedSteps, apply_if_finite, large_step, skip_if
+from .wrappers.hypergradient import hypergradient
 from .wrappers.linesearch import scale_by_backtracking_linesearch
 from .wrappers.masks import masked, multi_transform
 from .wrappers.sparse import SparseFallbackWarning, sparse
@@ -127,6 +130,7 @@ __all__ = [
     "StepReport",
     "TooManySkippedSteps",
     "Transform",
+    "Unrolled",
     "Updates",
     "accumulate_gradients",
     "adabelief",
@@ -159,6 +163,8 @@ __all__ = [
     "flatten",
     "get_or_compute_grads",
     "hutchinson_diagonal",
+    "hypergradient",
+    "implicit_gradient",
     "inject_hyperparams",
     "inspect_step",
     "inverse_time_decay",
@@ -239,6 +245,7 @@ __all__ = [
     "swap_parameters",
     "total_norm_constraint",
     "trace",
+    "unroll",
     "warmup_cosine_decay_schedule",
     "yogi",
 ]

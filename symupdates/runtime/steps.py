@@ -74,13 +74,31 @@ def scan_steps(
     for var in updates:
         if not isinstance(var, pytensor.compile.SharedVariable):
             raise TypeError(f"updates: key {var} is not a shared variable")
-    shared = _in_function_order(outputs, updates)
     stacked = [
         pt.tensor(
             name=f"{x.name or 'input'}_steps", dtype=x.type.dtype, shape=(steps_per_call, *x.type.shape)
         )
         for x in inputs
     ]
+    stacked_outputs, final = scan_updates(inputs, outputs, updates, stacked, steps_per_call)
+    return stacked, stacked_outputs, final
+
+
+def scan_updates(
+    inputs: Sequence[Variable],
+    outputs: Sequence[Variable],
+    updates: dict[Variable, Variable],
+    stacked: Sequence[Variable],
+    n_steps: int | Variable,
+) -> tuple[list[Variable], dict[Variable, Variable]]:
+    """The scan of ``scan_steps`` over given stacked inputs: ``(stacked outputs, final updates)``.
+
+    Step ``i`` reads ``stacked[j][i]`` in place of ``inputs[j]``; the carried state is every key of
+    ``updates``, starting from the shared variables themselves, in ``pytensor.function``'s order (see
+    ``steps_function``'s Notes). Used by ``scan_steps`` (placeholders to compile with) and
+    ``symupdates.unroll`` (the user's symbolic data, to differentiate through).
+    """
+    shared = _in_function_order(outputs, updates)
     n_in, n_out = len(inputs), len(outputs)
 
     def one_step(*args: Variable) -> list[Variable]:
@@ -96,16 +114,16 @@ def scan_steps(
 
     results = pytensor.scan(
         one_step,
-        sequences=stacked,
+        sequences=list(stacked),
         outputs_info=[None] * n_out + shared,
-        n_steps=steps_per_call,
+        n_steps=n_steps,
         return_updates=False,
     )
     results = list(results) if isinstance(results, list | tuple) else [results]
     final: dict[Variable, Variable] = {
         var: result[-1] for var, result in zip(shared, results[n_out:], strict=True)
     }
-    return stacked, results[:n_out], final
+    return results[:n_out], final
 
 
 def steps_function(
