@@ -11,6 +11,7 @@ import pytensor.tensor as pt
 from pytensor.compile.sharedvalue import SharedVariable
 from pytensor.graph.basic import Variable
 from pytensor.scan.utils import until
+from pytensor.tensor.variable import TensorVariable
 
 __all__ = ["implicit_gradient"]
 
@@ -18,13 +19,13 @@ __all__ = ["implicit_gradient"]
 def implicit_gradient(
     outer_loss: Variable,
     inner_loss: Variable,
-    params: list,
-    hyperparams: list,
+    params: Sequence[SharedVariable],
+    hyperparams: Sequence[Variable],
     *,
     tol: float = 1e-12,
     max_iter: int | None = None,
     damping: float = 0.0,
-) -> list:
+) -> list[TensorVariable]:
     r"""The gradient of ``outer_loss`` with respect to ``hyperparams`` at an optimum of ``inner_loss``.
 
     If the current values ``w*`` of ``params`` minimize ``inner_loss(w, lambda)`` (its gradient in ``w`` is
@@ -112,30 +113,38 @@ def implicit_gradient(
     return [d - t for d, t in zip(_grads(outer_loss, hyperparams), _grads(mixed, hyperparams), strict=True)]
 
 
-def _grads(cost, wrt) -> list:
+def _grads(cost: Variable, wrt: Sequence[Variable]) -> list[TensorVariable]:
     """``pytensor.grad`` of ``cost`` for each of ``wrt``, zero where it does not depend on it."""
     grads = pytensor.grad(cost, wrt, disconnected_inputs="ignore", return_disconnected="zero")
-    return list(cast(Sequence[Variable], grads))
+    return list(cast(Sequence[TensorVariable], grads))
 
 
-def _dot(xs, ys):
+def _dot(xs: Sequence[TensorVariable], ys: Sequence[TensorVariable]) -> TensorVariable:
     return functools.reduce(operator.add, [(x * y).sum() for x, y in zip(xs, ys, strict=True)])
 
 
-def conjugate_gradients(grads, params, rhs, *, tol, max_iter, damping=0.0):
+def conjugate_gradients(
+    grads: Sequence[TensorVariable],
+    params: Sequence[Variable],
+    rhs: Sequence[TensorVariable],
+    *,
+    tol: float,
+    max_iter: int,
+    damping: float = 0.0,
+) -> list[TensorVariable]:
     """``v`` with ``(H + damping I) v = rhs``, ``H`` the Jacobian of ``grads`` in ``params`` (a Hessian),
     by conjugate gradients in a ``scan`` of at most ``max_iter`` iterations (one Hessian-vector product
     each), stopping when ``||r|| <= tol ||rhs||``."""
     n = len(params)
 
-    def hvp(p):
+    def hvp(p: Sequence[TensorVariable]) -> list[TensorVariable]:
         products = _grads(_dot(grads, p), params)
         return [hp + damping * pi for hp, pi in zip(products, p, strict=True)] if damping else products
 
     rhs = [pt.as_tensor_variable(b) for b in rhs]
     threshold = tol**2 * _dot(rhs, rhs)
 
-    def iteration(*carried):
+    def iteration(*carried: TensorVariable) -> tuple[list[TensorVariable], until]:
         x, r, p, rs = carried[:n], carried[n : 2 * n], carried[2 * n : 3 * n], carried[3 * n]
         hp = hvp(p)
         # A zero right-hand side is solved by x = 0 (rather than by 0 / 0).

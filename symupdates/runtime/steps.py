@@ -81,16 +81,16 @@ def scan_steps(
         for x in inputs
     ]
     stacked_outputs, final = scan_updates(inputs, outputs, updates, stacked, steps_per_call)
-    return stacked, stacked_outputs, final
+    return stacked, list(stacked_outputs), dict(final.items())
 
 
 def scan_updates(
     inputs: Sequence[Variable],
     outputs: Sequence[Variable],
-    updates: dict[Variable, Variable],
+    updates: Mapping[Variable, Variable],
     stacked: Sequence[Variable],
     n_steps: int | Variable,
-) -> tuple[list[Variable], dict[Variable, Variable]]:
+) -> tuple[list[TensorVariable], dict[SharedVariable, TensorVariable]]:
     """The scan of ``scan_steps`` over given stacked inputs: ``(stacked outputs, final updates)``.
 
     Step ``i`` reads ``stacked[j][i]`` in place of ``inputs[j]``; the carried state is every key of
@@ -98,6 +98,7 @@ def scan_updates(
     ``steps_function``'s Notes). Used by ``scan_steps`` (placeholders to compile with) and
     ``symupdates.unroll`` (the user's symbolic data, to differentiate through).
     """
+    outputs = list(outputs)
     shared = _in_function_order(outputs, updates)
     n_in, n_out = len(inputs), len(outputs)
 
@@ -120,7 +121,7 @@ def scan_updates(
         return_updates=False,
     )
     results = list(results) if isinstance(results, list | tuple) else [results]
-    final: dict[Variable, Variable] = {
+    final: dict[SharedVariable, TensorVariable] = {
         var: result[-1] for var, result in zip(shared, results[n_out:], strict=True)
     }
     return results[:n_out], final

@@ -7,11 +7,13 @@ gives hypergradients (with respect to a symbolic learning rate, weight decay, an
 hyper-parameter), gradients with respect to the data and to the starting params (MAML's inner loop).
 """
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 import pytensor.tensor as pt
 from pytensor.compile.sharedvalue import SharedVariable
 from pytensor.graph.basic import Constant, Variable
+from pytensor.tensor.variable import TensorVariable
 
 try:
     from pytensor.graph.traversal import graph_inputs
@@ -19,6 +21,7 @@ except ImportError:  # PyTensor 2.38
     from pytensor.graph.basic import graph_inputs  # type: ignore[no-redef]
 
 from ..core.transform import Transform, check_transform
+from ..core.types import TensorLike
 from ..core.updates import Updates
 from .steps import scan_updates
 
@@ -54,18 +57,18 @@ class Unrolled:
         gradient norm before clipping).
     """
 
-    params: list
-    losses: Variable
-    state: dict = field(default_factory=dict)
+    params: list[TensorVariable]
+    losses: TensorVariable
+    state: dict[SharedVariable, TensorVariable] = field(default_factory=dict)
     updates: Updates | None = None
-    monitors: dict = field(default_factory=dict)
+    monitors: dict[str, TensorVariable] = field(default_factory=dict)
 
 
 def unroll(
     rule: Transform,
     loss: Variable,
-    params: list,
-    sequences: dict,
+    params: Sequence[SharedVariable],
+    sequences: dict[Variable, TensorLike],
     steps: int,
     *,
     allow_piecewise_constant: bool = False,
@@ -179,10 +182,13 @@ def unroll(
     )
 
 
-def _check_sequences(loss, sequences, steps):
+def _check_sequences(
+    loss: TensorVariable, sequences: Mapping[Variable, TensorLike], steps: int
+) -> tuple[list[TensorVariable], list[TensorVariable]]:
     """The keys and values of ``sequences`` as lists, each pair checked against the loss and ``steps``."""
     free = {v for v in graph_inputs([loss]) if not isinstance(v, Constant | SharedVariable)}
-    inputs, stacked = [], []
+    inputs: list[TensorVariable] = []
+    stacked: list[TensorVariable] = []
     for key, value in sequences.items():
         name = key.name or str(key.type) if isinstance(key, Variable) else repr(key)
         if not isinstance(key, Variable) or key not in free:
@@ -204,7 +210,7 @@ def _check_sequences(loss, sequences, steps):
     return inputs, stacked
 
 
-def _made_of(transform):
+def _made_of(transform: Transform) -> list[Transform]:
     """``transform`` and every transform it is made of: its chain's parts, the rules a wrapper holds."""
     parts = getattr(transform, "parts", None)
     if parts is None:
@@ -217,7 +223,7 @@ def _made_of(transform):
     return [transform, *(each for part in parts for each in _made_of(part))]
 
 
-def _refuse_piecewise_constant(rule):
+def _refuse_piecewise_constant(rule: Transform) -> None:
     signs = [part for part in _made_of(rule) if part.name in PIECEWISE_CONSTANT]
     if signs:
         names = ", ".join(sorted({part.name for part in signs}))

@@ -8,12 +8,13 @@ import pytensor.tensor as pt
 
 from ..core.hyperparams import NONNEGATIVE, typed
 from ..core.transform import Transform, chain, check_transform, transform
+from ..core.types import Build, Builder, Scalar, Steps
 
 __all__ = ["hypergradient"]
 
 
 @transform(hypergradient_lr=NONNEGATIVE)
-def hypergradient(rule: Transform, hypergradient_lr, *, name: str = "hypergradient"):
+def hypergradient(rule: Transform, hypergradient_lr: Scalar, *, name: str = "hypergradient") -> Build:
     r"""Hypergradient descent on the learning rate of ``rule`` (Baydin et al. 2018: SGD-HD, SGDN-HD, Adam-HD).
 
     ``rule`` is a chain ending in ``scale_by_learning_rate(alpha_0)`` (``sgd``, ``sgd(momentum=mu,
@@ -85,7 +86,7 @@ def hypergradient(rule: Transform, hypergradient_lr, *, name: str = "hypergradie
         )
     direction = chain(*parts[:-1])
 
-    def build(steps, builder):
+    def build(steps: Steps, builder: Builder) -> Steps:
         grads = list(steps)
         directions = direction.build(list(steps), builder)
         rate = builder.scalar(f"{name}.learning_rate", initial, "float64")
