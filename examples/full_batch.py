@@ -10,11 +10,12 @@ iterates, by construction), scipy with its own line search. Printed per optimize
 evaluations, wall time (symupdates: after compiling, which is printed apart) and the final loss. A PyMC
 model's MAP against ``pm.find_MAP`` would follow if PyMC were installed.
 
-Usage: ``python examples/full_batch.py [--tolerance 1e-5] [--max-iter 20] [--out docs/images/full_batch.png]``
+Usage: ``python examples/full_batch.py [--tolerance 1e-5] [--max-iter 20] [--out DIR]``
 """
 
 import argparse
 import time
+from pathlib import Path
 
 import matplotlib
 
@@ -149,13 +150,15 @@ def run_scipy(x, y, args):
     }, curve
 
 
-def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__.splitlines()[0], formatter_class=argparse.ArgumentDefaultsHelpFormatter
+    )
     parser.add_argument("--tolerance", type=float, default=1e-5, help="gradient max-norm to stop at")
     parser.add_argument("--max-iter", type=int, default=20, help="L-BFGS iterations per call")
     parser.add_argument("--calls", type=int, default=100, help="at most this many calls")
-    parser.add_argument("--out", default="docs/images/full_batch.png", help="where to write the picture")
-    args = parser.parse_args()
+    parser.add_argument("--out", type=Path, default=Path("."), help="directory for full_batch.png")
+    args = parser.parse_args(argv)
     x, y = data()
     runs = {"symupdates.lbfgs": run_symupdates(x, y, args)}
     try:
@@ -189,8 +192,9 @@ def main():
     axes.set_title("Logistic regression on digits, full batch")
     axes.legend()
     figure.tight_layout()
-    figure.savefig(args.out, dpi=100)
-    print("wrote", args.out)
+    args.out.mkdir(parents=True, exist_ok=True)
+    figure.savefig(args.out / "full_batch.png", dpi=100)
+    print("wrote", args.out / "full_batch.png")
 
 
 if __name__ == "__main__":

@@ -36,6 +36,8 @@ GALLERY = {
     ("nmf.py",): ["nmf_losses.png", "nmf_components.png"],
     ("port_from_lasagne.py",): ["port_from_lasagne.png"],
     ("recommender.py",): ["recommender.png"],
+    ("full_batch.py",): ["full_batch.png"],
+    ("meta_learning.py",): ["meta_learning.png"],
 }
 
 

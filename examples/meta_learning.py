@@ -42,8 +42,8 @@ def parse_args(argv=None):
     parser.add_argument("--grid", type=int, default=13, help="learning rates in the grid (1e-2 .. 10)")
     parser.add_argument("--draws", type=int, default=4, help="mini-batch draws the final comparison averages")
     parser.add_argument("--mode", default="NUMBA", help="PyTensor mode: NUMBA, CVM, JAX")
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--out", type=Path, default=Path("docs/images/meta_learning.png"))
+    parser.add_argument("--seed", type=int, default=0, help="data split, initial weights and mini-batches")
+    parser.add_argument("--out", type=Path, default=Path("."), help="directory for meta_learning.png")
     return parser.parse_args(argv)
 
 
@@ -132,9 +132,9 @@ def main(argv=None):
     right.legend(fontsize=8)
     fig.suptitle(f"digits MLP 64-32-10, SGD with momentum, {args.steps} unrolled steps")
     fig.tight_layout()
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(args.out, dpi=100)
-    print(f"wrote {args.out}")
+    args.out.mkdir(parents=True, exist_ok=True)
+    fig.savefig(args.out / "meta_learning.png", dpi=100)
+    print(f"wrote {args.out / 'meta_learning.png'}")
 
 
 if __name__ == "__main__":

@@ -1,6 +1,4 @@
-"""
-pytensor-ml conv net trained with symupdates rules
-==================================================
+"""A pytensor-ml convolutional net on scikit-learn's digits, trained with symupdates rules it lacks.
 
 A small convolutional network built from pytensor-ml's layers (``Conv2D``, ``MaxPool2D``, ``Linear``) on
 scikit-learn's bundled 8x8 digits, trained three ways:

@@ -156,8 +156,9 @@ def test_compare_optimizers_defaults_to_a_readable_set_and_all_takes_every_rule(
 
 @pytest.mark.parametrize(
     "name",
-    ["adagrad_2d", "compare_modern", "compare_optimizers", "linear_regression", "make_gallery",
-     "matrix_factorization", "nmf", "optimizer_paths", "port_from_lasagne", "recommender", "train_mlp"],
+    ["adagrad_2d", "compare_modern", "compare_optimizers", "full_batch", "linear_regression", "make_gallery",
+     "matrix_factorization", "meta_learning", "nmf", "optimizer_paths", "port_from_lasagne", "recommender",
+     "train_mlp"],
 )  # fmt: skip
 def test_every_option_of_every_example_has_help_that_shows_its_default(name, monkeypatch):
     parsers = []
