@@ -68,6 +68,7 @@ WRAPPERS = {
     "flatten": lambda loss: symupdates.flatten(inner()),
     "schedule_free": lambda loss: symupdates.schedule_free(symupdates.sgd(learning_rate=0.05), 0.05),
     "sam": lambda loss: symupdates.sam(inner()),
+    "skip_if": lambda loss: symupdates.skip_if(inner(), symupdates.large_step(1e3), max_consecutive_skips=5),
     "reduce_on_plateau": lambda loss: symupdates.chain(
         symupdates.scale_by_rms(),
         symupdates.scale_by_learning_rate(
