@@ -124,6 +124,10 @@ class Transform:
     needs_loss : bool, optional
         It evaluates the loss itself (``sam``, the Hessian estimates of ``sophia``), so it cannot be applied
         to gradients. True as well when one of its parts needs the loss.
+    piecewise_constant : bool, optional
+        Its step is the sign of something computed from the gradients (``scale_by_sign``, ``scale_by_lion``,
+        ``scale_by_rprop``): constant almost everywhere, so ``unroll`` has no useful derivative of it. True
+        as well when one of its parts is.
     """
 
     build: Build
@@ -132,6 +136,7 @@ class Transform:
     parts: tuple["Transform", ...] = ()
     rowwise: Rowwise | None = None
     needs_loss: bool = False
+    piecewise_constant: bool = False
 
     def __post_init__(self) -> None:
         # Frozen: fields are set once, here, through object.__setattr__.
@@ -139,6 +144,8 @@ class Transform:
         object.__setattr__(self, "parts", tuple(self.parts))
         if any(part.needs_loss for part in self.parts):
             object.__setattr__(self, "needs_loss", True)
+        if any(part.piecewise_constant for part in self.parts):
+            object.__setattr__(self, "piecewise_constant", True)
 
     def __call__(self, loss_or_grads: Any, params: Any) -> Updates:
         return apply(self, loss_or_grads, params)
@@ -289,7 +296,7 @@ class Declaration:
     domains : dict of str to Domain
         The checked hyper-parameters: each one given a domain in the decorator, and each one whose default
         is a float (``REAL`` unless given).
-    rowwise, needs_loss
+    rowwise, needs_loss, piecewise_constant
         The declarations stored on the transforms it makes (see ``Transform``).
     """
 
@@ -299,12 +306,14 @@ class Declaration:
         domains: Mapping[str, Domain],
         rowwise: Rowwise | None = None,
         needs_loss: bool = False,
+        piecewise_constant: bool = False,
     ) -> None:
         self.fn = fn
         self.name = fn.__name__
         self.signature = inspect.signature(fn)
         self.rowwise = rowwise
         self.needs_loss = needs_loss
+        self.piecewise_constant = piecewise_constant
         unknown = set(domains) - set(self.signature.parameters)
         if unknown:
             raise TypeError(f"{self.name} declares domains for unknown arguments {sorted(unknown)}")
@@ -386,12 +395,14 @@ def transform(
     *,
     rowwise: Rowwise | None = None,
     needs_loss: bool = False,
+    piecewise_constant: bool = False,
     **domains: Domain,
 ) -> Any:
     """Declare a transform: ``fn(hyper-parameters) -> build``, ``build(steps, builder) -> steps``.
 
     Used as ``@transform`` or ``@transform(rho=UNIT_INTERVAL, epsilon=NONNEGATIVE, rowwise="lazy")`` (a
-    ``Domain`` per hyper-parameter with one; ``rowwise`` and ``needs_loss`` as in ``Transform``); see this
+    ``Domain`` per hyper-parameter with one; ``rowwise``, ``needs_loss`` and ``piecewise_constant`` as in
+    ``Transform``); see this
     module's docstring. The decorated function returns a ``Transform`` named after ``fn`` whose ``config``
     holds the hyper-parameters it was called with and whose ``parts`` are the transforms among its
     arguments. ``fn`` may also return a ``Transform`` (a composition), which is renamed.
@@ -408,12 +419,20 @@ def transform(
             parts = tuple(t for value in arguments.values() for t in _transforms_in(value))
             config = declaration.config(arguments)
             return Transform(
-                made, declaration.name, config, parts, declaration.rowwise, declaration.needs_loss
+                made,
+                declaration.name,
+                config,
+                parts,
+                declaration.rowwise,
+                declaration.needs_loss,
+                declaration.piecewise_constant,
             )
 
         return declared
 
-    return _declare(fn, lambda f: Declaration(f, domains, rowwise, needs_loss), decorate, Transform)
+    return _declare(
+        fn, lambda f: Declaration(f, domains, rowwise, needs_loss, piecewise_constant), decorate, Transform
+    )
 
 
 def rule(fn: Callable[..., Any] | None = None, /, **domains: Domain) -> Any:

@@ -24,7 +24,7 @@ __all__ = [
 ]
 
 
-@transform(rowwise="exact")
+@transform(rowwise="exact", piecewise_constant=True)
 def scale_by_sign() -> Build:
     """The elementwise sign of each step: ``s' = sign(s)`` (0 where ``s`` is 0).
 
@@ -132,7 +132,7 @@ def signum(
     return chain(trace(momentum, name="signum"), scale_by_sign(), scale_by_learning_rate(learning_rate))
 
 
-@transform(beta1=UNIT_INTERVAL, beta2=UNIT_INTERVAL)
+@transform(beta1=UNIT_INTERVAL, beta2=UNIT_INTERVAL, piecewise_constant=True)
 def scale_by_lion(beta1: Hyper = 0.9, beta2: Hyper = 0.99, *, name: str = "lion") -> Build:
     """Lion's scaling: the sign of an interpolation of momentum and gradient.
 
@@ -239,6 +239,7 @@ def lion(
     etaplus=NONNEGATIVE,
     min_step=NONNEGATIVE,
     max_step=NONNEGATIVE,
+    piecewise_constant=True,
 )
 def scale_by_rprop(
     initial_step: float = 1e-2,

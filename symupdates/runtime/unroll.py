@@ -25,17 +25,7 @@ from ..core.types import TensorLike
 from ..core.updates import Updates
 from .steps import scan_updates
 
-__all__ = ["Unrolled", "unroll", "PIECEWISE_CONSTANT"]
-
-#: Transforms whose step is the sign of something computed from the gradients, and the public rules made of
-#: them (named too, so that a copy without its parts, ``inject_hyperparams(lion)``, is recognised): the
-#: trajectory is piecewise constant in the gradients, jumps where a sign flips, and its derivative through
-#: them is 0 wherever it exists. ``pytensor.grad`` through such a rule sees only the direct effect of the
-#: hyper-parameters that scale the sign (the learning rate, the weight decay), never how they change later
-#: directions.
-PIECEWISE_CONSTANT = frozenset(
-    {"scale_by_sign", "scale_by_lion", "scale_by_rprop", "sign_sgd", "signum", "lion", "rprop"}
-)
+__all__ = ["Unrolled", "unroll"]
 
 
 @dataclass
@@ -103,10 +93,11 @@ def unroll(
     steps : int >= 1
         ``k``.
     allow_piecewise_constant : bool, keyword-only
-        Unroll a rule whose step is a sign (``sign_sgd``, ``signum``, ``lion``, ``rprop``; see
-        ``PIECEWISE_CONSTANT``) instead of refusing it. Its gradient is then the derivative almost everywhere:
-        the signs count as constants, so only the direct effect of the hyper-parameters that scale them is
-        seen.
+        Unroll a rule whose step is a sign (``sign_sgd``, ``signum``, ``lion``, ``rprop``: a transform
+        declared ``piecewise_constant``) instead of refusing it. Its trajectory is piecewise constant in the
+        gradients and its derivative through the signs is 0 wherever it exists: the gradient is then the
+        derivative almost everywhere, the signs counting as constants, so only the direct effect of the
+        hyper-parameters that scale them is seen.
 
     Returns
     -------
@@ -210,21 +201,14 @@ def _check_sequences(
     return inputs, stacked
 
 
-def _made_of(transform: Transform) -> list[Transform]:
-    """``transform`` and every transform it is made of: its chain's parts, the rules a wrapper holds."""
-    parts = getattr(transform, "parts", None)
-    if parts is None:
-        parts = [
-            inner
-            for value in transform.config.values()
-            for inner in (value if isinstance(value, list | tuple) else [value])
-            if isinstance(inner, Transform)
-        ]
-    return [transform, *(each for part in parts for each in _made_of(part))]
+def _piecewise_constant_parts(transform: Transform) -> list[Transform]:
+    """The innermost transforms of ``transform`` (itself, if no part is) declared ``piecewise_constant``."""
+    inner = [each for part in transform.parts for each in _piecewise_constant_parts(part)]
+    return inner or ([transform] if transform.piecewise_constant else [])
 
 
 def _refuse_piecewise_constant(rule: Transform) -> None:
-    signs = [part for part in _made_of(rule) if part.name in PIECEWISE_CONSTANT]
+    signs = _piecewise_constant_parts(rule)
     if signs:
         names = ", ".join(sorted({part.name for part in signs}))
         raise ValueError(
