@@ -6,7 +6,6 @@ Theano/Lasagne import). A ``print(...)`` whose comment, on the same line or alon
 output (numbers, lists, arrays, booleans) must print exactly that, up to white space.
 """
 
-import importlib.util
 import os
 import re
 import subprocess
@@ -71,20 +70,9 @@ def test_pages_have_runnable_snippets_with_checked_outputs():
     assert sum(with_checks(s)[1] for s in snippets().values()) >= 10
 
 
-# Snippets of the pages on libraries the main leg does not install: they run in the leg that has them
-# (pytensor-ml: CI's pytensor-ml leg, which requires it).
-OPTIONAL = {"pytensor_ml": "SYMUPDATES_REQUIRE_PYTENSOR_ML"}
-
-
 @pytest.mark.parametrize("key", list(snippets()))
 def test_snippet(key, tmp_path):
     code, _ = with_checks(snippets()[key])
-    for module, required in OPTIONAL.items():
-        imported = re.search(rf"^\s*(from|import) {module}\b", code, re.M)
-        if imported and importlib.util.find_spec(module) is None:
-            if os.environ.get(required) == "1":
-                pytest.fail(f"{key} needs {module}, which {required}=1 requires")
-            pytest.skip(f"{key} needs {module}, which is not installed")
     result = subprocess.run(
         [sys.executable, "-c", code],
         capture_output=True,
