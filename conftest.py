@@ -3,5 +3,5 @@
 import importlib.util
 
 # The pytensor-ml adapter imports pytensor-ml (Python >= 3.12): its doctests run where it is installed
-# (CI's pytensor-ml leg), and are not collected elsewhere.
+# (CI's pymc6+pytensor-ml leg), and are not collected elsewhere.
 collect_ignore = [] if importlib.util.find_spec("pytensor_ml") else ["symupdates/interop/pytensor_ml.py"]

@@ -7,7 +7,7 @@ model with symupdates rules, saves it through ``symupdates.save_state`` and thro
 ``save_state`` + ``collect_optimizer_state``, and resumes it in a fresh process.
 
 Skipped where pytensor-ml is not installed (it needs Python >= 3.12), except with
-``SYMUPDATES_REQUIRE_PYTENSOR_ML=1`` (CI's pytensor-ml leg), where a missing pytensor-ml fails instead.
+``SYMUPDATES_REQUIRE_PYTENSOR_ML=1`` (CI's pymc6+pytensor-ml leg), where a missing pytensor-ml fails instead.
 
 Run as a script, ``python test_pytensor_ml.py STAGE DIR``, it is a fresh process of the resume test (see
 ``run_stage``).
@@ -29,7 +29,7 @@ if os.environ.get("SYMUPDATES_REQUIRE_PYTENSOR_ML") or __name__ == "__main__":
 else:
     pytensor_ml = pytest.importorskip(
         "pytensor_ml",
-        reason="pytensor-ml is not installed (Python >= 3.12; CI's pytensor-ml leg requires it)",
+        reason="pytensor-ml is not installed (Python >= 3.12; CI's pymc6+pytensor-ml leg requires it)",
     )
 
 import pytensor_ml.optim as ptml  # noqa: E402
