@@ -294,7 +294,9 @@ def scale_by_zoom_linesearch(
             return tuple(pt.switch(condition, a, b) for a, b in zip(if_true, if_false, strict=True))
 
         def trial(*state: TensorVariable) -> tuple[Tensors, until]:
-            (count, stepsize, value, slope, _, _, _, interval_found, _, _) = state[:10]
+            # optax's ZoomLinesearchState, less its fixed fields and gradients
+            (count, stepsize, value, slope, _decrease_error, _curvature_error, _error) = state[:7]
+            (interval_found, _done, _failed) = state[7:10]
             (low, value_low, slope_low, high, value_high, slope_high) = state[10:16]
             (cubic_ref, value_cubic_ref, safe_stepsize, safe_value) = state[16:]
 
@@ -362,7 +364,6 @@ def scale_by_zoom_linesearch(
             outside_domain = pt.isinf(decrease_error)
             fallback = where((new_safe[0] > 0.0) | outside_domain, new_safe, (new, new_value))
             final_stepsize, final_value = where(failed, fallback, (new, new_value))
-            found = pt.switch(interval_found, interval_found, searched_found)
             new_state = (
                 count + 1,
                 final_stepsize,
@@ -371,7 +372,7 @@ def scale_by_zoom_linesearch(
                 decrease_error,
                 curvature_error,
                 error,
-                found,
+                interval_found | searched_found,  # the zoom keeps it
                 done,
                 failed,
                 *bracket,
