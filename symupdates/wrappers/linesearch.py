@@ -198,9 +198,10 @@ def scale_by_zoom_linesearch(
        previous end (kept if at least 0.2 of the bracket away from its ends), else of the parabola through
        the ends (0.1 away), else the midpoint, and the bracket shrinks around it.
 
-    When the steps run out, or the bracket is shorter than ``stepsize_precision`` after a trial with
-    sufficient decrease, the search takes that trial with the lowest loss (the "safe" step), else the last
-    trial (0 if its loss was not finite).
+    When the steps run out, or the zoom's bracket is shorter than ``stepsize_precision`` once a trial had
+    sufficient decrease, the search fails and takes the safe step: the trial with sufficient decrease it kept
+    (the last such of the interval search, the lowest of the zoom), else the last trial (0 if its loss was
+    not finite).
 
     Parameters
     ----------
