@@ -113,7 +113,7 @@ from .wrappers.constraints import norm_constraint, total_norm_constraint
 from .wrappers.flatten import flatten
 from .wrappers.guards import GuardedStep, TooManySkippedSteps, apply_if_finite, large_step, skip_if
 from .wrappers.hypergradient import hypergradient
-from .wrappers.linesearch import scale_by_backtracking_linesearch
+from .wrappers.linesearch import scale_by_backtracking_linesearch, scale_by_zoom_linesearch
 from .wrappers.masks import masked, multi_transform
 from .wrappers.sparse import SparseFallbackWarning, sparse
 
@@ -226,6 +226,7 @@ __all__ = [
     "scale_by_trust_ratio",
     "scale_by_window_rss",
     "scale_by_yogi",
+    "scale_by_zoom_linesearch",
     "scan_steps",
     "schedule_free",
     "schedule_free_adamw",

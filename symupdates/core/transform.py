@@ -61,6 +61,7 @@ import dataclasses
 import functools
 import inspect
 import numbers
+import typing
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Literal
 
@@ -336,8 +337,10 @@ class Declaration:
         arguments = dict(bound.arguments)
         if check:
             for key, domain in self.domains.items():
-                # None is accepted where it is the default (it means "computed", e.g. adafactor's epsilon1).
-                if not (arguments[key] is None and self.signature.parameters[key].default is None):
+                # None is accepted where it is the default (it means "computed", e.g. adafactor's epsilon1)
+                # or the annotation admits it (it turns something off, e.g. the zoom's approx_dec_rtol).
+                param = self.signature.parameters[key]
+                if not (arguments[key] is None and (param.default is None or _admits_none(param.annotation))):
                     check_hyper(arguments[key], key, domain)
         return arguments
 
@@ -367,6 +370,11 @@ class Declaration:
     def injectable(self) -> list[str]:
         """The hyper-parameters that may be symbolic (``inject_hyperparams`` makes them shared)."""
         return [key for key, domain in self.domains.items() if domain.symbolic]
+
+
+def _admits_none(annotation: Any) -> bool:
+    """Whether a parameter's annotation (``float | None``) lets it be None."""
+    return type(None) in typing.get_args(annotation)
 
 
 def _declare(
