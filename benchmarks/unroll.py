@@ -9,9 +9,14 @@ one compiled PyTensor function (``pytensor.function`` of the value and ``pytenso
 process, their calls alternating, median of repeated calls after a warm-up call (compile time excluded,
 printed apart). Memory: each framework and ``k`` alone in its own process, the peak resident set size
 (``ru_maxrss``, compilation included). ``--separate`` times each framework alone in its own process
-instead (then JAX's threads do not share the process with PyTensor's).
+instead (then JAX's threads do not share the process with PyTensor's, and the peak is that process's).
+``--blas-threads N`` sets ``OPENBLAS_NUM_THREADS`` (and ``OMP_NUM_THREADS``, ``MKL_NUM_THREADS``) in those
+processes: the BLAS that PyTensor's ``Dot`` calls in NUMBA and CVM mode otherwise splits these small
+products over every core, which costs more than it gains when the cores are busy (XLA, in JAX and in
+PyTensor's JAX mode, keeps its own threads and ignores it).
 
-Usage: ``python benchmarks/unroll.py [--steps 10 50 100] [--repeats 5] [--mode NUMBA]``.
+Usage: ``python benchmarks/unroll.py [--steps 10 50 100] [--repeats 5] [--mode NUMBA] [--separate]
+[--blas-threads N]``.
 """
 
 import argparse
@@ -22,6 +27,7 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+THREAD_VARIABLES = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
 
 MEASURE = """
 import json, resource, sys, time, warnings
@@ -95,14 +101,15 @@ print(json.dumps({name: {"value": values[name][0], "grad": values[name][1],
 """
 
 
-def measure(k, repeats, mode, framework):
+def measure(k, repeats, mode, framework, blas_threads=None):
+    threads = {} if blas_threads is None else dict.fromkeys(THREAD_VARIABLES, str(blas_threads))
     out = subprocess.run(
         [sys.executable, "-c", MEASURE, str(k), str(repeats), mode, framework],
         capture_output=True,
         text=True,
         check=True,
         cwd=ROOT,
-        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        env={**os.environ, **threads, "PYTHONPATH": str(ROOT)},
     )
     return json.loads(out.stdout.strip().splitlines()[-1])
 
@@ -115,6 +122,9 @@ def main(argv=None):
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--mode", default="NUMBA")
     parser.add_argument("--separate", action="store_true", help="time each framework alone in its process")
+    parser.add_argument(
+        "--blas-threads", type=int, help="OPENBLAS_NUM_THREADS etc. in the measuring processes"
+    )
     args = parser.parse_args(argv)
     print(
         "| k | framework | value + hypergradient (ms) | ratio to JAX | compile (s) | peak RSS (MB) "
@@ -123,17 +133,21 @@ def main(argv=None):
     print("|---|---|---|---|---|---|---|")
     for k in args.steps:
         if args.separate:
-            timed = {fw: measure(k, args.repeats, args.mode, fw)[fw] for fw in ["jax", "pytensor"]}
+            timed = {
+                fw: measure(k, args.repeats, args.mode, fw, args.blas_threads)[fw]
+                for fw in ["jax", "pytensor"]
+            }
         else:
-            timed = measure(k, args.repeats, args.mode, "both")
+            timed = measure(k, args.repeats, args.mode, "both", args.blas_threads)
         for fw in ["jax", "pytensor"]:
             r = timed[fw]
-            peak = measure(k, 1, args.mode, fw)[fw]["rss_peak_mb"]  # alone in its process
+            # The peak of each framework alone in its process (the timing's own process with --separate).
+            peak = r if args.separate else measure(k, 1, args.mode, fw, args.blas_threads)[fw]
             ratio = r["median_s"] / timed["jax"]["median_s"]
             name = f"symupdates.unroll ({args.mode})" if fw == "pytensor" else "jax.jit + optax"
             print(
                 f"| {k} | {name} | {1e3 * r['median_s']:.2f} | {ratio:.2f} | {r['compile_s']:.1f} | "
-                f"{peak:.0f} | {r['grad']:.10g} |"
+                f"{peak['rss_peak_mb']:.0f} | {r['grad']:.10g} |"
             )
         sys.stdout.flush()
 
