@@ -8,7 +8,9 @@ one compiled PyTensor function (``pytensor.function`` of the value and ``pytenso
 ``jax.jit(jax.value_and_grad(...))`` of the same ``k`` optax steps in a ``jax.lax.scan``; both in one
 process, their calls alternating, median of repeated calls after a warm-up call (compile time excluded,
 printed apart). Memory: each framework and ``k`` alone in its own process, the peak resident set size
-(``ru_maxrss``, compilation included). ``--separate`` times each framework alone in its own process
+(``ru_maxrss``, compilation included: a first compilation of the numba code costs more than one from
+its cache), and what one call allocates (its peak resident set above the one before it, the peak reset by
+``/proc/self/clear_refs``; compilation excluded). ``--separate`` times each framework alone in its own process
 instead (then JAX's threads do not share the process with PyTensor's, and the peak is that process's).
 ``--blas-threads N`` sets ``OPENBLAS_NUM_THREADS`` (and ``OMP_NUM_THREADS``, ``MKL_NUM_THREADS``) in those
 processes: the BLAS that PyTensor's ``Dot`` calls in NUMBA and CVM mode otherwise splits these small
@@ -88,6 +90,20 @@ if framework in ("jax", "both"):
     runs["jax"] = lambda: jax.block_until_ready(f_jax(lr, Xs, Ys))
 after_compile = rss_mb()
 values = {name: [float(v) for v in run()] for name, run in runs.items()}
+
+def status_mb(field):
+    with open("/proc/self/status") as status:
+        return next(int(line.split()[1]) for line in status if line.startswith(field)) / 1024
+
+# What one call allocates: the peak resident set during the call above the resident set before it, the
+# process's peak first reset to the current size (writing 5 to clear_refs, Linux).
+call_mb = {}
+for name, run in runs.items():
+    with open("/proc/self/clear_refs", "w") as clear:
+        clear.write("5")
+    before = status_mb("VmRSS:")
+    run()
+    call_mb[name] = status_mb("VmHWM:") - before
 # With both frameworks in the process their calls alternate, so a change of the machine's load hits both.
 times = {name: [] for name in runs}
 for _ in range(repeats):
@@ -97,7 +113,8 @@ for _ in range(repeats):
         times[name].append(time.perf_counter() - start)
 print(json.dumps({name: {"value": values[name][0], "grad": values[name][1],
                          "median_s": float(np.median(times[name])), "compile_s": compile_s[name],
-                         "rss_after_compile_mb": after_compile, "rss_peak_mb": rss_mb()} for name in runs}))
+                         "rss_after_compile_mb": after_compile, "rss_peak_mb": rss_mb(),
+                         "call_mb": call_mb[name]} for name in runs}))
 """
 
 
@@ -128,9 +145,9 @@ def main(argv=None):
     args = parser.parse_args(argv)
     print(
         "| k | framework | value + hypergradient (ms) | ratio to JAX | compile (s) | peak RSS (MB) "
-        "| hypergradient |"
+        "| one call's memory (MB) | hypergradient |"
     )
-    print("|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|")
     for k in args.steps:
         if args.separate:
             timed = {
@@ -147,7 +164,7 @@ def main(argv=None):
             name = f"symupdates.unroll ({args.mode})" if fw == "pytensor" else "jax.jit + optax"
             print(
                 f"| {k} | {name} | {1e3 * r['median_s']:.2f} | {ratio:.2f} | {r['compile_s']:.1f} | "
-                f"{peak['rss_peak_mb']:.0f} | {r['grad']:.10g} |"
+                f"{peak['rss_peak_mb']:.0f} | {r['call_mb']:.1f} | {r['grad']:.10g} |"
             )
         sys.stdout.flush()
 
