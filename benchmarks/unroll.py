@@ -10,8 +10,9 @@ process, their calls alternating, median of repeated calls after a warm-up call 
 printed apart). Memory: each framework and ``k`` alone in its own process, the peak resident set size
 (``ru_maxrss``, compilation included: a first compilation of the numba code costs more than one from
 its cache), and what one call allocates (its peak resident set above the one before it, the peak reset by
-``/proc/self/clear_refs``; compilation excluded). ``--separate`` times each framework alone in its own process
-instead (then JAX's threads do not share the process with PyTensor's, and the peak is that process's).
+``/proc/self/clear_refs``, glibc told to map every block of 64 kB or more afresh; compilation excluded).
+``--separate`` times each framework alone in its own process instead (then JAX's threads do not share the
+process with PyTensor's).
 ``--blas-threads N`` sets ``OPENBLAS_NUM_THREADS`` (and ``OMP_NUM_THREADS``, ``MKL_NUM_THREADS``) in those
 processes: the BLAS that PyTensor's ``Dot`` calls in NUMBA and CVM mode otherwise splits these small
 products over every core, which costs more than it gains when the cores are busy (XLA, in JAX and in
@@ -30,6 +31,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 THREAD_VARIABLES = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
+# For the memory processes only: glibc then maps every allocation of 64 kB or more afresh and unmaps it when
+# freed, instead of keeping freed blocks for the next call, so a call's resident set shows what it allocates.
+MEMORY_ENV = {"MALLOC_MMAP_THRESHOLD_": "65536"}
 
 MEASURE = """
 import json, resource, sys, time, warnings
@@ -118,7 +122,7 @@ print(json.dumps({name: {"value": values[name][0], "grad": values[name][1],
 """
 
 
-def measure(k, repeats, mode, framework, blas_threads=None):
+def measure(k, repeats, mode, framework, blas_threads=None, extra_env=None):
     threads = {} if blas_threads is None else dict.fromkeys(THREAD_VARIABLES, str(blas_threads))
     out = subprocess.run(
         [sys.executable, "-c", MEASURE, str(k), str(repeats), mode, framework],
@@ -126,7 +130,7 @@ def measure(k, repeats, mode, framework, blas_threads=None):
         text=True,
         check=True,
         cwd=ROOT,
-        env={**os.environ, **threads, "PYTHONPATH": str(ROOT)},
+        env={**os.environ, **threads, **(extra_env or {}), "PYTHONPATH": str(ROOT)},
     )
     return json.loads(out.stdout.strip().splitlines()[-1])
 
@@ -158,13 +162,12 @@ def main(argv=None):
             timed = measure(k, args.repeats, args.mode, "both", args.blas_threads)
         for fw in ["jax", "pytensor"]:
             r = timed[fw]
-            # The peak of each framework alone in its process (the timing's own process with --separate).
-            peak = r if args.separate else measure(k, 1, args.mode, fw, args.blas_threads)[fw]
+            memory = measure(k, 1, args.mode, fw, args.blas_threads, MEMORY_ENV)[fw]  # alone in its process
             ratio = r["median_s"] / timed["jax"]["median_s"]
             name = f"symupdates.unroll ({args.mode})" if fw == "pytensor" else "jax.jit + optax"
             print(
                 f"| {k} | {name} | {1e3 * r['median_s']:.2f} | {ratio:.2f} | {r['compile_s']:.1f} | "
-                f"{peak['rss_peak_mb']:.0f} | {r['call_mb']:.1f} | {r['grad']:.10g} |"
+                f"{memory['rss_peak_mb']:.0f} | {memory['call_mb']:.1f} | {r['grad']:.10g} |"
             )
         sys.stdout.flush()
 
