@@ -12,6 +12,7 @@ import pytensor.tensor as pt
 import pytest
 
 import symupdates as su
+from support.fusion import fused_programs
 
 # Without jax and optax (the PyMC 5 and pytensor-ml legs) only the comparison with them is skipped.
 try:
@@ -167,9 +168,16 @@ def test_final_params_equal_k_compiled_steps_bit_for_bit_in_numba():
 
     step = pytensor.function([lr, x, y], loss, updates=result.updates, mode="NUMBA")
     stepped = [step(0.05, data["X"][t], data["Y"][t]) for t in range(STEPS)]
-    assert final_W.tobytes() == W.get_value().tobytes()
-    assert final_b.tobytes() == b.get_value().tobytes()
-    assert np.asarray(losses).tobytes() == np.asarray(stepped).tobytes()
+    got = [final_W, final_b, np.asarray(losses)]
+    want = [W.get_value(), b.get_value(), np.asarray(stepped)]
+    # Bit for bit where the loop body fuses like the one-step function (PyTensor 3; 2.38's fuser orders the
+    # operands otherwise, see tests/runtime/test_steps.py, and the moments differ in the last bits).
+    [scan] = [n for n in unrolled.maker.fgraph.apply_nodes if type(n.op).__name__ == "Scan"]
+    if fused_programs(step.maker.fgraph) == fused_programs(scan.op.fgraph):
+        assert [array.tobytes() for array in got] == [array.tobytes() for array in want]
+    else:
+        for ours, reference in zip(got, want, strict=True):
+            np.testing.assert_allclose(ours, reference, rtol=1e-12, atol=0)
 
 
 def test_state_and_monitors_follow_the_steps():
