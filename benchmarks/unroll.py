@@ -7,7 +7,8 @@ the cost is the held-out loss after ``k`` steps and its gradient with respect to
 one compiled PyTensor function (``pytensor.function`` of the value and ``pytensor.grad``) and
 ``jax.jit(jax.value_and_grad(...))`` of the same ``k`` optax steps in a ``jax.lax.scan``; both in one
 process, their calls alternating, median of repeated calls after a warm-up call (compile time excluded,
-printed apart). Memory: each framework and ``k`` alone in its own process, the peak resident set size
+printed apart), in wall-clock time and in CPU time (``time.process_time``: every thread of the process).
+Memory: each framework and ``k`` alone in its own process, the peak resident set size
 (``ru_maxrss``, compilation included: a first compilation of the numba code costs more than one from
 its cache), and what one call allocates (its peak resident set above the one before it, the peak reset by
 ``/proc/self/clear_refs``, glibc told to map every block of 64 kB or more afresh; compilation excluded).
@@ -110,13 +111,16 @@ for name, run in runs.items():
     call_mb[name] = status_mb("VmHWM:") - before
 # With both frameworks in the process their calls alternate, so a change of the machine's load hits both.
 times = {name: [] for name in runs}
+cpu_times = {name: [] for name in runs}  # CPU time of the process's threads: less sensitive to the load
 for _ in range(repeats):
     for name, run in runs.items():
-        start = time.perf_counter()
+        start, cpu_start = time.perf_counter(), time.process_time()
         run()
         times[name].append(time.perf_counter() - start)
+        cpu_times[name].append(time.process_time() - cpu_start)
 print(json.dumps({name: {"value": values[name][0], "grad": values[name][1],
-                         "median_s": float(np.median(times[name])), "compile_s": compile_s[name],
+                         "median_s": float(np.median(times[name])),
+                         "median_cpu_s": float(np.median(cpu_times[name])), "compile_s": compile_s[name],
                          "rss_after_compile_mb": after_compile, "rss_peak_mb": rss_mb(),
                          "call_mb": call_mb[name]} for name in runs}))
 """
@@ -148,10 +152,11 @@ def main(argv=None):
     )
     args = parser.parse_args(argv)
     print(
-        "| k | framework | value + hypergradient (ms) | ratio to JAX | compile (s) | peak RSS (MB) "
+        "| k | framework | value + hypergradient (ms) | ratio to JAX | CPU time (ms) | ratio | compile (s) "
+        "| peak RSS (MB) "
         "| one call's memory (MB) | hypergradient |"
     )
-    print("|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|---|")
     for k in args.steps:
         if args.separate:
             timed = {
@@ -164,9 +169,11 @@ def main(argv=None):
             r = timed[fw]
             memory = measure(k, 1, args.mode, fw, args.blas_threads, MEMORY_ENV)[fw]  # alone in its process
             ratio = r["median_s"] / timed["jax"]["median_s"]
+            cpu_ratio = r["median_cpu_s"] / timed["jax"]["median_cpu_s"]
             name = f"symupdates.unroll ({args.mode})" if fw == "pytensor" else "jax.jit + optax"
             print(
-                f"| {k} | {name} | {1e3 * r['median_s']:.2f} | {ratio:.2f} | {r['compile_s']:.1f} | "
+                f"| {k} | {name} | {1e3 * r['median_s']:.2f} | {ratio:.2f} | {1e3 * r['median_cpu_s']:.2f} | "
+                f"{cpu_ratio:.2f} | {r['compile_s']:.1f} | "
                 f"{memory['rss_peak_mb']:.0f} | {memory['call_mb']:.1f} | {r['grad']:.10g} |"
             )
         sys.stdout.flush()
