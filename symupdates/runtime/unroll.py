@@ -118,7 +118,8 @@ def unroll(
     ``updates=dict(zip(params, result.params))`` to also train. The loop body is the one ``steps_function``
     compiles (the state carried in ``pytensor.function``'s order), so in NUMBA mode the params after ``k``
     steps are bit for bit those of ``k`` calls of ``pytensor.function([...], loss, updates=rule(loss,
-    params))`` (``tests/runtime/test_unroll.py``).
+    params))`` (``tests/runtime/test_unroll.py``; on PyTensor 2.38 to a few ulps, as ``steps_function``'s
+    Notes explain).
 
     A square root of a second moment that can be exactly 0 (a weight whose gradient is always 0, such as
     one fed by a constant-zero pixel) has an infinite derivative there, and ``0 * inf`` makes the

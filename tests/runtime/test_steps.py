@@ -5,12 +5,11 @@ import pytensor
 import pytensor.tensor as pt
 import pytest
 from pytensor.compile.mode import Mode, get_mode
-from pytensor.graph.basic import Constant
 
 import symupdates as su
+from support.fusion import fused_programs
 from support.modes import require_mode
 from support.params import make_params
-from symupdates.core.compat import elemwise_of
 
 K, CALLS = 4, 2
 
@@ -62,25 +61,6 @@ def run_both(mode, guarded):
         axis=1,
     )
     return want, got, single_updates, many_updates, single, many, graph
-
-
-def fused_programs(fgraph):
-    """Every fused elementwise program in ``fgraph``, as expressions over its numbered operands."""
-
-    def expression(v, operands):
-        if v in operands:
-            return f"i{operands.index(v)}"
-        if isinstance(v, Constant):
-            return repr(v.data.item())
-        return f"{v.owner.op}({','.join(expression(i, operands) for i in v.owner.inputs)})"
-
-    programs = []
-    for node in fgraph.apply_nodes:
-        composite = getattr(elemwise_of(node), "scalar_op", None)
-        if hasattr(composite, "fgraph"):
-            operands = list(composite.fgraph.inputs)
-            programs.append("|".join(expression(o, operands) for o in composite.fgraph.outputs))
-    return sorted(programs)
 
 
 def loop_body(step):
