@@ -164,6 +164,7 @@ def _strong_wolfe(
         done: TensorVariable,
         evals: TensorVariable,
         t: TensorVariable,
+        *_previous_choice: TensorVariable,
     ) -> tuple[Tensors, until]:
         bracket: Tensors = (bracket_t, bracket_f, bracket_g, bracket_gtd)
         f_new, g_new = objective(x + t * d)
@@ -220,7 +221,11 @@ def _strong_wolfe(
         insuf = pt.switch(zooming & ~finished, near_end & ~move, insuf)
         t = pt.switch(zooming, nudged, grow)
         phase = pt.switch(finished, FINISHED, phase)
-        return (*bracket, low, phase.astype("int64"), insuf, done, evals, t.astype(dtype)), until(finished)
+        # The bracket's lower end, what the search returns, is a state of its own: were the bracket read
+        # after the loop (bracket[-1][low]), scan would keep every step's bracket (max_evals x 2 x n).
+        choice = (bracket[0][low], bracket[1][low], bracket[2][low])
+        state = (*bracket, low, phase.astype("int64"), insuf, done, evals, t.astype(dtype), *choice)
+        return state, until(finished)
 
     start = (pt.zeros_like(t), f, g, gtd)
     pair = tuple(pt.stack([v, v]) for v in start)
@@ -235,12 +240,13 @@ def _strong_wolfe(
             false,
             pt.constant(0, dtype="int64"),
             t,
+            *start[:3],
         ],
         n_steps=max_evals,
         name="lbfgs.strong_wolfe",
     )
-    bracket_t, bracket_f, bracket_g, _, low, *_, evals, _ = (o[-1] for o in outputs)
-    return bracket_f[low], bracket_g[low], bracket_t[low], evals
+    *_, evals, _, t_low, f_low, g_low = (o[-1] for o in outputs)
+    return f_low, g_low, t_low, evals
 
 
 def _two_loop(
