@@ -267,28 +267,40 @@ def _two_loop(
         r = h_diag q;  for k oldest..newest: b = ro_k y_k.r,  r += (a_k - b) s_k
     """
     size = dirs.shape[0]
-    steps = pt.maximum(num_old, 1)  # a scan runs at least once; a step past the history changes nothing
+    # The history oldest first, padded to at least one entry (a scan runs at least once) with entries
+    # past num_old that change nothing: the scans read their rows as sequences, so the loop bodies hold no
+    # index arithmetic for PyTensor's rewrites to push out of them (which copied both loops twice).
+    order = pt.arange(pt.maximum(num_old, 1))
+    valid, rows = order < num_old, (head + order) % size
+    ys, ss, ros = dirs[rows], stps[rows], ro[rows]
 
-    def backward(k: TensorVariable, q: TensorVariable) -> tuple[TensorVariable, TensorVariable]:
-        valid, row = k < num_old, (head + k) % size
-        alpha = pt.switch(valid, pt.dot(stps[row], q) * ro[row], 0)
-        return pt.switch(valid, q - alpha * dirs[row], q), alpha
+    def backward(
+        valid: TensorVariable, y: TensorVariable, s: TensorVariable, ro: TensorVariable, q: TensorVariable
+    ) -> tuple[TensorVariable, TensorVariable]:
+        alpha = pt.switch(valid, pt.dot(s, q) * ro, 0)
+        return pt.switch(valid, q - alpha * y, q), alpha
 
     qs, alphas = _scan(
         backward,
-        sequences=[pt.arange(steps - 1, -1, -1)],
+        sequences=[valid[::-1], ys[::-1], ss[::-1], ros[::-1]],
         outputs_info=[-grad, None],
         name="lbfgs.two_loop_q",
     )
 
-    def forward(k: TensorVariable, alpha: TensorVariable, r: TensorVariable) -> TensorVariable:
-        valid, row = k < num_old, (head + k) % size
-        beta = pt.dot(dirs[row], r) * ro[row]
-        return pt.switch(valid, r + (alpha - beta) * stps[row], r)
+    def forward(
+        valid: TensorVariable,
+        y: TensorVariable,
+        s: TensorVariable,
+        ro: TensorVariable,
+        alpha: TensorVariable,
+        r: TensorVariable,
+    ) -> TensorVariable:
+        beta = pt.dot(y, r) * ro
+        return pt.switch(valid, r + (alpha - beta) * s, r)
 
     rs = _scan(
         forward,
-        sequences=[pt.arange(steps), alphas[::-1]],
+        sequences=[valid, ys, ss, ros, alphas[::-1]],
         outputs_info=[qs[-1] * h_diag],
         name="lbfgs.two_loop_r",
     )
