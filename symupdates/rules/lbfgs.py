@@ -375,9 +375,9 @@ def lbfgs(
     ``prev_loss``, ``func_evals``, ``n_iter``. Inside the compiled step every loss evaluation is a clone
     of the loss graph; with PyTensor's NUMBA backend a branch not taken (the fixed step's evaluation on
     the last iteration, the search when the call returns at once) may still be computed, though never
-    used or counted. The iterations' ``scan`` keeps every iteration's state, the history included: memory
-    grows as ``max_iter * 2 * history_size * n`` (``max_iter=5000``, 10 pairs of 650 floats: about 0.9 GB
-    resident, seen running benchmarks/full_batch.py), so run many calls of tens of iterations instead.
+    used or counted. The loops are written so that PyTensor keeps only their last state (every value read
+    after a loop is its last step's), so memory does not grow with ``max_iter`` or ``max_eval`` (PyTensor
+    3.0.7, NUMBA: no compiled scan keeps a per-step trace).
 
     References
     ----------
