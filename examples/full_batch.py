@@ -5,8 +5,9 @@ A logistic regression fitted with ``symupdates.lbfgs`` (one compiled call = one
 same start, and a picture of the loss against function evaluations.
 
 Each optimizer keeps 10 curvature pairs and runs to a gradient max-norm below ``--tolerance``:
-symupdates and torch with the strong-Wolfe search, ``--max-iter`` iterations per call (so the same
-iterates, by construction), scipy with its own line search. Printed per optimizer: iterations, function
+symupdates and torch with the strong-Wolfe search, ``--max-iter`` iterations per call (the same
+algorithm: their iterates part only by rounding, which this problem amplifies after tens of iterations, so
+the counts differ by a few), scipy with its own line search. Printed per optimizer: iterations, function
 evaluations, wall time (symupdates: after compiling, which is printed apart) and the final loss.
 
 Then, if PyMC is installed, a PyMC model's MAP (maximum a posteriori) point found by ``symupdates.lbfgs``
