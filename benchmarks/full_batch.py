@@ -3,14 +3,14 @@
 
 Each optimizer starts from the same point with a 10-pair history and the strong-Wolfe search (scipy's
 L-BFGS-B has its own, More-Thuente-like, search), and runs until its own gradient test passes: one
-``LBFGS.step`` with ``max_iter`` large (symupdates: calls of 50 iterations until one returns at once) and
-``tolerance_grad=gtol`` (``tolerance_change=0``), scipy with ``gtol`` (its projected-gradient max-norm,
-the same test without bounds) and ``ftol=0``. The reported time is the best of ``--repeats`` runs
-(symupdates after compiling;
-the compile time is listed apart); every run's final gradient is checked against ``gtol``. BLAS is held
-to one thread for all three (set before NumPy is imported), so the ratios compare the algorithms' loops.
+``LBFGS.step`` with ``max_iter`` large (symupdates: calls of ``--iterations-per-call`` (5000) iterations
+until one returns at once) and ``tolerance_grad=gtol`` (``tolerance_change=0``), scipy with ``gtol``
+(its projected-gradient max-norm, the same test without bounds) and ``ftol=0``. The reported time is the
+best of ``--repeats`` runs (symupdates after compiling; the compile time is listed apart); every run's
+final gradient is checked against ``gtol``. BLAS is held to one thread for all three (set before NumPy is
+imported), so the ratios compare the algorithms' loops.
 
-Usage: ``python benchmarks/full_batch.py [--repeats 3] [--gtol 1e-6]``
+Usage: ``python benchmarks/full_batch.py [--repeats 3] [--gtol 1e-6] [--iterations-per-call 5000]``
 """
 
 import os
@@ -33,9 +33,10 @@ import symupdates as su  # noqa: E402
 
 HISTORY = 10
 MAX_ITER = 5000
-# symupdates runs calls of this many iterations until one returns at once: PyTensor's scan keeps every
-# iteration's state (the history ring included), so one call of 5000 iterations would allocate ~0.5 GB.
-ITERATIONS_PER_CALL = 50
+# symupdates runs calls of this many iterations until one returns at once; by default one call, as torch's
+# one step: the compiled scans keep only their last state (PyTensor 3.0.7), so memory does not grow with
+# max_iter (before, it did, and the benchmark ran calls of 50).
+ITERATIONS_PER_CALL = MAX_ITER
 
 
 def cpu_model():
@@ -82,14 +83,14 @@ def problems():
     }
 
 
-def run_symupdates(x0, loss_fn, gtol, repeats):
+def run_symupdates(x0, loss_fn, gtol, repeats, iterations_per_call=ITERATIONS_PER_CALL):
     w = pytensor.shared(x0.copy(), name="w")
     loss = loss_fn(w)
     updates = su.lbfgs(
         loss,
         [w],
-        max_iter=ITERATIONS_PER_CALL,
-        max_eval=2 * ITERATIONS_PER_CALL,
+        max_iter=iterations_per_call,
+        max_eval=2 * iterations_per_call,
         tolerance_grad=gtol,
         tolerance_change=0.0,
         history_size=HISTORY,
@@ -180,8 +181,13 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--gtol", type=float, default=1e-6)
+    parser.add_argument("--iterations-per-call", type=int, default=ITERATIONS_PER_CALL)
     args = parser.parse_args()
-    runners = {"symupdates.lbfgs (NUMBA)": run_symupdates, "scipy L-BFGS-B": run_scipy}
+
+    def symupdates_runner(x0, loss_fn, gtol, repeats):
+        return run_symupdates(x0, loss_fn, gtol, repeats, args.iterations_per_call)
+
+    runners = {"symupdates.lbfgs (NUMBA)": symupdates_runner, "scipy L-BFGS-B": run_scipy}
     try:
         import torch  # noqa: F401
 

@@ -164,6 +164,7 @@ def _strong_wolfe(
         done: TensorVariable,
         evals: TensorVariable,
         t: TensorVariable,
+        *_previous_choice: TensorVariable,
     ) -> tuple[Tensors, until]:
         bracket: Tensors = (bracket_t, bracket_f, bracket_g, bracket_gtd)
         f_new, g_new = objective(x + t * d)
@@ -220,7 +221,11 @@ def _strong_wolfe(
         insuf = pt.switch(zooming & ~finished, near_end & ~move, insuf)
         t = pt.switch(zooming, nudged, grow)
         phase = pt.switch(finished, FINISHED, phase)
-        return (*bracket, low, phase.astype("int64"), insuf, done, evals, t.astype(dtype)), until(finished)
+        # The bracket's lower end, what the search returns, is a state of its own: were the bracket read
+        # after the loop (bracket[-1][low]), scan would keep every step's bracket (max_evals x 2 x n).
+        choice = (bracket[0][low], bracket[1][low], bracket[2][low])
+        state = (*bracket, low, phase.astype("int64"), insuf, done, evals, t.astype(dtype), *choice)
+        return state, until(finished)
 
     start = (pt.zeros_like(t), f, g, gtd)
     pair = tuple(pt.stack([v, v]) for v in start)
@@ -235,12 +240,13 @@ def _strong_wolfe(
             false,
             pt.constant(0, dtype="int64"),
             t,
+            *start[:3],
         ],
         n_steps=max_evals,
         name="lbfgs.strong_wolfe",
     )
-    bracket_t, bracket_f, bracket_g, _, low, *_, evals, _ = (o[-1] for o in outputs)
-    return bracket_f[low], bracket_g[low], bracket_t[low], evals
+    *_, evals, _, t_low, f_low, g_low = (o[-1] for o in outputs)
+    return f_low, g_low, t_low, evals
 
 
 def _two_loop(
@@ -261,28 +267,40 @@ def _two_loop(
         r = h_diag q;  for k oldest..newest: b = ro_k y_k.r,  r += (a_k - b) s_k
     """
     size = dirs.shape[0]
-    steps = pt.maximum(num_old, 1)  # a scan runs at least once; a step past the history changes nothing
+    # The history oldest first, padded to at least one entry (a scan runs at least once) with entries
+    # past num_old that change nothing: the scans read their rows as sequences, so the loop bodies hold no
+    # index arithmetic for PyTensor's rewrites to push out of them (which copied both loops twice).
+    order = pt.arange(pt.maximum(num_old, 1))
+    valid, rows = order < num_old, (head + order) % size
+    ys, ss, ros = dirs[rows], stps[rows], ro[rows]
 
-    def backward(k: TensorVariable, q: TensorVariable) -> tuple[TensorVariable, TensorVariable]:
-        valid, row = k < num_old, (head + k) % size
-        alpha = pt.switch(valid, pt.dot(stps[row], q) * ro[row], 0)
-        return pt.switch(valid, q - alpha * dirs[row], q), alpha
+    def backward(
+        valid: TensorVariable, y: TensorVariable, s: TensorVariable, ro: TensorVariable, q: TensorVariable
+    ) -> tuple[TensorVariable, TensorVariable]:
+        alpha = pt.switch(valid, pt.dot(s, q) * ro, 0)
+        return pt.switch(valid, q - alpha * y, q), alpha
 
     qs, alphas = _scan(
         backward,
-        sequences=[pt.arange(steps - 1, -1, -1)],
+        sequences=[valid[::-1], ys[::-1], ss[::-1], ros[::-1]],
         outputs_info=[-grad, None],
         name="lbfgs.two_loop_q",
     )
 
-    def forward(k: TensorVariable, alpha: TensorVariable, r: TensorVariable) -> TensorVariable:
-        valid, row = k < num_old, (head + k) % size
-        beta = pt.dot(dirs[row], r) * ro[row]
-        return pt.switch(valid, r + (alpha - beta) * stps[row], r)
+    def forward(
+        valid: TensorVariable,
+        y: TensorVariable,
+        s: TensorVariable,
+        ro: TensorVariable,
+        alpha: TensorVariable,
+        r: TensorVariable,
+    ) -> TensorVariable:
+        beta = pt.dot(y, r) * ro
+        return pt.switch(valid, r + (alpha - beta) * s, r)
 
     rs = _scan(
         forward,
-        sequences=[pt.arange(steps), alphas[::-1]],
+        sequences=[valid, ys, ss, ros, alphas[::-1]],
         outputs_info=[qs[-1] * h_diag],
         name="lbfgs.two_loop_r",
     )
@@ -357,9 +375,9 @@ def lbfgs(
     ``prev_loss``, ``func_evals``, ``n_iter``. Inside the compiled step every loss evaluation is a clone
     of the loss graph; with PyTensor's NUMBA backend a branch not taken (the fixed step's evaluation on
     the last iteration, the search when the call returns at once) may still be computed, though never
-    used or counted. The iterations' ``scan`` keeps every iteration's state, the history included: memory
-    grows as ``max_iter * 2 * history_size * n`` (``max_iter=5000``, 10 pairs of 650 floats: about 0.9 GB
-    resident, seen running benchmarks/full_batch.py), so run many calls of tens of iterations instead.
+    used or counted. The loops are written so that PyTensor keeps only their last state (every value read
+    after a loop is its last step's), so memory does not grow with ``max_iter`` or ``max_eval`` (PyTensor
+    3.0.7, NUMBA: no compiled scan keeps a per-step trace).
 
     References
     ----------

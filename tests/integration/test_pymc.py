@@ -7,11 +7,14 @@ PyMC fails instead of passing silently.
 
 Each fit is tiny (a two-dimensional model, ten steps) and compiled with ``FAST_COMPILE``: what is compared is
 the update graph PyMC's rule builds with ours, not PyTensor's backends (tests/integration/test_backends.py
-checks those); one adam fit per test run uses the default mode to cover the path PyMC users take.
+checks those); one adam fit per test run uses the default mode to cover the path PyMC users take. The last
+test is examples/full_batch.py's MAP point by ``symupdates.lbfgs`` against ``pm.find_MAP``.
 """
 
 import functools
+import importlib
 import os
+import sys
 
 import numpy as np
 import pytensor
@@ -24,6 +27,7 @@ else:
     pm = pytest.importorskip("pymc", reason="PyMC is not installed (CI's PyMC legs require it)")
 
 import symupdates as su
+from support import ROOT
 
 # PyMC's nine rules with hyper-parameters that move the fit visibly in ten steps (PyMC's defaults otherwise).
 PYMC_RULES = {
@@ -262,3 +266,17 @@ def test_a_second_pm_fit_resumes_the_optimizer_state_from_a_checkpoint(tmp_path)
     assert_same_fit(two_fits(from_checkpoint), reference)
     for exact, restarted in zip(reference, two_fits(lambda first: rule), strict=True):
         assert not np.allclose(exact, restarted)  # without the state the second fit differs
+
+
+def test_lbfgs_finds_the_same_map_point_as_find_map():
+    """examples/full_batch.py's MAP comparison: ``symupdates.lbfgs`` on a model's ``-logp`` in the
+    unconstrained space (``sigma`` as ``sigma_log__``) lands where ``pm.find_MAP`` does, to 1e-6."""
+    sys.path.insert(0, str(ROOT / "examples"))
+    try:
+        full_batch = importlib.import_module("full_batch")
+    finally:
+        sys.path.remove(str(ROOT / "examples"))
+    points, _ = full_batch.pymc_map(mode="FAST_COMPILE")
+    assert set(points) == {"alpha", "beta", "sigma_log__"}
+    for name, (ours, theirs) in points.items():
+        np.testing.assert_allclose(ours, theirs, rtol=0, atol=full_batch.MAP_TOLERANCE, err_msg=name)
