@@ -79,7 +79,7 @@ from .rules.layerwise import (
     scale_by_novograd,
     scale_by_trust_ratio,
 )
-from .rules.lbfgs import lbfgs
+from .rules.lbfgs import lbfgs, scale_by_lbfgs
 from .rules.multiplicative import SplitError, multiplicative, split_gradient
 from .rules.orthogonal import muon, newton_schulz, scale_by_muon
 from .rules.parameter_free import dadapt_adamw, prodigy, scale_by_dadapt_adamw, scale_by_prodigy
@@ -211,6 +211,7 @@ __all__ = [
     "scale_by_belief",
     "scale_by_dadapt_adamw",
     "scale_by_inverse_time",
+    "scale_by_lbfgs",
     "scale_by_learning_rate",
     "scale_by_lion",
     "scale_by_muon",

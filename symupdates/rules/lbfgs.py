@@ -1,4 +1,5 @@
-"""L-BFGS with torch's optional strong-Wolfe line search, as one compiled call (``lbfgs``).
+"""L-BFGS with torch's optional strong-Wolfe line search, as one compiled call (``lbfgs``), and optax's
+L-BFGS direction as a transform (``scale_by_lbfgs``), for a line search to scale.
 
 One call of the compiled step is one ``torch.optim.LBFGS.step(closure)``: up to ``max_iter`` L-BFGS
 iterations, each re-evaluating the loss and its gradient at trial points *inside* the compiled step. The
@@ -21,11 +22,11 @@ from pytensor.tensor.sharedvar import TensorSharedVariable
 from pytensor.tensor.variable import TensorVariable
 
 from ..core.hyperparams import NONNEGATIVE, check_count, typed
-from ..core.transform import Transform, rule
-from ..core.types import Builder, Scalar, Steps
+from ..core.transform import Transform, rule, transform
+from ..core.types import Build, Builder, Scalar, Steps
 from ..core.updates import Updates
 
-__all__ = ["lbfgs"]
+__all__ = ["lbfgs", "scale_by_lbfgs"]
 
 # torch's _strong_wolfe arguments, which LBFGS.step leaves at their defaults.
 SUFFICIENT_DECREASE = 1e-4  # c1
@@ -581,3 +582,141 @@ def lbfgs(
         return taken
 
     return Transform(build, "lbfgs")
+
+
+@transform()
+def scale_by_lbfgs(
+    memory_size: int = 10, scale_init_precond: bool = True, *, name: str = "lbfgs_direction"
+) -> Build:
+    """optax's L-BFGS direction: the incoming step ``u`` (the gradient, first in a chain) times an
+    approximation ``P`` of the inverse Hessian built from the last ``memory_size`` changes of the params and
+    of ``u``, one iteration per call::
+
+        dw = w - w_prev,  du = u - u_prev,  rho = 1 / du.dw (0 if du.dw = 0)    (all 0 at the first call)
+        the memory's slot (t - 1) % memory_size  <-  (dw, du, rho)
+        gamma = du.dw / du.du (1 if du = 0), or min(1, 1 / |u|) at the first call   (scale_init_precond)
+        s' = P u by the two-loop recursion over the memory, oldest first:
+             q = u;  newest to oldest: a_j = rho_j dw_j.q,  q -= a_j du_j;   r = gamma q
+             oldest to newest: b_j = rho_j du_j.r,  r += (a_j - b_j) dw_j
+
+    with ``w_prev``, ``u_prev`` the params and incoming step of the last call and ``t`` the call's count.
+    Dot products and norms run over all params together. The step ``s'`` points uphill (``P`` is
+    positive definite): follow it with ``scale(-1.0)`` or ``scale_by_learning_rate`` and, as optax's
+    ``lbfgs``, a line search.
+
+    Parameters
+    ----------
+    memory_size : int
+        How many pairs ``(dw, du)`` the memory keeps.
+    scale_init_precond : bool
+        Start the recursion from ``gamma I`` as above (True) or from ``I``.
+    name : str
+        The tag in state names: ``"<param>.<name>.params"``, ``".updates"``, ``".diff_params"``,
+        ``".diff_updates"`` (``memory_size`` stacked along a first axis), ``"<name>.weights"`` (the
+        ``rho``) and the int64 counter ``"<name>.t"``.
+
+    Returns
+    -------
+    Transform
+
+    Notes
+    -----
+    optax's ``scale_by_lbfgs`` (0.2.8), its state's fields named as here; ``chain(scale_by_lbfgs(),
+    scale(-1.0), scale_by_zoom_linesearch(20, initial_guess_strategy="one"))`` is ``optax.lbfgs()``. The
+    memory updates before the step is taken, as in optax, so a line search after it sees the pair of the
+    step it accepted last call. ``symupdates.lbfgs`` is torch's L-BFGS instead: a whole ``LBFGS.step``
+    per call, its own search, a pair skipped when ``y.s <= 1e-10``. The weights have the params' common
+    dtype.
+
+    References
+    ----------
+    Nocedal and Wright (2006), Numerical Optimization, 2nd ed., algorithms 7.4 and 7.5. Liu and Nocedal
+    (1989), On the limited memory BFGS method for large scale optimization, Mathematical Programming 45.
+
+    Examples
+    --------
+    >>> import numpy as np, pytensor, symupdates as su
+    >>> w = pytensor.shared(np.array([1.0, -2.0]), name="w")
+    >>> loss = (w[0] ** 2 + 10 * w[1] ** 2) / 2
+    >>> search = su.scale_by_zoom_linesearch(20, initial_guess_strategy="one")
+    >>> rule = su.chain(su.scale_by_lbfgs(), su.scale(-1.0), search)   # optax.lbfgs()
+    >>> step = pytensor.function([], loss, updates=rule(loss, [w]))
+    >>> [f"{step():.3g}" for _ in range(8)]   # the loss before each call's step, as optax's
+    ['20.5', '5.46', '0.328', '0.265', '1.02e-05', '5.01e-12', '6.31e-18', '9.24e-23']
+    """
+    check_count(memory_size, "memory_size")
+    if not isinstance(scale_init_precond, bool):
+        raise ValueError(f"scale_init_precond must be True or False, got {scale_init_precond!r}")
+
+    def build(steps: Steps, builder: Builder) -> Steps:
+        params = builder.params
+        dtype = pytensor.scalar.upcast(*(p.dtype for p in params))
+        count, _ = builder.counter(name)
+        first = pt.eq(count, 0)
+        memory_idx, previous_idx = count % memory_size, (count - 1) % memory_size
+
+        def vdot(a: Sequence[Any], b: Sequence[Any]) -> TensorVariable:
+            return pt.cast(sum(pt.sum(x * y) for x, y in zip(a, b, strict=True)), dtype)
+
+        def stacked(i: int, slot: str) -> Any:
+            p = params[i].get_value(borrow=True)
+            zeros = np.zeros((memory_size, *p.shape), dtype=p.dtype)
+            return builder.array(f"{builder.keys[i]}.{name}.{slot}", zeros, owner=i)
+
+        indices = range(len(params))
+        previous_params = [builder.slot(i, name, "params") for i in indices]
+        previous_steps = [builder.slot(i, name, "updates") for i in indices]
+        dw_memory, du_memory = (
+            [stacked(i, "diff_params") for i in indices],
+            [stacked(i, "diff_updates") for i in indices],
+        )
+        weights = builder.array(f"{name}.weights", np.zeros(memory_size, dtype=dtype))
+
+        # 1. the memory's newest pair: the last call's step and change of u (none at the first call)
+        dw = [
+            pt.switch(first, 0, p - prev).astype(p.dtype)
+            for p, prev in zip(params, previous_params, strict=True)
+        ]
+        du = [
+            pt.switch(first, 0, u - prev).astype(u.dtype)
+            for u, prev in zip(steps, previous_steps, strict=True)
+        ]
+        curvature = vdot(du, dw)
+        weight = pt.switch(first | pt.eq(curvature, 0), 0, 1 / curvature).astype(dtype)
+        dw_memory_new = [pt.set_subtensor(m[previous_idx], d) for m, d in zip(dw_memory, dw, strict=True)]
+        du_memory_new = [pt.set_subtensor(m[previous_idx], d) for m, d in zip(du_memory, du, strict=True)]
+        weights_new = pt.set_subtensor(weights[previous_idx], weight)
+        for var, new in [
+            *zip(previous_params, params, strict=True),
+            *zip(previous_steps, steps, strict=True),
+            *zip(dw_memory, dw_memory_new, strict=True),
+            *zip(du_memory, du_memory_new, strict=True),
+            (weights, weights_new),
+        ]:
+            builder.set(var, new)
+
+        # 2. the initial inverse Hessian gamma I
+        if scale_init_precond:
+            squared = vdot(du, du)
+            gamma = pt.switch(squared > 0, curvature / squared, 1)
+            capped_inverse_norm = pt.minimum(1, 1 / pt.sqrt(vdot(steps, steps)))
+            gamma = pt.switch(first, capped_inverse_norm, gamma).astype(dtype)
+        else:
+            gamma = pt.constant(1, dtype=dtype)
+
+        # 3. the two-loop recursion over all memory slots, oldest first from memory_idx (empty slots are 0)
+        order = [(memory_idx + j) % memory_size for j in range(memory_size)]
+        q: list[Any] = list(steps)
+        alphas = {}
+        for j in reversed(range(memory_size)):
+            k = order[j]
+            alphas[j] = weights_new[k] * vdot([m[k] for m in dw_memory_new], q)
+            q = [v - pt.cast(alphas[j], v.dtype) * m[k] for v, m in zip(q, du_memory_new, strict=True)]
+        r = [pt.cast(gamma, v.dtype) * v for v in q]
+        for j in range(memory_size):
+            k = order[j]
+            beta = weights_new[k] * vdot([m[k] for m in du_memory_new], r)
+            r = [v + pt.cast(alphas[j] - beta, v.dtype) * m[k] for v, m in zip(r, dw_memory_new, strict=True)]
+        return r
+
+    return build

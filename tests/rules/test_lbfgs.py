@@ -164,3 +164,65 @@ def test_bad_arguments():
         su.lbfgs(loss + half.sum(), [*params, half])
     with pytest.raises(ValueError, match="must come last"):
         su.chain(su.lbfgs(), su.scale(0.5))(loss, params)
+
+
+@pytest.mark.parametrize(
+    ("memory_size", "scale_init_precond"), [(10, True), (3, False)], ids=["optax-default", "memory3-unscaled"]
+)
+def test_scale_by_lbfgs_with_the_zoom_search_is_optax_lbfgs(memory_size, scale_init_precond):
+    """chain(scale_by_lbfgs, scale(-1), zoom search) against live optax.lbfgs 0.2.8 (float64): a tanh
+    net of two params (so the dot products run over params) from a hard start, 15 calls."""
+    optax = pytest.importorskip("optax")
+    jax = pytest.importorskip("jax")
+    jax.config.update("jax_enable_x64", True)
+    import jax.numpy as jnp
+
+    x, y = digits(60)
+    rng = np.random.default_rng(3)
+    start = [rng.normal(scale=0.3, size=(64, 10)), rng.normal(scale=0.3, size=10)]
+
+    def loss_of(w, b, np_like):
+        logits = np_like.tanh(x @ w + b)
+        return ((logits - y) ** 2).sum() / len(x) + 0.01 * (w**2).sum()
+
+    params = [pytensor.shared(p.copy(), name=n) for p, n in zip(start, ["w", "b"], strict=True)]
+    search = su.scale_by_zoom_linesearch(20, initial_guess_strategy="one")
+    rule = su.chain(su.scale_by_lbfgs(memory_size, scale_init_precond), su.scale(-1.0), search)
+    updates = rule(loss_of(*params, pt), params)
+    step = pytensor.function([], updates.monitors["linesearch_steps"], updates=updates)
+
+    solver = optax.lbfgs(memory_size=memory_size, scale_init_precond=scale_init_precond)
+    theirs = [jnp.asarray(p) for p in start]
+    state = solver.init(theirs)
+
+    def fn(ps):
+        return loss_of(*ps, jnp)
+
+    for call in range(15):
+        value, grad = jax.value_and_grad(fn)(theirs)
+        change, state = solver.update(grad, state, theirs, value=value, grad=grad, value_fn=fn)
+        theirs = optax.apply_updates(theirs, change)
+        steps = step()
+        for ours, other in zip(params, theirs, strict=True):
+            np.testing.assert_allclose(
+                ours.get_value(), np.asarray(other), rtol=1e-10, atol=1e-13, err_msg=f"{call}"
+            )
+        assert steps == int(state[-1].info.num_linesearch_steps), f"call {call}"
+    assert float(fn(theirs)) < 0.5 * float(fn([jnp.asarray(p) for p in start]))  # it did optimise
+
+
+def test_scale_by_lbfgs_names_its_state_and_checks_arguments():
+    loss, params = quadratic()
+    updates = su.chain(su.scale_by_lbfgs(memory_size=4), su.scale(-1.0))(loss, params)
+    names = {v.name for v in updates.state}
+    assert {"lbfgs_direction.t", "lbfgs_direction.weights"} <= names
+    key = params[0].name
+    assert {
+        f"{key}.lbfgs_direction.{s}" for s in ("params", "updates", "diff_params", "diff_updates")
+    } <= names
+    memory = next(v for v in updates.state if v.name == f"{key}.lbfgs_direction.diff_params")
+    assert memory.get_value().shape == (4, *params[0].get_value().shape)
+    with pytest.raises(ValueError, match="memory_size"):
+        su.scale_by_lbfgs(memory_size=0)
+    with pytest.raises(ValueError, match="scale_init_precond"):
+        su.scale_by_lbfgs(scale_init_precond="yes")
