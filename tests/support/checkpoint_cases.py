@@ -69,6 +69,13 @@ WRAPPERS = {
     "schedule_free": lambda loss: symupdates.schedule_free(symupdates.sgd(learning_rate=0.05), 0.05),
     "sam": lambda loss: symupdates.sam(inner()),
     "skip_if": lambda loss: symupdates.skip_if(inner(), symupdates.large_step(1e3), max_consecutive_skips=5),
+    # The line searches keep the last call's step size (the next call's first trial).
+    "scale_by_backtracking_linesearch": lambda loss: symupdates.chain(
+        inner(), symupdates.scale_by_backtracking_linesearch(5)
+    ),
+    "scale_by_zoom_linesearch": lambda loss: symupdates.chain(
+        inner(), symupdates.scale_by_zoom_linesearch(5)
+    ),
     "reduce_on_plateau": lambda loss: symupdates.chain(
         symupdates.scale_by_rms(),
         symupdates.scale_by_learning_rate(
